@@ -1,3 +1,318 @@
-/* placeholder, replaced by the real daemon entry point */
-int main(void);
-int main(void) { return 1; }
+/*
+ * main.c: sandboxd's entry point: settings, start-up order, signals.
+ *
+ * Start-up: settings (defaults < config file < command line), logging,
+ * state and run directories, LevelDB, the event base, the process manager,
+ * re-adoption of the sandboxes recorded before a restart, and last the
+ * socket, so that no client is served before the state is whole.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "handlers.h"
+#include "procmgr.h"
+#include "server.h"
+#include "storage.h"
+#include "xmalloc.h"
+
+struct event_base	*server_base;
+
+static const char usage_text[] =
+"usage: sandboxd [options]\n"
+"\n"
+"Serve containerd's sandbox API (Store, Controller and the shim Sandbox\n"
+"service) over ttrpc on a Unix socket, for many sandboxes at once.\n"
+"\n"
+"options:\n"
+"  -s, --socket PATH      socket to serve on (default %s)\n"
+"  -d, --state-dir DIR    LevelDB and sandbox logs (default %s)\n"
+"  -r, --run-dir DIR      network namespaces, bundles (default %s)\n"
+"  -c, --config FILE      read settings from FILE (see sandboxd(8))\n"
+"  -l, --log-level LEVEL  error, warn, info or debug (default info)\n"
+"  -L, --log-file FILE    log here instead of stderr\n"
+"  -f, --foreground       do not detach; log to stderr\n"
+"  -p, --pause-path PATH  the pause program of io.sandboxd.pause.v1\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n";
+
+static const struct option long_options[] = {
+	{ "socket",	required_argument, NULL, 's' },
+	{ "state-dir",	required_argument, NULL, 'd' },
+	{ "run-dir",	required_argument, NULL, 'r' },
+	{ "config",	required_argument, NULL, 'c' },
+	{ "log-level",	required_argument, NULL, 'l' },
+	{ "log-file",	required_argument, NULL, 'L' },
+	{ "foreground",	no_argument,	   NULL, 'f' },
+	{ "pause-path",	required_argument, NULL, 'p' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ "version",	no_argument,	   NULL, 'V' },
+	{ NULL,		0,		   NULL, 0 }
+};
+
+/* Command-line values, applied over the config file. */
+struct cmdline {
+	const char	*config, *socket, *state_dir, *run_dir, *log_level;
+	const char	*log_file, *pause_path;
+	bool		 foreground;
+};
+
+static void
+usage(FILE *f, const struct config *defaults)
+{
+	fprintf(f, usage_text, defaults->socket_path, defaults->state_dir,
+	    defaults->run_dir);
+}
+
+/* Parse argv; exits on --help, --version and errors. */
+static void
+parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	struct config	defaults;
+	int		ch;
+
+	memset(cl, 0, sizeof(*cl));
+	while ((ch = getopt_long(argc, argv, "s:d:r:c:l:L:fp:hV", long_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's': cl->socket = optarg; break;
+		case 'd': cl->state_dir = optarg; break;
+		case 'r': cl->run_dir = optarg; break;
+		case 'c': cl->config = optarg; break;
+		case 'l': cl->log_level = optarg; break;
+		case 'L': cl->log_file = optarg; break;
+		case 'f': cl->foreground = true; break;
+		case 'p': cl->pause_path = optarg; break;
+		case 'V':
+			printf("sandboxd %s\n", SANDBOXD_VERSION);
+			exit(0);
+		case 'h':
+			config_defaults(&defaults);
+			usage(stdout, &defaults);
+			exit(0);
+		default:
+			config_defaults(&defaults);
+			usage(stderr, &defaults);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sandboxd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		exit(2);
+	}
+}
+
+static void
+override(char **slot, const char *value)
+{
+	if (value == NULL)
+		return;
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+/* Settings: defaults, then the file, then the command line. */
+static void
+load_settings(const struct cmdline *cl, struct config *c)
+{
+	char	*cause = NULL;
+	bool	 socket_given = cl->socket != NULL;
+
+	config_defaults(c);
+	if (cl->config != NULL && config_load(c, cl->config, &cause) == -1) {
+		fprintf(stderr, "sandboxd: %s\n", cause);
+		exit(2);
+	}
+	/* A run dir given alone moves the default socket with it. */
+	if (cl->run_dir != NULL && !socket_given && cl->config == NULL) {
+		free(c->socket_path);
+		xasprintf(&c->socket_path, "%s/sandboxd.sock", cl->run_dir);
+	}
+	override(&c->socket_path, cl->socket);
+	override(&c->state_dir, cl->state_dir);
+	override(&c->run_dir, cl->run_dir);
+	override(&c->log_file, cl->log_file);
+	override(&c->pause_path, cl->pause_path);
+	if (cl->log_level != NULL &&
+	    log_parse_level(cl->log_level, &c->log_level) == -1) {
+		fprintf(stderr, "sandboxd: unknown log level \"%s\" (error, "
+		    "warn, info, debug)\n", cl->log_level);
+		exit(2);
+	}
+	c->foreground = cl->foreground;
+	if (config_check(c, &cause) == -1) {
+		fprintf(stderr, "sandboxd: %s\n", cause);
+		exit(2);
+	}
+}
+
+/* mkdir -p with the final component's mode. */
+static void
+make_dir(const char *path, mode_t mode)
+{
+	char	*copy = xstrdup(path), *p;
+
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, mode) == -1 && errno != EEXIST)
+		fatal("mkdir %s", copy);
+	free(copy);
+}
+
+/* Where the pause program is: configured, installed, or beside us. */
+static char *
+find_pause_path(void)
+{
+	char	 self[PATH_MAX], *path;
+	ssize_t	 n;
+
+	if (cfg->pause_path != NULL)
+		return (xstrdup(cfg->pause_path));
+	if (access(SANDBOXD_LIBEXECDIR "/sandboxd-pause", X_OK) == 0)
+		return (xstrdup(SANDBOXD_LIBEXECDIR "/sandboxd-pause"));
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		xasprintf(&path, "%s/sandboxd-pause", dirname(self));
+		if (access(path, X_OK) == 0)
+			return (path);
+		free(path);
+	}
+	return (xstrdup(SANDBOXD_LIBEXECDIR "/sandboxd-pause"));
+}
+
+static void
+signal_quit_cb(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events;
+	(void)arg;
+	log_info("received %s, shutting down (sandboxes keep running)",
+	    strsignal(sig));
+	loop_quit(0);
+}
+
+static void
+signal_hup_cb(evutil_socket_t sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	if (log_reopen() == -1)
+		log_warn("cannot reopen the log file");
+	else
+		log_info("log file reopened");
+}
+
+/* Test hook: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N. */
+static void
+apply_test_hooks(void)
+{
+	const char	*v = getenv("SANDBOXD_TEST_FAIL_COMMIT_AFTER");
+
+	if (v != NULL && *v != '\0') {
+		log_warnx("test hook: commits fail after %ld more", atol(v));
+		store_fail_commits_after(atol(v));
+	}
+}
+
+/* Open state, recover sandboxes, then serve. */
+static int
+serve(void)
+{
+	struct event	*ev_term, *ev_int, *ev_hup;
+	char		*cause = NULL, *pause;
+	int		 status;
+
+	make_dir(cfg->state_dir, 0700);
+	make_dir(cfg->run_dir, 0700);
+	if (store_open(cfg->state_dir, &cause) == -1)
+		fatalx("cannot open the store in %s: %s", cfg->state_dir, cause);
+	if ((server_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (proc_init(server_base, &cause) == -1)
+		fatalx("process manager: %s", cause);
+	pause = find_pause_path();
+	runtime_set_pause_path(pause);
+	free(pause);
+	apply_test_hooks();
+	handler_cfg.state_dir = cfg->state_dir;
+	handler_cfg.run_dir = cfg->run_dir;
+	handler_cfg.default_runtime = cfg->default_runtime;
+	handler_cfg.max_sandboxes_per_namespace =
+	    cfg->max_sandboxes_per_namespace;
+	ctrl_init(server_base);
+	ctrl_recover();
+	if (store_pending() && store_commit(&cause) == -1)
+		fatalx("cannot save recovered state: %s", cause);
+	if (listener_open(server_base, &cause) == -1)
+		fatalx("%s", cause);
+	ev_term = evsignal_new(server_base, SIGTERM, signal_quit_cb, NULL);
+	ev_int = evsignal_new(server_base, SIGINT, signal_quit_cb, NULL);
+	ev_hup = evsignal_new(server_base, SIGHUP, signal_hup_cb, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+	log_info("sandboxd %s ready: state %s, run %s, pause %s",
+	    SANDBOXD_VERSION, cfg->state_dir, cfg->run_dir,
+	    runtime_pause_path());
+
+	status = loop_run(server_base);
+
+	listener_close();
+	ctrl_release_all();
+	proc_shutdown();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(server_base);
+	store_close();
+	log_info("exiting with status %d", status);
+	return (status);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config	config;
+	struct cmdline		cl;
+	char			*log_path = NULL;
+	int			 status;
+
+	parse_cmdline(argc, argv, &cl);
+	load_settings(&cl, &config);
+	cfg = &config;
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg->log_file != NULL)
+		log_path = xstrdup(cfg->log_file);
+	else if (!cfg->foreground)
+		xasprintf(&log_path, "%s/sandboxd.log", cfg->state_dir);
+	if (!cfg->foreground) {
+		make_dir(cfg->state_dir, 0700);
+		if (daemon(0, 0) == -1) {
+			perror("sandboxd: daemon");
+			return (1);
+		}
+	}
+	log_init(log_path, cfg->log_level);
+	free(log_path);
+	status = serve();
+	config_free(&config);
+	return (status);
+}

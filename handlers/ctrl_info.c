@@ -1,0 +1,209 @@
+/*
+ * ctrl_info.c: the controller's read-only answers: Status, Metrics,
+ * Platform.
+ */
+#include <sys/utsname.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "instance.h"
+#include "pbutil.h"
+#include "procmgr.h"
+#include "protocol.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+static const char *const state_words[] = {
+	[SB_STATE_CREATED] = "created",
+	[SB_STATE_RUNNING] = "running",
+	[SB_STATE_STOPPING] = "stopping",
+	[SB_STATE_STOPPED] = "stopped",
+	[SB_STATE_UNKNOWN] = "unknown",
+};
+
+/* Add one info entry (key and value copied into call memory). */
+static void
+info_add(struct call *call, struct ctrl_status *st, const char *key,
+    const char *fmt, ...) __attribute__((__format__(__printf__, 4, 5)));
+
+static void
+info_add(struct call *call, struct ctrl_status *st, const char *key,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*value;
+
+	if (st->ninfo == CTRL_INFO_MAX)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&value, fmt, ap);
+	va_end(ap);
+	call_own(call, value);
+	st->info[st->ninfo].key = key;
+	st->info[st->ninfo].value = value;
+	st->ninfo++;
+}
+
+/* The verbose part of Status: what helps someone debugging a sandbox. */
+static void
+status_info(struct call *call, const struct instance *inst,
+    struct ctrl_status *st)
+{
+	struct inst_record	*rec = NULL;
+	char			*cause = NULL, *dir;
+
+	info_add(call, st, "state", "%s", state_words[inst->state]);
+	info_add(call, st, "namespace", "%s", inst->ns);
+	if (inst_load(inst->ns, inst->id, &rec, &cause) == 1) {
+		info_add(call, st, "runtime", "%s", rec->inst->sandbox.runtime.name);
+		inst_record_free(rec);
+	}
+	free(cause);
+	info_add(call, st, "netns_path", "%s",
+	    inst->netns_path != NULL ? inst->netns_path : "");
+	info_add(call, st, "netns_owned", "%s",
+	    inst->netns_owned ? "true" : "false");
+	if (inst->pid != 0) {
+		info_add(call, st, "pid", "%u", inst->pid);
+		info_add(call, st, "start_time", "%llu",
+		    (unsigned long long)inst->start_time);
+		info_add(call, st, "started_at", "%lld",
+		    (long long)inst->started_at.seconds);
+	}
+	if (inst->state == SB_STATE_STOPPED)
+		info_add(call, st, "exit_status", "%u", inst->exit_status);
+	if (inst->adopted)
+		info_add(call, st, "adopted", "true: re-adopted after a daemon "
+		    "restart, so its exit status cannot be known (255)");
+	dir = inst_bundle_dir(inst);
+	info_add(call, st, "bundle", "%s", dir);
+	info_add(call, st, "log_path", "%s/sandbox.log", dir);
+	free(dir);
+}
+
+/* Status: state, pid, times; with verbose, an info map. */
+enum handler_result
+ctrl_status(struct call *call, const char *id, bool verbose,
+    struct ctrl_status *st)
+{
+	struct instance	*inst;
+	char		*cause = NULL;
+
+	if (validate_identifier("sandbox id", id, &cause) == -1) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	if ((inst = inst_find(call_namespace(call), id)) == NULL)
+		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
+		    "found in namespace \"%s\"", id, call_namespace(call)));
+	memset(st, 0, sizeof(*st));
+	st->state = inst_state_name(inst);
+	st->pid = inst->pid;
+	st->created_at = inst->created_at;
+	st->exited = inst->state == SB_STATE_STOPPED;
+	st->exited_at = inst->exited_at;
+	if (verbose)
+		status_info(call, inst, st);
+	return (HANDLER_DONE);
+}
+
+/* Metrics: CPU, memory and process count of the sandbox, from /proc. */
+enum handler_result
+ctrl_metrics(struct call *call, const char *id, ct_Metric *m)
+{
+	struct instance		*inst;
+	struct proc_usage	 u;
+	sv_Metrics		 sm = { 0 };
+	uint8_t			*buf;
+	size_t			 len;
+	char			*cause = NULL;
+
+	if (validate_identifier("sandbox id", id, &cause) == -1) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	if ((inst = inst_find(call_namespace(call), id)) == NULL)
+		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
+		    "found in namespace \"%s\"", id, call_namespace(call)));
+	if (inst->proc == NULL || proc_read_usage((pid_t)inst->pid, &u) == -1)
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
+		    "\"%s\" is not running", id));
+	sm.cpu_user_ns = u.cpu_user_ns;
+	sm.cpu_system_ns = u.cpu_system_ns;
+	sm.cpu_usage_ns = u.cpu_user_ns + u.cpu_system_ns;
+	sm.rss_bytes = u.rss_bytes;
+	sm.pids = u.pids;
+	if (!msg_encode(sv_Metrics_fields, &sm, &buf, &len, NULL))
+		return (call_fail(call, STATUS_INTERNAL, "cannot encode metrics"));
+	call_own(call, buf);
+	ts_now(&m->timestamp);
+	m->has_timestamp = true;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->has_data = true;
+	m->data.type_url = call_strdup(call, METRICS_TYPE_URL);
+	m->data.value.data = buf;
+	m->data.value.len = len;
+	return (HANDLER_DONE);
+}
+
+/* uname's machine name as Go's GOARCH (and GOARM variant). */
+static void
+platform_arch(const char *machine, ct_Platform *p)
+{
+	static const struct {
+		const char	*machine, *arch, *variant;
+	} table[] = {
+		{ "x86_64", "amd64", "" },
+		{ "aarch64", "arm64", "v8" },
+		{ "armv7l", "arm", "v7" },
+		{ "armv6l", "arm", "v6" },
+		{ "i686", "386", "" },
+		{ "i386", "386", "" },
+		{ "ppc64le", "ppc64le", "" },
+		{ "s390x", "s390x", "" },
+		{ "riscv64", "riscv64", "" },
+		{ "loongarch64", "loong64", "" },
+		{ "mips64", "mips64", "" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strcmp(machine, table[i].machine) == 0) {
+			snprintf(p->architecture, sizeof(p->architecture), "%s",
+			    table[i].arch);
+			snprintf(p->variant, sizeof(p->variant), "%s",
+			    table[i].variant);
+			return;
+		}
+	}
+	/* Unknown to the table: uname's own name, cut to the field. */
+	memcpy(p->architecture, machine, strnlen(machine,
+	    sizeof(p->architecture) - 1));
+}
+
+/* Platform: the host's OS and architecture, for a known sandbox. */
+enum handler_result
+ctrl_platform(struct call *call, const char *id, ct_Platform *p)
+{
+	struct utsname	 u;
+	char		*cause = NULL;
+
+	if (validate_identifier("sandbox id", id, &cause) == -1) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	if (inst_find(call_namespace(call), id) == NULL)
+		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
+		    "found in namespace \"%s\"", id, call_namespace(call)));
+	snprintf(p->os, sizeof(p->os), "linux");
+	if (uname(&u) == 0)
+		platform_arch(u.machine, p);
+	return (HANDLER_DONE);
+}

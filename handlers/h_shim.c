@@ -1,0 +1,122 @@
+/*
+ * h_shim.c: containerd.runtime.sandbox.v1.Sandbox, the shim-level API,
+ * served by the same controller as the Controller service so that both
+ * see the same sandboxes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "containerd/runtime/sandbox/v1/sandbox.pb.h"
+#include "controller.h"
+#include "handlers.h"
+
+enum handler_result
+h_shim_create(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_CreateSandboxRequest	*req = reqp;
+
+	(void)respp;
+	return (ctrl_create_from_bundle(call, req->sandbox_id, req->bundle_path,
+	    req->netns_path));
+}
+
+enum handler_result
+h_shim_start(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_StartSandboxRequest	*req = reqp;
+	crsv_StartSandboxResponse	*resp = respp;
+	struct inst_record		*rec;
+
+	if (ctrl_start(call, req->sandbox_id, &rec) != HANDLER_DONE)
+		return (HANDLER_ERROR);
+	resp->pid = rec->inst->pid;
+	resp->has_created_at = true;
+	resp->created_at = rec->inst->created_at;
+	resp->has_spec = rec->inst->sandbox.has_spec;
+	resp->spec = rec->inst->sandbox.spec;
+	return (HANDLER_DONE);
+}
+
+enum handler_result
+h_shim_platform(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_PlatformRequest	*req = reqp;
+	crsv_PlatformResponse		*resp = respp;
+
+	resp->has_platform = true;
+	return (ctrl_platform(call, req->sandbox_id, &resp->platform));
+}
+
+enum handler_result
+h_shim_stop(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_StopSandboxRequest	*req = reqp;
+
+	(void)respp;
+	return (ctrl_stop(call, req->sandbox_id, req->timeout_secs));
+}
+
+enum handler_result
+h_shim_wait(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_WaitSandboxRequest	*req = reqp;
+	crsv_WaitSandboxResponse	*resp = respp;
+
+	resp->has_exited_at = true;
+	return (ctrl_wait(call, req->sandbox_id, WAITER_SHIM_WAIT,
+	    &resp->exit_status, &resp->exited_at));
+}
+
+enum handler_result
+h_shim_status(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_SandboxStatusRequest	*req = reqp;
+	crsv_SandboxStatusResponse	*resp = respp;
+	struct ctrl_status		 st;
+	size_t				 i;
+
+	if (ctrl_status(call, req->sandbox_id, req->verbose, &st) !=
+	    HANDLER_DONE)
+		return (HANDLER_ERROR);
+	memcpy(resp->sandbox_id, req->sandbox_id, sizeof(resp->sandbox_id));
+	resp->pid = st.pid;
+	snprintf(resp->state, sizeof(resp->state), "%s", st.state);
+	resp->has_created_at = true;
+	resp->created_at = st.created_at;
+	resp->has_exited_at = st.exited;
+	resp->exited_at = st.exited_at;
+	for (i = 0; i < st.ninfo; i++) {
+		resp->info[i].key = (char *)st.info[i].key;
+		resp->info[i].value = (char *)st.info[i].value;
+	}
+	resp->info_count = (pb_size_t)st.ninfo;
+	return (HANDLER_DONE);
+}
+
+enum handler_result
+h_shim_ping(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_PingRequest	*req = reqp;
+
+	(void)respp;
+	return (ctrl_ping(call, req->sandbox_id));
+}
+
+enum handler_result
+h_shim_shutdown(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_ShutdownSandboxRequest	*req = reqp;
+
+	(void)respp;
+	return (ctrl_shutdown(call, req->sandbox_id));
+}
+
+enum handler_result
+h_shim_metrics(struct call *call, const void *reqp, void *respp)
+{
+	const crsv_SandboxMetricsRequest	*req = reqp;
+	crsv_SandboxMetricsResponse		*resp = respp;
+
+	resp->has_metrics = true;
+	return (ctrl_metrics(call, req->sandbox_id, &resp->metrics));
+}

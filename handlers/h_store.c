@@ -1,0 +1,334 @@
+/*
+ * h_store.c: containerd.services.sandbox.v1.Store: sandbox metadata CRUD
+ * (spec section 4).
+ *
+ * Records are kept encoded, so Get, List and the answers of Create and
+ * Update send the stored bytes as they are, wrapped as field 1 of the
+ * response message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "filter.h"
+#include "handlers.h"
+#include "log.h"
+#include "pbutil.h"
+#include "protocol.h"
+#include "record.h"
+#include "storage.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+struct handler_config handler_cfg = {
+	.state_dir = "/var/lib/sandboxd",
+	.run_dir = "/run/sandboxd",
+	.default_runtime = RUNTIME_PAUSE,
+	.max_sandboxes_per_namespace = 100000,
+};
+
+/* Fail the call with InvalidArgument unless id is a valid identifier. */
+static bool
+check_id(struct call *call, const char *id)
+{
+	char	*cause = NULL;
+
+	if (validate_identifier("sandbox id", id, &cause) == 0)
+		return (true);
+	call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+	free(cause);
+	return (false);
+}
+
+/* Store sb (encoded) and answer with it as field 1. */
+static enum handler_result
+store_and_answer(struct call *call, const ct_Sandbox *sb)
+{
+	uint8_t	*buf;
+	size_t	 len, wlen;
+
+	if ((buf = record_encode(sb, &len)) == NULL)
+		return (call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": "
+		    "cannot encode the record", sb->sandbox_id));
+	store_put(STORE_SANDBOX, call_namespace(call), sb->sandbox_id, buf, len);
+	call_set_raw_response(call, record_wrap(buf, len, 1, &wlen), wlen);
+	free(buf);
+	return (HANDLER_DONE);
+}
+
+/* Create: a new record, stamped with the server's time. */
+enum handler_result
+h_store_create(struct call *call, const void *reqp, void *respp)
+{
+	cssv_StoreCreateRequest	*req = (cssv_StoreCreateRequest *)reqp;
+	ct_Sandbox		*sb = &req->sandbox;
+	const char		*ns = call_namespace(call);
+	char			*cause = NULL;
+
+	(void)respp;
+	if (!req->has_sandbox)
+		return (call_fail(call, STATUS_INVALID_ARGUMENT,
+		    "sandbox is required"));
+	record_normalize(sb);
+	if (record_validate(sb, &cause) == -1) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	if (store_exists(STORE_SANDBOX, ns, sb->sandbox_id))
+		return (call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" "
+		    "already exists in namespace \"%s\"", sb->sandbox_id, ns));
+	if (store_count(STORE_SANDBOX, ns) >=
+	    handler_cfg.max_sandboxes_per_namespace)
+		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "namespace "
+		    "\"%s\" already has %u sandboxes (the limit)", ns,
+		    handler_cfg.max_sandboxes_per_namespace));
+	ts_now(&sb->created_at);
+	sb->has_created_at = true;
+	sb->updated_at = sb->created_at;
+	sb->has_updated_at = true;
+	log_debug("store: create %s/%s", ns, sb->sandbox_id);
+	return (store_and_answer(call, sb));
+}
+
+/* Get: the stored record. */
+enum handler_result
+h_store_get(struct call *call, const void *reqp, void *respp)
+{
+	const cssv_StoreGetRequest	*req = reqp;
+	void				*buf;
+	size_t				 len, wlen;
+	char				*cause = NULL;
+	int				 found;
+
+	(void)respp;
+	if (!check_id(call, req->sandbox_id))
+		return (HANDLER_ERROR);
+	found = store_get(STORE_SANDBOX, call_namespace(call), req->sandbox_id,
+	    &buf, &len, &cause);
+	if (found == -1) {
+		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": %s",
+		    req->sandbox_id, cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	if (found == 0)
+		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
+		    "found in namespace \"%s\"", req->sandbox_id,
+		    call_namespace(call)));
+	call_set_raw_response(call, record_wrap(buf, len, 1, &wlen), wlen);
+	free(buf);
+	return (HANDLER_DONE);
+}
+
+/* What a List walk carries from record to record. */
+struct list_walk {
+	struct call		*call;
+	const struct filter	*filter;
+	uint8_t			*out;
+	size_t			 len, cap;
+	char			*cause;
+};
+
+/* Join path components 1.. with '.' into buf: labels.a.b is key "a.b". */
+static const char *
+join_rest(const char *const *path, size_t depth, char *buf, size_t size)
+{
+	size_t	i, off = 0;
+	int	n;
+
+	buf[0] = '\0';
+	for (i = 1; i < depth && off < size; i++) {
+		n = snprintf(buf + off, size - off, "%s%s", i > 1 ? "." : "",
+		    path[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return (buf);
+}
+
+/* filter_lookup_fn over a decoded sandbox: the selectors of spec 4. */
+static bool
+list_lookup(const char *const *path, size_t depth, const char **value,
+    void *arg)
+{
+	const ct_Sandbox	*sb = arg;
+	static char		 key[LABEL_MAX_SIZE + 1];
+	const gp_Any		*ext;
+
+	if (depth == 1 && strcmp(path[0], "id") == 0) {
+		*value = sb->sandbox_id;
+		return (true);
+	}
+	if (depth == 1 && strcmp(path[0], "sandboxer") == 0) {
+		*value = sb->sandboxer;
+		return (sb->sandboxer[0] != '\0');
+	}
+	if (depth == 2 && strcmp(path[0], "runtime") == 0 &&
+	    strcmp(path[1], "name") == 0) {
+		*value = sb->runtime.name;
+		return (sb->has_runtime && sb->runtime.name[0] != '\0');
+	}
+	if (depth >= 2 && strcmp(path[0], "labels") == 0) {
+		*value = record_label(sb, join_rest(path, depth, key,
+		    sizeof(key)));
+		return (*value != NULL);
+	}
+	if (depth >= 2 && strcmp(path[0], "extensions") == 0) {
+		ext = record_extension(sb, join_rest(path, depth, key,
+		    sizeof(key)));
+		*value = ext != NULL && ext->type_url != NULL ? ext->type_url : "";
+		return (ext != NULL);
+	}
+	return (false);
+}
+
+/* Append one record, as field 1, to the List answer. */
+static void
+list_append(struct list_walk *w, const void *rec, size_t len)
+{
+	uint8_t	*wrapped;
+	size_t	 wlen;
+
+	wrapped = record_wrap(rec, len, 1, &wlen);
+	if (w->len + wlen > w->cap) {
+		w->cap = (w->len + wlen) * 2;
+		w->out = xrealloc(w->out, w->cap);
+	}
+	memcpy(w->out + w->len, wrapped, wlen);
+	w->len += wlen;
+	free(wrapped);
+}
+
+/* store_walk callback: load, filter, append. */
+static int
+list_walk_cb(const char *ns, const char *id, void *arg)
+{
+	struct list_walk	*w = arg;
+	struct record		 r;
+	int			 found;
+
+	found = record_load(ns, id, &r, &w->cause);
+	if (found == 0)
+		return (0);
+	if (found == -1)
+		return (-1);
+	if (w->filter == NULL || filter_match(w->filter, list_lookup, r.sb))
+		list_append(w, r.buf, r.len);
+	record_free(&r);
+	return (0);
+}
+
+/* List: every record of the namespace matching any filter, by id. */
+enum handler_result
+h_store_list(struct call *call, const void *reqp, void *respp)
+{
+	const cssv_StoreListRequest	*req = reqp;
+	const char			*filters[32];
+	struct list_walk		 w = { .call = call };
+	pb_size_t			 i;
+
+	(void)respp;
+	for (i = 0; i < req->filters_count; i++)
+		filters[i] = req->filters[i];
+	if (req->filters_count > 0) {
+		w.filter = filter_parse(filters, req->filters_count, &w.cause);
+		if (w.filter == NULL) {
+			call_fail(call, STATUS_INVALID_ARGUMENT, "%s", w.cause);
+			free(w.cause);
+			return (HANDLER_ERROR);
+		}
+	}
+	if (store_walk(STORE_SANDBOX, call_namespace(call), list_walk_cb,
+	    &w) != 0) {
+		call_fail(call, STATUS_INTERNAL, "list: %s",
+		    w.cause != NULL ? w.cause : "storage error");
+		goto fail;
+	}
+	if (w.len > FRAME_MAX_PAYLOAD - 64) {
+		call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the list is %zu "
+		    "bytes, more than one message may carry; narrow it with "
+		    "filters", w.len);
+		goto fail;
+	}
+	filter_free((struct filter *)w.filter);
+	call_set_raw_response(call, w.out, w.len);
+	return (HANDLER_DONE);
+fail:
+	if (w.filter != NULL)
+		filter_free((struct filter *)w.filter);
+	free(w.out);
+	free(w.cause);
+	return (HANDLER_ERROR);
+}
+
+/* Update: apply field paths to the stored record. */
+enum handler_result
+h_store_update(struct call *call, const void *reqp, void *respp)
+{
+	cssv_StoreUpdateRequest	*req = (cssv_StoreUpdateRequest *)reqp;
+	const char		*ns = call_namespace(call);
+	struct record		 stored;
+	ct_Sandbox		*out;
+	enum handler_result	 r;
+	char			*cause = NULL;
+	int			 found;
+
+	(void)respp;
+	if (!req->has_sandbox)
+		return (call_fail(call, STATUS_INVALID_ARGUMENT,
+		    "sandbox is required"));
+	if (!check_id(call, req->sandbox.sandbox_id))
+		return (HANDLER_ERROR);
+	found = record_load(ns, req->sandbox.sandbox_id, &stored, &cause);
+	if (found != 1) {
+		if (found == 0)
+			return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" "
+			    "not found in namespace \"%s\"",
+			    req->sandbox.sandbox_id, ns));
+		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": %s",
+		    req->sandbox.sandbox_id, cause);
+		free(cause);
+		return (HANDLER_ERROR);
+	}
+	record_normalize(&req->sandbox);
+	out = xmalloc(sizeof(*out));
+	if (record_merge(out, stored.sb, &req->sandbox,
+	    (const record_path *)req->fields, req->fields_count, &cause) == -1) {
+		r = call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": %s",
+		    req->sandbox.sandbox_id, cause);
+		free(cause);
+	} else {
+		ts_now(&out->updated_at);
+		out->has_updated_at = true;
+		log_debug("store: update %s/%s", ns, out->sandbox_id);
+		r = store_and_answer(call, out);
+	}
+	free(out);		/* borrowed everything: see record_merge */
+	record_free(&stored);
+	return (r);
+}
+
+/* Delete: forget a record, unless its sandbox still runs. */
+enum handler_result
+h_store_delete(struct call *call, const void *reqp, void *respp)
+{
+	const cssv_StoreDeleteRequest	*req = reqp;
+	const char			*ns = call_namespace(call);
+
+	(void)respp;
+	if (!check_id(call, req->sandbox_id))
+		return (HANDLER_ERROR);
+	if (!store_exists(STORE_SANDBOX, ns, req->sandbox_id))
+		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
+		    "found in namespace \"%s\"", req->sandbox_id, ns));
+	if (ctrl_instance_active(ns, req->sandbox_id))
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
+		    "\"%s\" is still running: shut it down first",
+		    req->sandbox_id));
+	store_del(STORE_SANDBOX, ns, req->sandbox_id);
+	log_debug("store: delete %s/%s", ns, req->sandbox_id);
+	return (HANDLER_DONE);
+}

@@ -1,0 +1,66 @@
+/*
+ * handler.h: what an RPC handler sees of the request it serves.
+ *
+ * The server decodes a request, finds its method in the table and calls
+ * the handler with the decoded request and a zeroed response message.  The
+ * handler answers in one of three ways:
+ *
+ *	HANDLER_DONE	  the response message (or a raw one set with
+ *			  call_set_raw_response) is the answer;
+ *	HANDLER_ERROR	  call_fail() recorded a status code and message;
+ *	HANDLER_DEFERRED  call_defer() was called: the answer comes later,
+ *			  through call_finish() or call_finish_error(), e.g.
+ *			  when a sandbox exits.
+ *
+ * No answer leaves the daemon before the iteration's LevelDB batch is
+ * synced (see server/loop.c), so a handler may reply as soon as it has
+ * queued its writes.
+ *
+ * Memory: the request and anything it points to live until the handler
+ * returns; the handler may modify it in place (e.g. to normalise it).  Memory a response needs comes from call_alloc/call_strdup (or
+ * is handed over with call_own) and lives until the answer is encoded.
+ */
+#ifndef SANDBOXD_HANDLER_H
+#define SANDBOXD_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pb.h>
+
+struct call;
+
+enum handler_result {
+	HANDLER_DONE,
+	HANDLER_ERROR,
+	HANDLER_DEFERRED,
+};
+
+typedef enum handler_result (*handler_fn)(struct call *, const void *req,
+    void *resp);
+
+/*
+ * Called when a deferred call ends without the handler's answer: the client
+ * went away (code STATUS_CANCELED) or its deadline passed (code
+ * STATUS_DEADLINE_EXCEEDED).  The handler forgets the call; the server
+ * answers (if anyone is left to answer) and frees it.
+ */
+typedef void (*call_cancel_fn)(struct call *, int code, void *arg);
+
+/* server/call.c */
+const char	*call_namespace(const struct call *);
+uint32_t	 call_peer_uid(const struct call *);
+enum handler_result call_fail(struct call *, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 3, 4)));
+void		*call_alloc(struct call *, size_t);
+char		*call_strdup(struct call *, const char *);
+void		 call_own(struct call *, void *);
+void		 call_own_fn(struct call *, void (*)(void *), void *);
+void		 call_set_raw_response(struct call *, uint8_t *, size_t);
+enum handler_result call_defer(struct call *, call_cancel_fn, void *);
+void		 call_finish(struct call *, const pb_msgdesc_t *, const void *);
+void		 call_finish_error(struct call *, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 3, 4)));
+
+#endif /* SANDBOXD_HANDLER_H */

@@ -1,0 +1,62 @@
+/*
+ * instance.h: the in-memory side of a sandbox instance and its LevelDB
+ * record (internal to the controller: controller.c, recover.c, ctrl_info.c).
+ */
+#ifndef SANDBOXD_INSTANCE_H
+#define SANDBOXD_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controller.h"
+#include "queue.h"
+#include "tree.h"
+
+struct proc;
+
+/* A deferred Wait, Stop or Shutdown on an instance. */
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	struct call		*call;
+	struct instance		*inst;
+	enum waiter_kind	 kind;
+};
+TAILQ_HEAD(waiter_list, waiter);
+
+/*
+ * One sandbox instance.  Kept small: thousands live in one daemon, and the
+ * metadata copy and the spec stay in LevelDB until Start needs them.
+ */
+struct instance {
+	RB_ENTRY(instance)	 entry;
+	struct waiter_list	 waiters;
+	struct proc		*proc;		/* NULL unless running/stopping */
+	char			*ns;
+	char			*netns_path;	/* NULL: none */
+	uint64_t		 start_time;	/* /proc/<pid>/stat field 22 */
+	gp_Timestamp		 created_at;
+	gp_Timestamp		 started_at;
+	gp_Timestamp		 exited_at;
+	uint32_t		 pid;
+	uint8_t			 state;		/* enum sb_state */
+	uint8_t			 exit_status;
+	bool			 netns_owned;
+	bool			 adopted;	/* re-adopted after a restart */
+	bool			 shutting_down;
+	char			 id[];
+};
+
+/* controller.c */
+struct instance	*inst_find(const char *, const char *);
+struct instance	*inst_insert(const char *, const char *);
+void		 inst_remove(struct instance *);
+int		 inst_save(struct instance *, const ct_Sandbox *, char **);
+int		 inst_load(const char *, const char *, struct inst_record **,
+		    char **);
+void		 inst_exit_cb(struct proc *, int, const struct timespec *,
+		    void *);
+char		*inst_bundle_dir(const struct instance *);
+const char	*inst_state_name(const struct instance *);
+void		 inst_foreach(void (*)(struct instance *, void *), void *);
+
+#endif /* SANDBOXD_INSTANCE_H */

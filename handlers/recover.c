@@ -1,0 +1,133 @@
+/*
+ * recover.c: taking sandboxes back after a daemon restart (spec section 8).
+ *
+ * Each recorded instance that was running is re-adopted if its pid still
+ * names the same process (same start time); otherwise it exited while the
+ * daemon was down: stopped, status 255, exited_at = now.  A record that
+ * cannot be read is set aside in state unknown, never fatal: one bad
+ * record must not keep a node from starting.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "instance.h"
+#include "log.h"
+#include "pbutil.h"
+#include "procmgr.h"
+#include "storage.h"
+#include "xmalloc.h"
+
+/* The (ns, id) of every instance record, gathered before any change. */
+struct recover_list {
+	char	**ns;
+	char	**id;
+	size_t	  n, cap;
+};
+
+static int
+collect_cb(const char *ns, const char *id, void *arg)
+{
+	struct recover_list	*l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap != 0 ? l->cap * 2 : 64;
+		l->ns = xreallocarray(l->ns, l->cap, sizeof(*l->ns));
+		l->id = xreallocarray(l->id, l->cap, sizeof(*l->id));
+	}
+	l->ns[l->n] = xstrdup(ns);
+	l->id[l->n] = xstrdup(id);
+	l->n++;
+	return (0);
+}
+
+/* Copy the persistent fields of a record into a fresh instance. */
+static void
+restore_fields(struct instance *inst, const sv_Instance *rec)
+{
+	inst->state = (uint8_t)rec->state;
+	inst->pid = rec->pid;
+	inst->start_time = rec->start_time;
+	inst->exit_status = (uint8_t)rec->exit_status;
+	inst->created_at = rec->created_at;
+	inst->started_at = rec->started_at;
+	inst->exited_at = rec->exited_at;
+	inst->adopted = rec->adopted;
+	inst->netns_owned = rec->netns_owned;
+	if (rec->netns_path != NULL && *rec->netns_path != '\0')
+		inst->netns_path = xstrdup(rec->netns_path);
+}
+
+/* A process that was running: adopt it, or record that it is gone. */
+static void
+readopt(struct instance *inst)
+{
+	char	*cause = NULL;
+
+	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
+	    inst, &cause);
+	if (inst->proc != NULL) {
+		inst->adopted = true;
+		log_info("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
+		    inst->pid);
+	} else {
+		inst->state = SB_STATE_STOPPED;
+		inst->exit_status = PROC_STATUS_UNKNOWN;
+		ts_now(&inst->exited_at);
+		log_info("sandbox %s/%s: pid %u exited while sandboxd was down "
+		    "(%s); status unknown (255)", inst->ns, inst->id, inst->pid,
+		    cause);
+		free(cause);
+	}
+	if (inst_save(inst, NULL, &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save: %s", inst->ns, inst->id,
+		    cause);
+		free(cause);
+	}
+}
+
+/* Recover one record. */
+static void
+recover_one(const char *ns, const char *id)
+{
+	struct instance		*inst;
+	struct inst_record	*rec = NULL;
+	char			*cause = NULL;
+
+	inst = inst_insert(ns, id);
+	if (inst_load(ns, id, &rec, &cause) != 1 || rec->inst->state <
+	    SB_STATE_CREATED || rec->inst->state > SB_STATE_STOPPED) {
+		log_warnx("sandbox %s/%s: unreadable record set aside (%s); "
+		    "Status reports it unknown, Shutdown removes it", ns, id,
+		    cause != NULL ? cause : "bad state");
+		inst->state = SB_STATE_UNKNOWN;
+		free(cause);
+		inst_record_free(rec);
+		return;
+	}
+	restore_fields(inst, rec->inst);
+	inst_record_free(rec);
+	if (inst->state == SB_STATE_RUNNING || inst->state == SB_STATE_STOPPING)
+		readopt(inst);
+}
+
+/* Take back every recorded instance. */
+void
+ctrl_recover(void)
+{
+	struct recover_list	l = { 0 };
+	size_t			i;
+
+	if (store_walk(STORE_INSTANCE, NULL, collect_cb, &l) != 0)
+		log_warnx("recovery: the instance records could not all be read");
+	for (i = 0; i < l.n; i++) {
+		recover_one(l.ns[i], l.id[i]);
+		free(l.ns[i]);
+		free(l.id[i]);
+	}
+	free(l.ns);
+	free(l.id);
+	if (l.n > 0)
+		log_info("recovery: %zu sandbox instance(s) restored", l.n);
+}

@@ -1,0 +1,431 @@
+/*
+ * call.c: one request from its arrival to its answer.
+ *
+ * A call belongs to its connection until it is freed.  It is answered once:
+ * right away by its handler, or later (deferred: Wait, Stop) by whoever
+ * completes it.  An answer is encoded at once into a frame and parked; the
+ * loop sends parked frames only after the iteration's LevelDB batch is
+ * synced (loop.c), so no client hears of a change that could still be lost.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <pb_encode.h>
+
+#include "frame.h"
+#include "pbutil.h"
+#include "protocol.h"
+#include "server.h"
+#include "ttrpc.pb.h"
+#include "xmalloc.h"
+
+enum call_state {
+	CALL_RUNNING,		/* in its handler */
+	CALL_DEFERRED,		/* waiting for call_finish */
+	CALL_PARKED,		/* answered, frame waiting for the commit */
+};
+
+/* Memory that lives as long as the call (call_alloc, call_own). */
+struct call_mem {
+	struct call_mem	*next;
+	void		(*free_fn)(void *);
+	void		*ptr;
+};
+
+struct call {
+	TAILQ_ENTRY(call)	 conn_entry;	/* on conn->calls */
+	TAILQ_ENTRY(call)	 state_entry;	/* on deferred or parked */
+	struct conn		*conn;		/* NULL once the client left */
+	uint32_t		 stream_id;
+	enum call_state		 state;
+	int64_t			 deadline;	/* CLOCK_MONOTONIC ns, 0: none */
+	struct event		*timer;		/* deadline of a deferred call */
+	call_cancel_fn		 cancel;
+	void			*cancel_arg;
+	struct call_mem		*mem;
+	uint8_t			*raw;		/* call_set_raw_response */
+	size_t			 raw_len;
+	int			 err_code;	/* call_fail */
+	char			*err_msg;
+	uint8_t			*frame;		/* the encoded answer */
+	size_t			 frame_len;
+	char			 ns[IDENT_MAX_LEN + 1];
+};
+
+static TAILQ_HEAD(, call) deferred = TAILQ_HEAD_INITIALIZER(deferred);
+static TAILQ_HEAD(, call) parked = TAILQ_HEAD_INITIALIZER(parked);
+
+static void	call_free(struct call *);
+static void	call_park_frame(struct call *, int, const char *,
+		    const uint8_t *, size_t);
+
+/* A new call on conn for stream_id, in its handler's hands. */
+struct call *
+call_new(struct conn *c, uint32_t stream_id)
+{
+	struct call	*call;
+
+	call = xcalloc(1, sizeof(*call));
+	call->conn = c;
+	call->stream_id = stream_id;
+	call->state = CALL_RUNNING;
+	TAILQ_INSERT_TAIL(&c->calls, call, conn_entry);
+	c->ncalls++;
+	return (call);
+}
+
+/* Free a call and everything it owns; it must be on no state list. */
+static void
+call_free(struct call *call)
+{
+	struct call_mem	*m, *next;
+
+	if (call->conn != NULL) {
+		TAILQ_REMOVE(&call->conn->calls, call, conn_entry);
+		call->conn->ncalls--;
+	}
+	if (call->timer != NULL)
+		event_free(call->timer);
+	for (m = call->mem; m != NULL; m = next) {
+		next = m->next;
+		m->free_fn(m->ptr);
+		free(m);
+	}
+	free(call->raw);
+	free(call->err_msg);
+	free(call->frame);
+	free(call);
+}
+
+void
+call_set_namespace(struct call *call, const char *ns)
+{
+	snprintf(call->ns, sizeof(call->ns), "%s", ns);
+}
+
+/* The namespace of the request (validated by the dispatcher). */
+const char *
+call_namespace(const struct call *call)
+{
+	return (call->ns);
+}
+
+/* The uid of the peer that sent the request. */
+uint32_t
+call_peer_uid(const struct call *call)
+{
+	return (call->conn != NULL ? call->conn->uid : (uint32_t)-1);
+}
+
+/* Remember when a deferred answer stops being wanted (0: never). */
+void
+call_set_deadline(struct call *call, int64_t deadline)
+{
+	call->deadline = deadline;
+}
+
+/* Record an error answer; the handler returns what this returns. */
+enum handler_result
+call_fail(struct call *call, int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(call->err_msg);
+	va_start(ap, fmt);
+	xvasprintf(&call->err_msg, fmt, ap);
+	va_end(ap);
+	call->err_code = code;
+	return (HANDLER_ERROR);
+}
+
+/* Zeroed memory that lives until the call's answer is encoded. */
+void *
+call_alloc(struct call *call, size_t size)
+{
+	void	*p = xcalloc(1, size);
+
+	call_own(call, p);
+	return (p);
+}
+
+char *
+call_strdup(struct call *call, const char *s)
+{
+	char	*p = xstrdup(s != NULL ? s : "");
+
+	call_own(call, p);
+	return (p);
+}
+
+/* Free p (malloc'd) with the call. */
+void
+call_own(struct call *call, void *p)
+{
+	call_own_fn(call, free, p);
+}
+
+/* Call free_fn(p) when the call is freed. */
+void
+call_own_fn(struct call *call, void (*free_fn)(void *), void *p)
+{
+	struct call_mem	*m;
+
+	m = xmalloc(sizeof(*m));
+	m->free_fn = free_fn;
+	m->ptr = p;
+	m->next = call->mem;
+	call->mem = m;
+}
+
+/* Answer with an already encoded response message (buf is taken over). */
+void
+call_set_raw_response(struct call *call, uint8_t *buf, size_t len)
+{
+	free(call->raw);
+	call->raw = buf;
+	call->raw_len = len;
+}
+
+/* The handler will answer later; cancel is called if nobody waits anymore. */
+enum handler_result
+call_defer(struct call *call, call_cancel_fn cancel, void *arg)
+{
+	call->state = CALL_DEFERRED;
+	call->cancel = cancel;
+	call->cancel_arg = arg;
+	TAILQ_INSERT_TAIL(&deferred, call, state_entry);
+	return (HANDLER_DEFERRED);
+}
+
+bool
+call_is_deferred(const struct call *call)
+{
+	return (call->state == CALL_DEFERRED);
+}
+
+/* The deadline of a deferred call passed: tell its owner, answer. */
+static void
+call_deadline_cb(int fd, short events, void *arg)
+{
+	struct call	*call = arg;
+
+	(void)fd;
+	(void)events;
+	if (call->cancel != NULL)
+		call->cancel(call, STATUS_DEADLINE_EXCEEDED, call->cancel_arg);
+	call_finish_error(call, STATUS_DEADLINE_EXCEEDED,
+	    "deadline exceeded while the request was waiting");
+}
+
+/* Start the deadline timer of a call that was just deferred. */
+void
+call_arm_deadline(struct call *call, struct event_base *base)
+{
+	struct timespec	 now;
+	struct timeval	 tv;
+	int64_t		 left;
+
+	if (call->deadline == 0 || call->state != CALL_DEFERRED)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = call->deadline - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000000000;
+	tv.tv_usec = (left % 1000000000) / 1000;
+	call->timer = evtimer_new(base, call_deadline_cb, call);
+	if (call->timer == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(call->timer, &tv);
+}
+
+/* Leave the deferred state (timer and list) before answering. */
+static void
+call_undefer(struct call *call)
+{
+	if (call->state != CALL_DEFERRED)
+		return;
+	TAILQ_REMOVE(&deferred, call, state_entry);
+	if (call->timer != NULL) {
+		event_free(call->timer);
+		call->timer = NULL;
+	}
+	call->cancel = NULL;
+	call->state = CALL_RUNNING;
+}
+
+/* Complete a deferred call with a response message. */
+void
+call_finish(struct call *call, const pb_msgdesc_t *fields, const void *resp)
+{
+	call_undefer(call);
+	call_park_response(call, fields, resp);
+}
+
+/* Complete a deferred call with an error. */
+void
+call_finish_error(struct call *call, int code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	call_undefer(call);
+	call_park_error(call, code, msg);
+	free(msg);
+}
+
+/* Encode the response message (or the raw one) and park the answer. */
+void
+call_park_response(struct call *call, const pb_msgdesc_t *fields,
+    const void *resp)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	char	*cause = NULL;
+
+	if (call->raw != NULL) {
+		call_park_frame(call, STATUS_OK, NULL, call->raw, call->raw_len);
+		return;
+	}
+	if (!msg_encode(fields, resp, &buf, &len, &cause)) {
+		log_warnx("stream %u: cannot encode response: %s",
+		    call->stream_id, cause);
+		call_park_error(call, STATUS_INTERNAL, "cannot encode response");
+		free(cause);
+		return;
+	}
+	call_park_frame(call, STATUS_OK, NULL, buf, len);
+	free(buf);
+}
+
+/* Park an error answer. */
+void
+call_park_error(struct call *call, int code, const char *msg)
+{
+	call_park_frame(call, code, msg, NULL, 0);
+}
+
+/* Build the ttrpc Response frame of an answer and park it. */
+static void
+call_park_frame(struct call *call, int code, const char *msg,
+    const uint8_t *payload, size_t len)
+{
+	t_Response		 resp = { 0 };
+	struct frame_header	 fh;
+	pb_ostream_t		 os;
+	size_t			 size;
+
+	resp.has_status = true;
+	resp.status.code = code;
+	resp.status.message = (char *)msg;	/* encoded, never freed */
+	resp.payload.data = payload;
+	resp.payload.len = len;
+	if (!pb_get_encoded_size(&size, t_Response_fields, &resp))
+		fatalx("%s: cannot size a response", __func__);
+	free(call->frame);
+	call->frame = xmalloc(FRAME_HEADER_SIZE + size);
+	os = pb_ostream_from_buffer(call->frame + FRAME_HEADER_SIZE, size);
+	if (!pb_encode(&os, t_Response_fields, &resp))
+		fatalx("%s: %s", __func__, PB_GET_ERROR(&os));
+	fh.length = (uint32_t)os.bytes_written;
+	fh.stream_id = call->stream_id;
+	fh.type = FRAME_TYPE_RESPONSE;
+	fh.flags = 0;
+	frame_header_build(&fh, call->frame);
+	call->frame_len = FRAME_HEADER_SIZE + os.bytes_written;
+	if (code != STATUS_OK)
+		log_debug("conn %llu stream %u: %s: %s",
+		    call->conn != NULL ? (unsigned long long)call->conn->id : 0,
+		    call->stream_id, status_code_name(code), msg);
+	call->state = CALL_PARKED;
+	TAILQ_INSERT_TAIL(&parked, call, state_entry);
+}
+
+/* Park an error for a frame that never became a handled call. */
+void
+call_reply_now(struct conn *c, uint32_t stream_id, int code, const char *msg)
+{
+	call_park_error(call_new(c, stream_id), code, msg);
+}
+
+/*
+ * The connection of call is closing.  A deferred call is cancelled (its
+ * owner unlinks it) and freed; a parked one stays parked but will not be
+ * sent.
+ */
+void
+call_detach_conn(struct call *call)
+{
+	struct conn	*c = call->conn;
+
+	TAILQ_REMOVE(&c->calls, call, conn_entry);
+	c->ncalls--;
+	call->conn = NULL;
+	if (call->state != CALL_DEFERRED)
+		return;
+	if (call->cancel != NULL)
+		call->cancel(call, STATUS_CANCELED, call->cancel_arg);
+	call_undefer(call);
+	call_free(call);
+}
+
+/* Answer every deferred call with code (daemon shutting down). */
+void
+call_cancel_all(int code, const char *msg)
+{
+	struct call	*call;
+
+	while ((call = TAILQ_FIRST(&deferred)) != NULL) {
+		if (call->cancel != NULL)
+			call->cancel(call, code, call->cancel_arg);
+		call_finish_error(call, code, "%s", msg);
+	}
+}
+
+/* The batch is synced: send every parked answer and free its call. */
+void
+call_flush_parked(void)
+{
+	struct call	*call;
+
+	while ((call = TAILQ_FIRST(&parked)) != NULL) {
+		TAILQ_REMOVE(&parked, call, state_entry);
+		if (call->conn != NULL && !call->conn->dead)
+			conn_send(call->conn, call->frame, call->frame_len);
+		call_free(call);
+	}
+}
+
+/* The batch could not be synced: every parked answer becomes an error. */
+void
+call_fail_parked(int code, const char *msg)
+{
+	struct call	*call;
+	TAILQ_HEAD(, call) failed = TAILQ_HEAD_INITIALIZER(failed);
+
+	TAILQ_CONCAT(&failed, &parked, state_entry);
+	while ((call = TAILQ_FIRST(&failed)) != NULL) {
+		TAILQ_REMOVE(&failed, call, state_entry);
+		call_park_error(call, code, msg);
+	}
+}
+
+/* The status a handler recorded with call_fail. */
+int
+call_error_code(const struct call *call)
+{
+	return (call->err_code != STATUS_OK ? call->err_code : STATUS_UNKNOWN);
+}
+
+const char *
+call_error_message(const struct call *call)
+{
+	return (call->err_msg != NULL ? call->err_msg : "unknown error");
+}

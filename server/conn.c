@@ -1,0 +1,352 @@
+/*
+ * conn.c: client connections: one bufferevent each, ttrpc frames cut out
+ * of the input, answers queued on the output.
+ *
+ * A frame's header is copied out and judged before any of its payload is
+ * pulled up, so a peer cannot make the daemon allocate what it declares.
+ * Every way a connection ends goes through conn_close(); the memory is
+ * freed after the loop iteration, never under a running callback.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "frame.h"
+#include "protocol.h"
+#include "server.h"
+#include "xmalloc.h"
+
+static struct conn_list	conns = TAILQ_HEAD_INITIALIZER(conns);
+static struct conn_list	dead_conns = TAILQ_HEAD_INITIALIZER(dead_conns);
+static uint64_t		next_conn_id = 1;
+static unsigned int	nconns;
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+
+/* Whether the peer may use the daemon (spec 9: uid 0 and the socket group). */
+static bool
+conn_peer_allowed(const struct conn *c)
+{
+	extern gid_t	 listener_gid;
+
+	if (!cfg->restrict_peers)
+		return (true);
+	return (c->uid == 0 || c->gid == listener_gid);
+}
+
+/* Read the peer's credentials once, at accept. */
+static void
+conn_read_peercred(struct conn *c, int fd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("conn %llu: SO_PEERCRED", (unsigned long long)c->id);
+		c->pid = -1;
+		c->uid = (uid_t)-1;
+		c->gid = (gid_t)-1;
+		return;
+	}
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+}
+
+/* Refuse a connection over a cap, with a log line saying which. */
+static bool
+conn_over_cap(int fd, uid_t uid)
+{
+	if (nconns >= cfg->max_connections) {
+		log_warnx("refusing connection: %u connections open (max %u)",
+		    nconns, cfg->max_connections);
+		return (true);
+	}
+	if (conn_count_uid(uid) >= cfg->max_connections_per_uid) {
+		log_warnx("refusing connection from uid %u: %u connections "
+		    "(max %u per uid)", (unsigned int)uid, conn_count_uid(uid),
+		    cfg->max_connections_per_uid);
+		return (true);
+	}
+	(void)fd;
+	return (false);
+}
+
+/* Take over an accepted socket. */
+void
+conn_accept(struct event_base *base, int fd)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->id = next_conn_id++;
+	TAILQ_INIT(&c->calls);
+	conn_read_peercred(c, fd);
+	if (conn_over_cap(fd, c->uid)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->denied = !conn_peer_allowed(c);
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("%s: bufferevent_socket_new", __func__);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* Stop reading past one maximal frame: the input stays bounded. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
+	bufferevent_setwatermark(c->bev, EV_WRITE, cfg->max_output / 4, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	log_debug("conn %llu: accepted (pid %d uid %u gid %u)%s",
+	    (unsigned long long)c->id, (int)c->pid, (unsigned int)c->uid,
+	    (unsigned int)c->gid, c->denied ? ", peer not allowed" : "");
+}
+
+/* How many connections are open. */
+unsigned int
+conn_count(void)
+{
+	return (nconns);
+}
+
+/* How many connections a uid has open. */
+unsigned int
+conn_count_uid(uid_t uid)
+{
+	struct conn	*c;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c->uid == uid)
+			n++;
+	}
+	return (n);
+}
+
+/* End a connection: its deferred calls are cancelled, it is freed later. */
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct call	*call;
+
+	if (c->dead)
+		return;
+	log_debug("conn %llu: closed: %s", (unsigned long long)c->id, reason);
+	c->dead = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	while ((call = TAILQ_FIRST(&c->calls)) != NULL)
+		call_detach_conn(call);
+	TAILQ_REMOVE(&conns, c, entry);
+	TAILQ_INSERT_TAIL(&dead_conns, c, entry);
+	nconns--;
+}
+
+/* Free connections closed during the iteration. */
+void
+conn_free_dead(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&dead_conns)) != NULL) {
+		TAILQ_REMOVE(&dead_conns, c, entry);
+		bufferevent_free(c->bev);
+		free(c);
+	}
+}
+
+/* Close every connection (daemon exit). */
+void
+conn_close_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		conn_close(c, "daemon exiting");
+}
+
+/*
+ * Queue an answer.  A peer that does not read its answers is cut off once
+ * they pile up past max_output; past half of it, it is not read from until
+ * it catches up (conn_write_cb).
+ */
+void
+conn_send(struct conn *c, const uint8_t *frame, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (bufferevent_write(c->bev, frame, len) == -1) {
+		conn_close(c, "cannot queue output");
+		return;
+	}
+	if (evbuffer_get_length(out) > cfg->max_output) {
+		log_warnx("conn %llu: %zu bytes of answers unread (max %zu), "
+		    "closing", (unsigned long long)c->id,
+		    evbuffer_get_length(out), cfg->max_output);
+		conn_close(c, "output limit");
+	} else if (evbuffer_get_length(out) > cfg->max_output / 2)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Write out what can be written before the daemon exits (best effort). */
+void
+conn_flush_all(void)
+{
+	struct conn	*c;
+	struct evbuffer	*out;
+	int		 fd, tries;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		out = bufferevent_get_output(c->bev);
+		fd = bufferevent_getfd(c->bev);
+		for (tries = 0; tries < 100 && evbuffer_get_length(out) > 0;
+		    tries++) {
+			if (evbuffer_write(out, fd) == -1 && errno != EAGAIN)
+				break;
+			if (evbuffer_get_length(out) > 0)
+				usleep(1000);
+		}
+	}
+}
+
+/* Drop the payload of a refused frame as it arrives. */
+static bool
+conn_discard(struct conn *c, struct evbuffer *in)
+{
+	size_t	n = evbuffer_get_length(in);
+
+	if (n > c->discard)
+		n = c->discard;
+	evbuffer_drain(in, n);
+	c->discard -= n;
+	return (c->discard == 0);
+}
+
+/*
+ * Judge a frame header.  Returns true if the frame is to be dispatched once
+ * complete; false if it was refused (answered and its payload set to be
+ * discarded) or is to be ignored.
+ */
+static bool
+conn_check_header(struct conn *c, const struct frame_header *fh)
+{
+	char	msg[128];
+
+	if (fh->length > cfg->max_frame) {
+		snprintf(msg, sizeof(msg), "message length %u exceeds maximum "
+		    "message size of %zu", fh->length, cfg->max_frame);
+		log_warnx("conn %llu stream %u: %s", (unsigned long long)c->id,
+		    fh->stream_id, msg);
+		call_reply_now(c, fh->stream_id, STATUS_RESOURCE_EXHAUSTED, msg);
+		return (false);
+	}
+	if (fh->type != FRAME_TYPE_REQUEST) {
+		log_debug("conn %llu: ignoring frame of type %u",
+		    (unsigned long long)c->id, fh->type);
+		return (false);
+	}
+	if (fh->stream_id % 2 == 0) {
+		snprintf(msg, sizeof(msg), "stream id %u is even: client "
+		    "streams must be odd", fh->stream_id);
+		call_reply_now(c, fh->stream_id, STATUS_INVALID_ARGUMENT, msg);
+		return (false);
+	}
+	return (true);
+}
+
+/* Refuse a request over the in-flight cap; close a peer far beyond it. */
+static bool
+conn_over_inflight(struct conn *c, uint32_t stream_id)
+{
+	char	msg[128];
+
+	if (c->ncalls < cfg->max_inflight)
+		return (false);
+	if (c->ncalls >= cfg->max_inflight + 64) {
+		conn_close(c, "too many requests in flight");
+		return (true);
+	}
+	snprintf(msg, sizeof(msg), "too many requests in flight on this "
+	    "connection (max %u)", cfg->max_inflight);
+	call_reply_now(c, stream_id, STATUS_RESOURCE_EXHAUSTED, msg);
+	return (true);
+}
+
+/* Cut complete frames out of the input and dispatch them. */
+static void
+conn_read_frames(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct frame_header	 fh;
+	uint8_t			 hdr[FRAME_HEADER_SIZE];
+	const uint8_t		*frame;
+
+	while (!c->dead) {
+		if (c->discard > 0 && !conn_discard(c, in))
+			return;
+		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
+			return;
+		frame_header_parse(hdr, &fh);
+		if (!conn_check_header(c, &fh)) {
+			evbuffer_drain(in, sizeof(hdr));
+			c->discard = fh.length;
+			continue;
+		}
+		if (evbuffer_get_length(in) < sizeof(hdr) + fh.length)
+			return;
+		if (conn_over_inflight(c, fh.stream_id)) {
+			evbuffer_drain(in, sizeof(hdr) + fh.length);
+			continue;
+		}
+		frame = evbuffer_pullup(in, sizeof(hdr) + fh.length);
+		if (frame == NULL)
+			fatalx("%s: evbuffer_pullup", __func__);
+		if (c->denied)
+			call_reply_now(c, fh.stream_id, STATUS_PERMISSION_DENIED,
+			    "peer credentials not allowed");
+		else
+			dispatch_request(c, fh.stream_id, frame + sizeof(hdr),
+			    fh.length);
+		evbuffer_drain(in, sizeof(hdr) + fh.length);
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_read_frames(arg);
+}
+
+/* Output drained below the low watermark: read from the peer again. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (!c->dead)
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (events & BEV_EVENT_EOF)
+		conn_close(c, "peer closed");
+	else if (events & BEV_EVENT_ERROR)
+		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+}

@@ -1,0 +1,241 @@
+/*
+ * dispatch.c: the method table and the one dispatcher.
+ *
+ * A request frame's payload is a ttrpc Request envelope; the dispatcher
+ * decodes it, finds {service, method} in the table, takes the namespace
+ * from the metadata, decodes the method's request message, calls the
+ * handler and turns its result into an answer (or leaves a deferred call
+ * to its handler).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "pbutil.h"
+#include "protocol.h"
+#include "server.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+#include "ttrpc.pb.h"
+#include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "containerd/runtime/sandbox/v1/sandbox.pb.h"
+
+struct method {
+	const char		*service;
+	const char		*name;
+	const pb_msgdesc_t	*req_fields;
+	size_t			 req_size;
+	const pb_msgdesc_t	*resp_fields;
+	size_t			 resp_size;
+	handler_fn		 handler;
+};
+
+#define METHOD(svc, m, req, resp, fn) {				\
+	.service = (svc), .name = (m),					\
+	.req_fields = req##_fields, .req_size = sizeof(req),		\
+	.resp_fields = resp##_fields, .resp_size = sizeof(resp),	\
+	.handler = (fn) }
+
+static const struct method methods[] = {
+	METHOD(SERVICE_STORE, "Create", cssv_StoreCreateRequest,
+	    cssv_StoreCreateResponse, h_store_create),
+	METHOD(SERVICE_STORE, "Update", cssv_StoreUpdateRequest,
+	    cssv_StoreUpdateResponse, h_store_update),
+	METHOD(SERVICE_STORE, "Delete", cssv_StoreDeleteRequest,
+	    cssv_StoreDeleteResponse, h_store_delete),
+	METHOD(SERVICE_STORE, "List", cssv_StoreListRequest,
+	    cssv_StoreListResponse, h_store_list),
+	METHOD(SERVICE_STORE, "Get", cssv_StoreGetRequest,
+	    cssv_StoreGetResponse, h_store_get),
+
+	METHOD(SERVICE_CONTROLLER, "Create", cssv_ControllerCreateRequest,
+	    cssv_ControllerCreateResponse, h_ctrl_create),
+	METHOD(SERVICE_CONTROLLER, "Start", cssv_ControllerStartRequest,
+	    cssv_ControllerStartResponse, h_ctrl_start),
+	METHOD(SERVICE_CONTROLLER, "Platform", cssv_ControllerPlatformRequest,
+	    cssv_ControllerPlatformResponse, h_ctrl_platform),
+	METHOD(SERVICE_CONTROLLER, "Stop", cssv_ControllerStopRequest,
+	    cssv_ControllerStopResponse, h_ctrl_stop),
+	METHOD(SERVICE_CONTROLLER, "Wait", cssv_ControllerWaitRequest,
+	    cssv_ControllerWaitResponse, h_ctrl_wait),
+	METHOD(SERVICE_CONTROLLER, "Status", cssv_ControllerStatusRequest,
+	    cssv_ControllerStatusResponse, h_ctrl_status),
+	METHOD(SERVICE_CONTROLLER, "Shutdown", cssv_ControllerShutdownRequest,
+	    cssv_ControllerShutdownResponse, h_ctrl_shutdown),
+	METHOD(SERVICE_CONTROLLER, "Metrics", cssv_ControllerMetricsRequest,
+	    cssv_ControllerMetricsResponse, h_ctrl_metrics),
+	METHOD(SERVICE_CONTROLLER, "Update", cssv_ControllerUpdateRequest,
+	    cssv_ControllerUpdateResponse, h_ctrl_update),
+	METHOD(SERVICE_SHIM, "CreateSandbox", crsv_CreateSandboxRequest,
+	    crsv_CreateSandboxResponse, h_shim_create),
+	METHOD(SERVICE_SHIM, "StartSandbox", crsv_StartSandboxRequest,
+	    crsv_StartSandboxResponse, h_shim_start),
+	METHOD(SERVICE_SHIM, "Platform", crsv_PlatformRequest,
+	    crsv_PlatformResponse, h_shim_platform),
+	METHOD(SERVICE_SHIM, "StopSandbox", crsv_StopSandboxRequest,
+	    crsv_StopSandboxResponse, h_shim_stop),
+	METHOD(SERVICE_SHIM, "WaitSandbox", crsv_WaitSandboxRequest,
+	    crsv_WaitSandboxResponse, h_shim_wait),
+	METHOD(SERVICE_SHIM, "SandboxStatus", crsv_SandboxStatusRequest,
+	    crsv_SandboxStatusResponse, h_shim_status),
+	METHOD(SERVICE_SHIM, "PingSandbox", crsv_PingRequest,
+	    crsv_PingResponse, h_shim_ping),
+	METHOD(SERVICE_SHIM, "ShutdownSandbox", crsv_ShutdownSandboxRequest,
+	    crsv_ShutdownSandboxResponse, h_shim_shutdown),
+	METHOD(SERVICE_SHIM, "SandboxMetrics", crsv_SandboxMetricsRequest,
+	    crsv_SandboxMetricsResponse, h_shim_metrics),
+};
+
+extern struct event_base *server_base;
+
+/* Find a method; *service_known tells Unimplemented service from method. */
+static const struct method *
+dispatch_lookup(const char *service, const char *name, bool *service_known)
+{
+	size_t	i;
+
+	*service_known = false;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(methods[i].service, service) != 0)
+			continue;
+		*service_known = true;
+		if (strcmp(methods[i].name, name) == 0)
+			return (&methods[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * The request's containerd namespace: metadata key
+ * containerd-namespace-ttrpc, else containerd-namespace (keys compare
+ * case-insensitively).  NULL if absent.
+ */
+static const char *
+dispatch_namespace(const t_Request *req)
+{
+	const char	*grpc = NULL;
+	pb_size_t	 i;
+
+	for (i = 0; i < req->metadata_count; i++) {
+		const char *key = req->metadata[i].key;
+
+		if (key == NULL)
+			continue;
+		if (strcasecmp(key, MD_NAMESPACE_TTRPC) == 0)
+			return (req->metadata[i].value != NULL ?
+			    req->metadata[i].value : "");
+		if (strcasecmp(key, MD_NAMESPACE_GRPC) == 0 && grpc == NULL)
+			grpc = req->metadata[i].value != NULL ?
+			    req->metadata[i].value : "";
+	}
+	return (grpc);
+}
+
+/* Absolute CLOCK_MONOTONIC deadline of a request, 0 for none. */
+static int64_t
+dispatch_deadline(int64_t timeout_nano)
+{
+	struct timespec	now;
+
+	if (timeout_nano <= 0)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec + timeout_nano);
+}
+
+/* Check the envelope; on failure the call is answered and false returned. */
+static const struct method *
+dispatch_route(struct call *call, const t_Request *req)
+{
+	const struct method	*m;
+	const char		*ns;
+	bool			 service_known;
+	char			*cause = NULL, *msg;
+
+	m = dispatch_lookup(req->service, req->method, &service_known);
+	if (m == NULL) {
+		xasprintf(&msg, service_known ? "method %s" : "service %s",
+		    service_known ? req->method : req->service);
+		call_park_error(call, STATUS_UNIMPLEMENTED, msg);
+		free(msg);
+		return (NULL);
+	}
+	if ((ns = dispatch_namespace(req)) == NULL) {
+		call_park_error(call, STATUS_FAILED_PRECONDITION,
+		    "namespace is required");
+		return (NULL);
+	}
+	if (validate_identifier("namespace", ns, &cause) == -1) {
+		call_park_error(call, STATUS_INVALID_ARGUMENT, cause);
+		free(cause);
+		return (NULL);
+	}
+	call_set_namespace(call, ns);
+	call_set_deadline(call, dispatch_deadline(req->timeout_nano));
+	return (m);
+}
+
+/* Decode the method's request, run the handler, answer or leave deferred. */
+static void
+dispatch_call(struct call *call, const struct method *m, struct pb_view body)
+{
+	void			*req, *resp;
+	char			*cause = NULL, *msg;
+	enum handler_result	 r;
+
+	req = xcalloc(1, m->req_size);
+	if (!msg_decode(m->req_fields, req, body.data, body.len, &cause)) {
+		xasprintf(&msg, "cannot decode %s.%s request: %s", m->service,
+		    m->name, cause);
+		call_park_error(call, STATUS_INVALID_ARGUMENT, msg);
+		free(msg);
+		free(cause);
+		free(req);
+		return;
+	}
+	resp = call_alloc(call, m->resp_size);
+	r = m->handler(call, req, resp);
+	msg_release(m->req_fields, req);
+	free(req);
+	switch (r) {
+	case HANDLER_DONE:
+		call_park_response(call, m->resp_fields, resp);
+		break;
+	case HANDLER_ERROR:
+		call_park_error(call, call_error_code(call),
+		    call_error_message(call));
+		break;
+	case HANDLER_DEFERRED:
+		call_arm_deadline(call, server_base);
+		break;
+	}
+}
+
+/* Serve one request frame's payload. */
+void
+dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
+    size_t len)
+{
+	t_Request		 req = { 0 };
+	const struct method	*m;
+	struct call		*call;
+	char			*cause = NULL, *msg;
+
+	call = call_new(c, stream_id);
+	if (!msg_decode(t_Request_fields, &req, payload, len, &cause)) {
+		xasprintf(&msg, "cannot decode request: %s", cause);
+		call_park_error(call, STATUS_INVALID_ARGUMENT, msg);
+		free(msg);
+		free(cause);
+		return;
+	}
+	log_debug("conn %llu stream %u: %s.%s", (unsigned long long)c->id,
+	    stream_id, req.service, req.method);
+	if ((m = dispatch_route(call, &req)) != NULL)
+		dispatch_call(call, m, req.payload);
+	msg_release(t_Request_fields, &req);
+}

@@ -1,0 +1,108 @@
+/*
+ * server.h: the daemon's front end: configuration, the listening socket,
+ * client connections with ttrpc framing, calls and their dispatch, and the
+ * loop that commits each iteration's writes before releasing its replies.
+ */
+#ifndef SANDBOXD_SERVER_H
+#define SANDBOXD_SERVER_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "handler.h"
+#include "log.h"
+#include "queue.h"
+
+struct event_base;
+struct bufferevent;
+struct evconnlistener;
+
+/* Everything the command line and the config file can set. */
+struct config {
+	char		*socket_path;
+	char		*state_dir;
+	char		*run_dir;
+	char		*log_file;
+	char		*pause_path;
+	char		*default_runtime;
+	char		*socket_group;		/* NULL: the daemon's own group */
+	mode_t		 socket_mode;
+	bool		 restrict_peers;	/* only uid 0 and socket_group */
+	enum log_level	 log_level;
+	bool		 foreground;
+	unsigned int	 max_connections;
+	unsigned int	 max_connections_per_uid;
+	unsigned int	 max_inflight;		/* requests per connection */
+	size_t		 max_output;		/* queued reply bytes per connection */
+	size_t		 max_frame;		/* payload bytes, <= FRAME_MAX_PAYLOAD */
+	unsigned int	 max_sandboxes_per_namespace;
+};
+
+/* A client connection. */
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct bufferevent	*bev;
+	uint64_t		 id;		/* for logs */
+	pid_t			 pid;		/* SO_PEERCRED at accept */
+	uid_t			 uid;
+	gid_t			 gid;
+	bool			 denied;	/* peer not allowed: refuse calls */
+	bool			 dead;		/* closed; freed after the iteration */
+	size_t			 discard;	/* payload bytes of a refused frame to drop */
+	unsigned int		 ncalls;	/* calls not yet answered and freed */
+	TAILQ_HEAD(, call)	 calls;
+};
+TAILQ_HEAD(conn_list, conn);
+
+/* config.c */
+void		 config_defaults(struct config *);
+int		 config_load(struct config *, const char *, char **);
+int		 config_check(struct config *, char **);
+void		 config_free(struct config *);
+extern struct config *cfg;
+
+/* listener.c */
+int		 listener_open(struct event_base *, char **);
+void		 listener_disable(void);
+void		 listener_close(void);
+
+/* conn.c */
+void		 conn_accept(struct event_base *, int);
+void		 conn_close(struct conn *, const char *);
+void		 conn_send(struct conn *, const uint8_t *, size_t);
+void		 conn_free_dead(void);
+void		 conn_close_all(void);
+unsigned int	 conn_count(void);
+unsigned int	 conn_count_uid(uid_t);
+void		 conn_flush_all(void);
+
+/* call.c */
+struct call	*call_new(struct conn *, uint32_t);
+void		 call_set_namespace(struct call *, const char *);
+void		 call_set_deadline(struct call *, int64_t);
+void		 call_park_error(struct call *, int, const char *);
+void		 call_park_response(struct call *, const pb_msgdesc_t *,
+		    const void *);
+bool		 call_is_deferred(const struct call *);
+void		 call_arm_deadline(struct call *, struct event_base *);
+void		 call_detach_conn(struct call *);
+void		 call_cancel_all(int, const char *);
+void		 call_flush_parked(void);
+void		 call_fail_parked(int, const char *);
+void		 call_reply_now(struct conn *, uint32_t, int, const char *);
+int		 call_error_code(const struct call *);
+const char	*call_error_message(const struct call *);
+
+/* dispatch.c */
+void		 dispatch_request(struct conn *, uint32_t, const uint8_t *,
+		    size_t);
+
+/* loop.c */
+int		 loop_run(struct event_base *);
+void		 loop_quit(int);
+bool		 loop_quitting(void);
+
+#endif /* SANDBOXD_SERVER_H */
