@@ -515,8 +515,9 @@ create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path)
 	if (!check_spec(call, sb))
 		return (HANDLER_ERROR);
 	/* The controller's copy records the runtime that will be used. */
-	snprintf(sb->runtime.name, sizeof(sb->runtime.name), "%s",
-	    runtime_of(sb));
+	if (!sb->has_runtime || sb->runtime.name[0] == '\0')
+		snprintf(sb->runtime.name, sizeof(sb->runtime.name), "%s",
+		    handler_cfg.default_runtime);
 	sb->has_runtime = true;
 	inst = inst_insert(call_namespace(call), sb->sandbox_id);
 	inst->state = SB_STATE_CREATED;
@@ -752,6 +753,8 @@ ctrl_start(struct call *call, const char *id, struct inst_record **recp)
 		return (HANDLER_ERROR);
 	}
 	log_info("sandbox %s/%s: started, pid %u", inst->ns, id, inst->pid);
+	rec->inst->pid = inst->pid;
+	rec->inst->state = inst->state;
 	*recp = rec;
 	return (HANDLER_DONE);
 }

@@ -10,6 +10,30 @@
  *	labels.env!=prod
  *	extensions.foo			(present)
  *
+ * The grammar, as containerd's scanner and parser accept it:
+ *
+ *	filter    := selector (',' selector)*
+ *	selector  := fieldpath [op value]
+ *	fieldpath := field ('.' field)*
+ *	field     := [A-Za-z0-9_-]+ | "quoted"
+ *	op        := '==' | '!=' | '~='
+ *	value     := "quoted" | /quoted/ | |quoted| | unquoted
+ *	unquoted  := printable non-space bytes other than ',', not starting
+ *		     with '.', '=', '!', '~', '"', '/' or '|'
+ *
+ * /.../ and |...| are for ~= only.  Quoted text takes Go's escapes: \a \b
+ * \f \n \r \t \v \\, the quote character itself, \ooo, \xhh, \uhhhh and
+ * \Uhhhhhhhh; none of them may produce a NUL byte, and no other escape is
+ * allowed (so a regex needing \. is written unquoted: ~=^a\.b$).  ASCII
+ * whitespace may come before a field, an operator or a value, but not
+ * before a '.', a ',' or the end of the string.  Beyond containerd, a
+ * field quoted as "" is refused (no field has an empty name).
+ *
+ * Matching, per selector: == needs the field present and equal; != holds
+ * when it is absent or different; ~= runs the POSIX extended regular
+ * expression (unanchored) on the value, or on "" when the field is absent;
+ * a bare field path holds when the field is present.
+ *
  * Parsing is separate from matching: filter_parse compiles everything once
  * (regular expressions included), and filter_match asks the caller for the
  * value at each field path through a lookup function, so the module knows
@@ -24,11 +48,38 @@
 struct filter;
 
 /*
- * Look up the field at path (path[0] .. path[depth - 1], e.g. {"labels",
- * "a.b/c"}).  Return true and set *value if it is present, false if not.
+ * Look up the field at path[0] .. path[depth - 1]; depth is at least 1.
+ * The components are exactly as parsed, one per '.'-separated field with
+ * quotes removed and escapes decoded; nothing is joined.  So:
+ *
+ *	labels.env		{"labels", "env"}
+ *	labels.a.b		{"labels", "a", "b"}
+ *	labels."a.b/c"		{"labels", "a.b/c"}
+ *	runtime.name		{"runtime", "name"}
+ *
+ * A caller that treats labels.a.b as the key "a.b" (as containerd does)
+ * joins path[1] .. path[depth - 1] with '.' itself.  Return true if the
+ * field is present and set *value to its text; *value may be left NULL
+ * for a field with no text form (it then compares as "").  Return false
+ * if it is absent.  The strings are only read during the call.
  */
 typedef bool (*filter_lookup_fn)(const char *const *path, size_t depth,
     const char **value, void *arg);
+
+/*
+ * filter_parse(strings, n, cause) compiles n filter strings.  n == 0 gives
+ * a filter matching everything, and so does any "" in the list (as in
+ * containerd).  On failure it returns NULL and sets *cause (if cause is not
+ * NULL) to a message the caller frees, naming the filter (1-based), its
+ * text and the 1-based byte column of the problem:
+ *
+ *	filter 2 "labels.=x": column 8: expected field name
+ *
+ * A regular expression that does not compile is an error too (the message
+ * includes regerror's text).  filter_match(f, lookup, arg) says whether a
+ * record matches; f must come from filter_parse.  filter_free(f) releases
+ * everything, compiled expressions included; NULL is allowed.
+ */
 
 /* filter.c */
 struct filter	*filter_parse(const char *const *, size_t, char **);

@@ -45,14 +45,15 @@ check_id(struct call *call, const char *id)
 static enum handler_result
 store_and_answer(struct call *call, const ct_Sandbox *sb)
 {
-	uint8_t	*buf;
+	uint8_t	*buf, *wrapped;
 	size_t	 len, wlen;
 
 	if ((buf = record_encode(sb, &len)) == NULL)
 		return (call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": "
 		    "cannot encode the record", sb->sandbox_id));
 	store_put(STORE_SANDBOX, call_namespace(call), sb->sandbox_id, buf, len);
-	call_set_raw_response(call, record_wrap(buf, len, 1, &wlen), wlen);
+	wrapped = record_wrap(buf, len, 1, &wlen);
+	call_set_raw_response(call, wrapped, wlen);
 	free(buf);
 	return (HANDLER_DONE);
 }
@@ -98,6 +99,7 @@ h_store_get(struct call *call, const void *reqp, void *respp)
 {
 	const cssv_StoreGetRequest	*req = reqp;
 	void				*buf;
+	uint8_t				*wrapped;
 	size_t				 len, wlen;
 	char				*cause = NULL;
 	int				 found;
@@ -117,7 +119,8 @@ h_store_get(struct call *call, const void *reqp, void *respp)
 		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
 		    "found in namespace \"%s\"", req->sandbox_id,
 		    call_namespace(call)));
-	call_set_raw_response(call, record_wrap(buf, len, 1, &wlen), wlen);
+	wrapped = record_wrap(buf, len, 1, &wlen);
+	call_set_raw_response(call, wrapped, wlen);
 	free(buf);
 	return (HANDLER_DONE);
 }
