@@ -90,8 +90,6 @@ static const struct method methods[] = {
 	    crsv_SandboxMetricsResponse, h_shim_metrics),
 };
 
-extern struct event_base *server_base;
-
 /* Find a method; *service_known tells Unimplemented service from method. */
 static const struct method *
 dispatch_lookup(const char *service, const char *name, bool *service_known)

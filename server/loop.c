@@ -23,11 +23,13 @@
 #include "server.h"
 #include "storage.h"
 
+struct event_base	*server_base;
+
 static bool	quitting;
 static int	exit_status;
 
 /* Commit, then answer, then free: see the comment at the top. */
-static void
+void
 loop_after_iteration(void)
 {
 	char	*cause = NULL;

@@ -26,8 +26,6 @@
 #include "storage.h"
 #include "xmalloc.h"
 
-struct event_base	*server_base;
-
 static const char usage_text[] =
 "usage: sandboxd [options]\n"
 "\n"

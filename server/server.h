@@ -101,6 +101,8 @@ void		 dispatch_request(struct conn *, uint32_t, const uint8_t *,
 		    size_t);
 
 /* loop.c */
+extern struct event_base *server_base;
+void		 loop_after_iteration(void);
 int		 loop_run(struct event_base *);
 void		 loop_quit(int);
 bool		 loop_quitting(void);

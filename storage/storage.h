@@ -13,7 +13,47 @@
  * The index (one red-black tree of ids per namespace and kind, rebuilt from
  * LevelDB by store_open) answers existence, counts and ordered listing
  * without touching the disk; values are read from the pending batch or
- * LevelDB.
+ * LevelDB.  Committed values are not kept in memory.
+ *
+ * Namespaces and ids are non-empty and never contain '/'; store_put and
+ * store_del die on one that does (callers validate identifiers first).
+ * Every *cause is allocated; the caller frees it.
+ *
+ * store_open	create dir (and parents) 0700 if missing, open <dir>/leveldb
+ *		and rebuild the index; a key that does not parse is logged and
+ *		skipped.  0, or -1 with *cause.  Dies if already open.
+ * store_close	close LevelDB and free the index; uncommitted changes are
+ *		dropped.  The store may be opened again.
+ * store_get	1 and a malloc'd copy of the value in *val (the caller
+ *		free()s it; a zero length still gives a pointer), 0 if absent,
+ *		-1 with *cause on a LevelDB error.  Pending puts are seen,
+ *		pending deletes hide the record.
+ * store_exists, store_count
+ *		answered from the index, pending changes included;
+ *		store_count with a NULL namespace counts every namespace.
+ * store_put, store_del
+ *		queue the change into the batch and apply it to the index at
+ *		once; the value is copied.  The last change to a key wins.
+ *		Deleting an absent record queues nothing.
+ * store_walk	call cb for each record of a kind in ns (NULL: every
+ *		namespace) in ascending (namespace, id) order, pending changes
+ *		included; stop at and return the first non-zero cb result,
+ *		else 0.  cb may call the read functions (store_get,
+ *		store_exists, store_count, store_walk) but not store_put,
+ *		store_del or store_commit: those die inside a walk.
+ * store_pending whether the batch holds anything.
+ * store_commit	nothing pending: 0, nothing written.  Else one synced write
+ *		of the whole batch: 0 on success; on failure the index is
+ *		rolled back to the last commit (new records vanish, deleted
+ *		ones return, values read from LevelDB again), the batch is
+ *		dropped, and -1 with *cause.  LevelDB refuses every write after
+ *		a failed sync, so the daemon exits after a failed commit.
+ * store_fail_commits_after
+ *		test hook.  n < 0 (the default): off.  n >= 0: the next n
+ *		commits that have something to write behave normally; every
+ *		one after that fails without writing, through the same
+ *		rollback, with cause "injected commit failure".  Commits with
+ *		nothing pending are not counted.
  */
 #ifndef SANDBOXD_STORAGE_H
 #define SANDBOXD_STORAGE_H
@@ -26,7 +66,7 @@ enum store_kind {
 	STORE_INSTANCE,		/* "in/": sandboxd.v1.Instance controller state */
 };
 
-/* Called per record in ascending id order; non-zero stops the walk. */
+/* Called per record in ascending (namespace, id) order; non-zero stops. */
 typedef int (*store_walk_cb)(const char *ns, const char *id, void *arg);
 
 /* storage.c */

@@ -1,0 +1,798 @@
+/*
+ * storage.c: sandboxd's records in LevelDB, an in-memory index of their
+ * keys, and the loop iteration's one write batch (see storage.h).
+ *
+ * The index has, per kind, a tree of namespaces and, per namespace, a tree
+ * of ids.  An id entry carries three flags:
+ *
+ *	ENT_LIVE	visible now, pending changes included;
+ *	ENT_DISK	in LevelDB as of the last commit;
+ *	ENT_DIRTY	touched since the last commit: it has a pending record.
+ *
+ * A committed record deleted in the pending batch stays in its tree with
+ * ENT_LIVE clear until the commit settles it; walks and counts skip it.
+ *
+ * Pending records live in a tree keyed by the address of their entry (one
+ * per dirty entry) and hold the latest value queued for it, or NULL for a
+ * delete: that is what reads see before the commit.  The LevelDB batch holds
+ * every operation in order and is what gets written.  When the commit
+ * succeeds each dirty entry becomes ENT_DISK if it is ENT_LIVE; when it fails
+ * each becomes ENT_LIVE again if it is ENT_DISK, and not otherwise.  Either
+ * way an entry left not live is freed, then a namespace left empty.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <leveldb/c.h>
+
+#include "log.h"
+#include "storage.h"
+#include "tree.h"
+#include "xmalloc.h"
+
+#define STORE_NKINDS		2
+#define STORE_CACHE_SIZE	(4 * 1024 * 1024)	/* LRU block cache */
+#define STORE_WRITE_BUFFER	(2 * 1024 * 1024)	/* memtable */
+#define STORE_MAX_OPEN_FILES	100			/* LevelDB minimum: 74 */
+#define STORE_VIS_MAX		128	/* bytes of a bad key that are logged */
+
+#define ENT_LIVE	0x1
+#define ENT_DISK	0x2
+#define ENT_DIRTY	0x4
+
+/*
+ * One id.  On LP64: 32 bytes of tree links (three pointers and the colour,
+ * padded), 1 byte of flags, then the id and its NUL, so 34 + strlen(id)
+ * bytes; malloc adds its 8-byte header and rounds to 16 (a 36-character id
+ * takes an 80-byte chunk, a 64-character one 112).
+ */
+struct store_ent {
+	RB_ENTRY(store_ent)	 entry;
+	uint8_t			 flags;
+	char			 id[];
+};
+RB_HEAD(store_ents, store_ent);
+
+/* One namespace of one kind; count is the number of its ENT_LIVE ids. */
+struct store_ns {
+	RB_ENTRY(store_ns)	 entry;
+	struct store_ents	 ents;
+	size_t			 count;
+	enum store_kind		 kind;
+	char			 name[];
+};
+RB_HEAD(store_nss, store_ns);
+
+/* The latest value queued for a dirty entry; val NULL: deleted. */
+struct store_pend {
+	RB_ENTRY(store_pend)	 entry;
+	struct store_ns		*ns;
+	struct store_ent	*ent;
+	void			*val;
+	size_t			 len;
+};
+RB_HEAD(store_pends, store_pend);
+
+/* The namespaces of one kind; count is the number of ENT_LIVE ids. */
+struct store_index {
+	struct store_nss	 nss;
+	size_t			 count;
+};
+
+static int	store_ent_cmp(struct store_ent *, struct store_ent *);
+static int	store_ns_cmp(struct store_ns *, struct store_ns *);
+static int	store_pend_cmp(struct store_pend *, struct store_pend *);
+RB_PROTOTYPE(store_ents, store_ent, entry, store_ent_cmp);
+RB_PROTOTYPE(store_nss, store_ns, entry, store_ns_cmp);
+RB_PROTOTYPE(store_pends, store_pend, entry, store_pend_cmp);
+RB_GENERATE(store_ents, store_ent, entry, store_ent_cmp);
+RB_GENERATE(store_nss, store_ns, entry, store_ns_cmp);
+RB_GENERATE(store_pends, store_pend, entry, store_pend_cmp);
+
+static const char *const store_prefixes[STORE_NKINDS] = {
+	[STORE_SANDBOX] = "sb/",
+	[STORE_INSTANCE] = "in/",
+};
+
+static leveldb_t		*store_db;
+static leveldb_options_t	*store_opts;
+static leveldb_cache_t		*store_cache;
+static leveldb_readoptions_t	*store_ropts;
+static leveldb_writeoptions_t	*store_wopts;
+static leveldb_writebatch_t	*store_batch;
+static size_t			 store_nops;	/* operations in store_batch */
+static struct store_pends	 store_pends = RB_INITIALIZER(&store_pends);
+static struct store_index	 store_index[STORE_NKINDS];
+static long			 store_fail_after = -1;
+static int			 store_walking;
+
+static int
+store_ent_cmp(struct store_ent *a, struct store_ent *b)
+{
+	return (strcmp(a->id, b->id));
+}
+
+static int
+store_ns_cmp(struct store_ns *a, struct store_ns *b)
+{
+	return (strcmp(a->name, b->name));
+}
+
+/* Pending records are ordered by the address of their entry. */
+static int
+store_pend_cmp(struct store_pend *a, struct store_pend *b)
+{
+	uintptr_t	x = (uintptr_t)a->ent, y = (uintptr_t)b->ent;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The index of a kind; a kind outside the enum is a programming error. */
+static struct store_index *
+store_kind_index(enum store_kind kind)
+{
+	if ((unsigned int)kind >= STORE_NKINDS)
+		fatalx("store: bad kind %d", (int)kind);
+	return (&store_index[kind]);
+}
+
+/* Whether s can be a key component: not empty and without a '/'. */
+static bool
+store_valid_name(const char *s)
+{
+	return (s != NULL && *s != '\0' && strchr(s, '/') == NULL);
+}
+
+/* Find a namespace of a kind by name, or NULL. */
+static struct store_ns *
+store_ns_find(enum store_kind kind, const char *name)
+{
+	struct store_ns	*ns = RB_ROOT(&store_kind_index(kind)->nss);
+	int		 c;
+
+	while (ns != NULL) {
+		if ((c = strcmp(name, ns->name)) == 0)
+			return (ns);
+		ns = c < 0 ? RB_LEFT(ns, entry) : RB_RIGHT(ns, entry);
+	}
+	return (NULL);
+}
+
+/* Find a namespace of a kind by name, adding it if missing. */
+static struct store_ns *
+store_ns_get(enum store_kind kind, const char *name)
+{
+	struct store_ns	*ns;
+	size_t		 len;
+
+	if ((ns = store_ns_find(kind, name)) != NULL)
+		return (ns);
+	len = strlen(name) + 1;
+	ns = xmalloc(offsetof(struct store_ns, name) + len);
+	RB_INIT(&ns->ents);
+	ns->count = 0;
+	ns->kind = kind;
+	memcpy(ns->name, name, len);
+	RB_INSERT(store_nss, &store_index[kind].nss, ns);
+	return (ns);
+}
+
+/* Find an id in a namespace, live or not, or NULL. */
+static struct store_ent *
+store_ent_find(struct store_ns *ns, const char *id)
+{
+	struct store_ent	*ent = RB_ROOT(&ns->ents);
+	int			 c;
+
+	while (ent != NULL) {
+		if ((c = strcmp(id, ent->id)) == 0)
+			return (ent);
+		ent = c < 0 ? RB_LEFT(ent, entry) : RB_RIGHT(ent, entry);
+	}
+	return (NULL);
+}
+
+/* Find an id in a namespace, adding it (not live) if missing. */
+static struct store_ent *
+store_ent_get(struct store_ns *ns, const char *id)
+{
+	struct store_ent	*ent;
+	size_t			 len;
+
+	if ((ent = store_ent_find(ns, id)) != NULL)
+		return (ent);
+	len = strlen(id) + 1;
+	ent = xmalloc(offsetof(struct store_ent, id) + len);
+	ent->flags = 0;
+	memcpy(ent->id, id, len);
+	RB_INSERT(store_ents, &ns->ents, ent);
+	return (ent);
+}
+
+/* Find the entry of a record, live or not, and its namespace, or NULL. */
+static struct store_ent *
+store_lookup(enum store_kind kind, const char *ns, const char *id,
+    struct store_ns **nsp)
+{
+	struct store_ns	*n;
+
+	if ((n = store_ns_find(kind, ns)) == NULL)
+		return (NULL);
+	if (nsp != NULL)
+		*nsp = n;
+	return (store_ent_find(n, id));
+}
+
+/* Make an entry live or not, keeping the counts. */
+static void
+store_set_live(struct store_ns *ns, struct store_ent *ent, bool live)
+{
+	if (live == ((ent->flags & ENT_LIVE) != 0))
+		return;
+	if (live) {
+		ent->flags |= ENT_LIVE;
+		ns->count++;
+		store_index[ns->kind].count++;
+	} else {
+		ent->flags &= ~ENT_LIVE;
+		ns->count--;
+		store_index[ns->kind].count--;
+	}
+}
+
+/* Drop an entry that is not live, and its namespace if that empties it. */
+static void
+store_ent_drop(struct store_ns *ns, struct store_ent *ent)
+{
+	RB_REMOVE(store_ents, &ns->ents, ent);
+	free(ent);
+	if (!RB_EMPTY(&ns->ents))
+		return;
+	RB_REMOVE(store_nss, &store_index[ns->kind].nss, ns);
+	free(ns);
+}
+
+/* The pending record of a dirty entry; every dirty entry has one. */
+static struct store_pend *
+store_pend_find(struct store_ent *ent)
+{
+	struct store_pend	 key, *p;
+
+	key.ent = ent;
+	if ((p = RB_FIND(store_pends, &store_pends, &key)) == NULL)
+		fatalx("store: dirty entry %s without a pending record", ent->id);
+	return (p);
+}
+
+/* The pending record of an entry, made (and the entry dirty) if missing. */
+static struct store_pend *
+store_pend_get(struct store_ns *ns, struct store_ent *ent)
+{
+	struct store_pend	*p;
+
+	if (ent->flags & ENT_DIRTY)
+		return (store_pend_find(ent));
+	p = xcalloc(1, sizeof(*p));
+	p->ns = ns;
+	p->ent = ent;
+	RB_INSERT(store_pends, &store_pends, p);
+	ent->flags |= ENT_DIRTY;
+	return (p);
+}
+
+/* Settle a dirty entry after a commit that did (ok) or did not happen. */
+static void
+store_ent_settle(struct store_ns *ns, struct store_ent *ent, bool ok)
+{
+	if (ok)
+		ent->flags = (ent->flags & ENT_LIVE) ? ENT_LIVE | ENT_DISK : 0;
+	else {
+		store_set_live(ns, ent, (ent->flags & ENT_DISK) != 0);
+		ent->flags &= ~ENT_DIRTY;
+	}
+	if (!(ent->flags & ENT_LIVE))
+		store_ent_drop(ns, ent);
+}
+
+/* End the batch: settle every dirty entry, free the pending records. */
+static void
+store_settle(bool ok)
+{
+	struct store_pend	*p;
+
+	while ((p = RB_ROOT(&store_pends)) != NULL) {
+		RB_REMOVE(store_pends, &store_pends, p);
+		store_ent_settle(p->ns, p->ent, ok);
+		free(p->val);
+		free(p);
+	}
+	if (store_batch != NULL)
+		leveldb_writebatch_clear(store_batch);
+	store_nops = 0;
+}
+
+/* Free the whole index. */
+static void
+store_index_free(void)
+{
+	struct store_index	*si;
+	struct store_ns		*ns;
+	struct store_ent	*ent;
+	size_t			 i;
+
+	for (i = 0; i < STORE_NKINDS; i++) {
+		si = &store_index[i];
+		while ((ns = RB_ROOT(&si->nss)) != NULL) {
+			while ((ent = RB_ROOT(&ns->ents)) != NULL) {
+				RB_REMOVE(store_ents, &ns->ents, ent);
+				free(ent);
+			}
+			RB_REMOVE(store_nss, &si->nss, ns);
+			free(ns);
+		}
+		si->count = 0;
+	}
+}
+
+/* The LevelDB key of a record, and its length in *len; free it. */
+static char *
+store_key(enum store_kind kind, const char *ns, const char *id, size_t *len)
+{
+	char	*key;
+
+	*len = (size_t)xasprintf(&key, "%s%s/%s", store_prefixes[kind], ns,
+	    id);
+	return (key);
+}
+
+/*
+ * Split a key, copied to a NUL-terminated buf of len bytes, into kind,
+ * namespace and id (pointers into buf); -1 if it is not a record's key.
+ */
+static int
+store_key_parse(char *buf, size_t len, enum store_kind *kind, char **ns,
+    char **id)
+{
+	size_t	 i, plen;
+	char	*slash;
+
+	if (strlen(buf) != len)
+		return (-1);	/* a NUL inside */
+	for (i = 0; i < STORE_NKINDS; i++) {
+		plen = strlen(store_prefixes[i]);
+		if (strncmp(buf, store_prefixes[i], plen) == 0)
+			break;
+	}
+	if (i == STORE_NKINDS)
+		return (-1);
+	*kind = (enum store_kind)i;
+	*ns = buf + plen;
+	if ((slash = strchr(*ns, '/')) == NULL || slash == *ns)
+		return (-1);
+	*slash = '\0';
+	*id = slash + 1;
+	return (store_valid_name(*id) ? 0 : -1);
+}
+
+/* A printable copy of the start of a raw key, for a log line; free it. */
+static char *
+store_key_vis(const char *key, size_t len)
+{
+	char	*s;
+	size_t	 i;
+
+	if (len > STORE_VIS_MAX)
+		len = STORE_VIS_MAX;
+	s = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		s[i] = isprint((unsigned char)key[i]) ? key[i] : '?';
+	s[len] = '\0';
+	return (s);
+}
+
+/* Add one key found in LevelDB to the index; log and skip a bad one. */
+static void
+store_load_key(const char *key, size_t len)
+{
+	enum store_kind		 kind;
+	struct store_ns		*ns;
+	struct store_ent	*ent;
+	char			*buf, *name, *id, *vis;
+
+	buf = xmalloc(len + 1);
+	memcpy(buf, key, len);
+	buf[len] = '\0';
+	if (store_key_parse(buf, len, &kind, &name, &id) != 0) {
+		vis = store_key_vis(key, len);
+		log_warnx("store: skipping unknown key \"%s\" (%zu bytes)",
+		    vis, len);
+		free(vis);
+	} else {
+		ns = store_ns_get(kind, name);
+		ent = store_ent_get(ns, id);
+		ent->flags |= ENT_DISK;
+		store_set_live(ns, ent, true);
+	}
+	free(buf);
+}
+
+/* Rebuild the index from one scan of every key. */
+static int
+store_load(char **cause)
+{
+	leveldb_readoptions_t	*ro;
+	leveldb_iterator_t	*it;
+	const char		*key;
+	size_t			 len;
+	char			*err = NULL;
+
+	ro = leveldb_readoptions_create();
+	leveldb_readoptions_set_fill_cache(ro, 0);	/* read once */
+	it = leveldb_create_iterator(store_db, ro);
+	for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it);
+	    leveldb_iter_next(it)) {
+		key = leveldb_iter_key(it, &len);
+		store_load_key(key, len);
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	leveldb_readoptions_destroy(ro);
+	if (err != NULL) {
+		xasprintf(cause, "leveldb scan: %s", err);
+		leveldb_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Create dir and its missing parents, mode 0700; it must be a directory. */
+static int
+store_mkdirs(const char *dir, char **cause)
+{
+	struct stat	 sb;
+	char		*path, *p, c;
+
+	path = xstrdup(dir);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", path, strerror(errno));
+			free(path);
+			return (-1);
+		}
+		if ((*p = c) == '\0')
+			break;
+	}
+	free(path);
+	if (stat(dir, &sb) != 0) {
+		xasprintf(cause, "stat %s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "%s: not a directory", dir);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Make the options objects and the batch, once per store_open. */
+static void
+store_options_create(void)
+{
+	store_cache = leveldb_cache_create_lru(STORE_CACHE_SIZE);
+	store_opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(store_opts, 1);
+	leveldb_options_set_cache(store_opts, store_cache);
+	leveldb_options_set_write_buffer_size(store_opts, STORE_WRITE_BUFFER);
+	leveldb_options_set_max_open_files(store_opts, STORE_MAX_OPEN_FILES);
+	store_ropts = leveldb_readoptions_create();
+	store_wopts = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(store_wopts, 1);
+	store_batch = leveldb_writebatch_create();
+}
+
+/*
+ * Open (creating it if needed) the store under dir and rebuild the index.
+ * 0 on success; -1 with *cause (allocated, the caller frees it).
+ */
+int
+store_open(const char *dir, char **cause)
+{
+	char	*path, *err = NULL;
+
+	if (store_db != NULL)
+		fatalx("%s: store already open", __func__);
+	if (*dir == '\0') {
+		*cause = xstrdup("empty state directory");
+		return (-1);
+	}
+	if (store_mkdirs(dir, cause) != 0)
+		return (-1);
+	store_options_create();
+	xasprintf(&path, "%s/leveldb", dir);
+	store_db = leveldb_open(store_opts, path, &err);
+	if (err != NULL) {
+		xasprintf(cause, "leveldb open %s: %s", path, err);
+		leveldb_free(err);
+		free(path);
+		goto fail;
+	}
+	if (store_load(cause) != 0) {
+		free(path);
+		goto fail;
+	}
+	log_info("store: %s: %zu sandboxes, %zu instances", path,
+	    store_index[STORE_SANDBOX].count, store_index[STORE_INSTANCE].count);
+	free(path);
+	return (0);
+
+fail:
+	store_close();
+	return (-1);
+}
+
+/* Close the store, dropping uncommitted changes, and free the index. */
+void
+store_close(void)
+{
+	if (store_nops != 0)
+		log_warnx("store: closing with %zu uncommitted operations",
+		    store_nops);
+	store_settle(false);
+	store_index_free();
+	if (store_db != NULL)
+		leveldb_close(store_db);
+	if (store_batch != NULL)
+		leveldb_writebatch_destroy(store_batch);
+	if (store_wopts != NULL)
+		leveldb_writeoptions_destroy(store_wopts);
+	if (store_ropts != NULL)
+		leveldb_readoptions_destroy(store_ropts);
+	if (store_opts != NULL)
+		leveldb_options_destroy(store_opts);
+	if (store_cache != NULL)
+		leveldb_cache_destroy(store_cache);
+	store_db = NULL;
+	store_batch = NULL;
+	store_wopts = NULL;
+	store_ropts = NULL;
+	store_opts = NULL;
+	store_cache = NULL;
+}
+
+/* Read a committed value from LevelDB into a malloc'd copy. */
+static int
+store_read(enum store_kind kind, const char *ns, const char *id, void **val,
+    size_t *len, char **cause)
+{
+	char	*key, *v, *err = NULL;
+	size_t	 klen, vlen;
+
+	key = store_key(kind, ns, id, &klen);
+	v = leveldb_get(store_db, store_ropts, key, klen, &vlen, &err);
+	if (err != NULL) {
+		xasprintf(cause, "leveldb get %s: %s", key, err);
+		leveldb_free(err);
+		free(key);
+		return (-1);
+	}
+	if (v == NULL) {
+		xasprintf(cause, "leveldb get %s: indexed but missing", key);
+		free(key);
+		return (-1);
+	}
+	free(key);
+	*val = xmemdup(v, vlen);
+	*len = vlen;
+	leveldb_free(v);
+	return (1);
+}
+
+/*
+ * Fetch a record: 1 and a malloc'd copy in *val (the caller frees it), 0 if
+ * absent, -1 with *cause on a LevelDB error.  Pending changes are seen.
+ */
+int
+store_get(enum store_kind kind, const char *ns, const char *id, void **val,
+    size_t *len, char **cause)
+{
+	struct store_ent	*ent;
+	struct store_pend	*p;
+
+	*val = NULL;
+	*len = 0;
+	ent = store_lookup(kind, ns, id, NULL);
+	if (ent == NULL || !(ent->flags & ENT_LIVE))
+		return (0);
+	if (!(ent->flags & ENT_DIRTY))
+		return (store_read(kind, ns, id, val, len, cause));
+	p = store_pend_find(ent);
+	*val = xmemdup(p->val, p->len);
+	*len = p->len;
+	return (1);
+}
+
+/* Whether a record exists, pending changes included. */
+bool
+store_exists(enum store_kind kind, const char *ns, const char *id)
+{
+	struct store_ent	*ent;
+
+	ent = store_lookup(kind, ns, id, NULL);
+	return (ent != NULL && (ent->flags & ENT_LIVE));
+}
+
+/* How many records of a kind are in ns (NULL: in every namespace). */
+size_t
+store_count(enum store_kind kind, const char *ns)
+{
+	struct store_ns	*n;
+
+	if (ns == NULL)
+		return (store_kind_index(kind)->count);
+	if ((n = store_ns_find(kind, ns)) == NULL)
+		return (0);
+	return (n->count);
+}
+
+/* Die unless a write of this record may be queued now. */
+static void
+store_check_write(enum store_kind kind, const char *ns, const char *id,
+    const char *what)
+{
+	store_kind_index(kind);
+	if (store_db == NULL)
+		fatalx("%s: store not open", what);
+	if (store_walking)
+		fatalx("%s: called inside store_walk", what);
+	if (!store_valid_name(ns) || !store_valid_name(id))
+		fatalx("%s: bad key component \"%s\"/\"%s\"", what,
+		    ns != NULL ? ns : "(null)", id != NULL ? id : "(null)");
+}
+
+/* Queue a record's new value; reads see it at once. */
+void
+store_put(enum store_kind kind, const char *ns, const char *id,
+    const void *val, size_t len)
+{
+	struct store_ns		*n;
+	struct store_ent	*ent;
+	struct store_pend	*p;
+	char			*key;
+	size_t			 klen;
+
+	store_check_write(kind, ns, id, __func__);
+	n = store_ns_get(kind, ns);
+	ent = store_ent_get(n, id);
+	p = store_pend_get(n, ent);
+	free(p->val);
+	p->val = xmemdup(val, len);
+	p->len = len;
+	store_set_live(n, ent, true);
+	key = store_key(kind, ns, id, &klen);
+	leveldb_writebatch_put(store_batch, key, klen, val, len);
+	store_nops++;
+	free(key);
+}
+
+/* Queue a record's deletion; reads stop seeing it at once. */
+void
+store_del(enum store_kind kind, const char *ns, const char *id)
+{
+	struct store_ns		*n;
+	struct store_ent	*ent;
+	struct store_pend	*p;
+	char			*key;
+	size_t			 klen;
+
+	store_check_write(kind, ns, id, __func__);
+	ent = store_lookup(kind, ns, id, &n);
+	if (ent == NULL || !(ent->flags & ENT_LIVE))
+		return;
+	p = store_pend_get(n, ent);
+	free(p->val);
+	p->val = NULL;
+	p->len = 0;
+	store_set_live(n, ent, false);
+	key = store_key(kind, ns, id, &klen);
+	leveldb_writebatch_delete(store_batch, key, klen);
+	store_nops++;
+	free(key);
+}
+
+/* Visit the live ids of one namespace in order; non-zero stops. */
+static int
+store_walk_ns(struct store_ns *ns, store_walk_cb cb, void *arg)
+{
+	struct store_ent	*ent;
+	int			 rv;
+
+	RB_FOREACH(ent, store_ents, &ns->ents) {
+		if (!(ent->flags & ENT_LIVE))
+			continue;
+		if ((rv = cb(ns->name, ent->id, arg)) != 0)
+			return (rv);
+	}
+	return (0);
+}
+
+/*
+ * Visit the records of a kind in ns (NULL: every namespace) in ascending
+ * (namespace, id) order; return the first non-zero value of cb, or 0.
+ */
+int
+store_walk(enum store_kind kind, const char *ns, store_walk_cb cb, void *arg)
+{
+	struct store_index	*si = store_kind_index(kind);
+	struct store_ns		*n;
+	int			 rv = 0;
+
+	store_walking++;
+	if (ns != NULL) {
+		if ((n = store_ns_find(kind, ns)) != NULL)
+			rv = store_walk_ns(n, cb, arg);
+	} else {
+		RB_FOREACH(n, store_nss, &si->nss) {
+			if ((rv = store_walk_ns(n, cb, arg)) != 0)
+				break;
+		}
+	}
+	store_walking--;
+	return (rv);
+}
+
+/* Whether the batch holds anything to commit. */
+bool
+store_pending(void)
+{
+	return (store_nops != 0);
+}
+
+/*
+ * Write the batch with sync = 1.  0 if it was written (or was empty); -1
+ * with *cause if not, after rolling the index back to the last commit.
+ */
+int
+store_commit(char **cause)
+{
+	char	*err = NULL;
+
+	if (store_nops == 0)
+		return (0);
+	if (store_walking)
+		fatalx("%s: called inside store_walk", __func__);
+	if (store_fail_after == 0) {
+		*cause = xstrdup("injected commit failure");
+		store_settle(false);
+		return (-1);
+	}
+	if (store_fail_after > 0)
+		store_fail_after--;
+	leveldb_write(store_db, store_wopts, store_batch, &err);
+	if (err != NULL) {
+		xasprintf(cause, "leveldb write: %s", err);
+		leveldb_free(err);
+		store_settle(false);
+		return (-1);
+	}
+	log_debug("store: committed %zu operations", store_nops);
+	store_settle(true);
+	return (0);
+}
+
+/* Test hook: let n more commits through, fail the ones after (n < 0: off). */
+void
+store_fail_commits_after(long n)
+{
+	store_fail_after = n < 0 ? -1 : n;
+}

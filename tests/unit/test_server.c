@@ -1,0 +1,332 @@
+/*
+ * test_server.c: ttrpc framing and dispatch, in process: a connection on
+ * one end of a socketpair, frames written on the other, the loop pumped by
+ * hand.  The table of bad frames checks that each gets its answer (or
+ * none) and that the connection keeps serving afterwards.
+ */
+#include <sys/socket.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <event2/event.h>
+
+#include "frame.h"
+#include "pbutil.h"
+#include "protocol.h"
+#include "server.h"
+#include "storage.h"
+#include "ttrpc.pb.h"
+#include "containerd/services/sandbox/v1/sandbox.pb.h"
+
+static struct config	test_cfg;
+static char		tmpdir[] = "/tmp/sbd-test-server.XXXXXX";
+static int		peer = -1;
+
+static void
+setup(void)
+{
+	int	sv[2];
+
+	cr_assert_not_null(mkdtemp(tmpdir));
+	config_defaults(&test_cfg);
+	test_cfg.max_frame = 1024;	/* small, so oversize frames are cheap */
+	cfg = &test_cfg;
+	log_init(NULL, LOG_LEVEL_WARN);
+	cr_assert_eq(store_open(tmpdir, NULL), 0);
+	server_base = event_base_new();
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	conn_accept(server_base, sv[0]);
+	peer = sv[1];
+}
+
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	conn_close_all();
+	conn_free_dead();
+	store_close();
+	event_base_free(server_base);
+	close(peer);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Run the loop until nothing is left to do, as the daemon does. */
+static void
+pump(void)
+{
+	int	i;
+
+	for (i = 0; i < 20; i++) {
+		event_base_loop(server_base, EVLOOP_NONBLOCK);
+		loop_after_iteration();
+		usleep(1000);
+	}
+}
+
+static void
+send_bytes(const void *buf, size_t len)
+{
+	cr_assert_eq(write(peer, buf, len), (ssize_t)len);
+}
+
+/* Send one frame with a raw payload. */
+static void
+send_frame(uint32_t stream, uint8_t type, const void *payload, uint32_t len)
+{
+	struct frame_header	fh = { len, stream, type, 0 };
+	uint8_t			hdr[FRAME_HEADER_SIZE];
+
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	if (len > 0)
+		send_bytes(payload, len);
+}
+
+/* Send a Request envelope; ns NULL leaves the namespace out. */
+static void
+send_request(uint32_t stream, const char *service, const char *method,
+    const void *body, size_t blen, const char *ns)
+{
+	t_Request	 req = { 0 };
+	uint8_t		*buf;
+	size_t		 len;
+
+	snprintf(req.service, sizeof(req.service), "%s", service);
+	snprintf(req.method, sizeof(req.method), "%s", method);
+	req.payload.data = body;
+	req.payload.len = blen;
+	if (ns != NULL) {
+		req.metadata_count = 1;
+		req.metadata[0].key = (char *)MD_NAMESPACE_TTRPC;
+		req.metadata[0].value = (char *)ns;
+	}
+	cr_assert(msg_encode(t_Request_fields, &req, &buf, &len, NULL));
+	send_frame(stream, FRAME_TYPE_REQUEST, buf, (uint32_t)len);
+	free(buf);
+}
+
+/* A Store.Get of id in namespace ns (a valid, answerable request). */
+static void
+send_get(uint32_t stream, const char *ns)
+{
+	cssv_StoreGetRequest	 get = { 0 };
+	uint8_t			*buf;
+	size_t			 len;
+
+	snprintf(get.sandbox_id, sizeof(get.sandbox_id), "nothere");
+	cr_assert(msg_encode(cssv_StoreGetRequest_fields, &get, &buf, &len,
+	    NULL));
+	send_request(stream, SERVICE_STORE, "Get", buf, len, ns);
+	free(buf);
+}
+
+/* Read one response frame: 1 with *stream and *code set, 0 if none came. */
+static int
+recv_response(uint32_t *stream, int *code, char *msg, size_t msglen)
+{
+	struct frame_header	 fh;
+	uint8_t			 hdr[FRAME_HEADER_SIZE], *body;
+	t_Response		 resp = { 0 };
+	struct pollfd		 pfd = { .fd = peer, .events = POLLIN };
+	size_t			 got = 0;
+	ssize_t			 n;
+
+	pump();
+	if (poll(&pfd, 1, 200) <= 0)
+		return (0);
+	if ((n = read(peer, hdr, sizeof(hdr))) == 0)
+		return (0);		/* the daemon closed the connection */
+	cr_assert_eq(n, (ssize_t)sizeof(hdr));
+	frame_header_parse(hdr, &fh);
+	cr_assert_eq(fh.type, FRAME_TYPE_RESPONSE);
+	body = malloc(fh.length + 1);
+	while (got < fh.length) {
+		n = read(peer, body + got, fh.length - got);
+		if (n <= 0) {
+			pump();
+			continue;
+		}
+		got += (size_t)n;
+	}
+	cr_assert(msg_decode(t_Response_fields, &resp, body, fh.length, NULL));
+	*stream = fh.stream_id;
+	*code = resp.status.code;
+	snprintf(msg, msglen, "%s", resp.status.message != NULL ?
+	    resp.status.message : "");
+	msg_release(t_Response_fields, &resp);
+	free(body);
+	return (1);
+}
+
+/* Expect the next answer on stream with code, its message containing word. */
+static void
+expect(uint32_t stream, int code, const char *word)
+{
+	uint32_t	got_stream;
+	int		got_code;
+	char		msg[512];
+
+	cr_assert_eq(recv_response(&got_stream, &got_code, msg, sizeof(msg)), 1,
+	    "no answer for stream %u", stream);
+	cr_assert_eq(got_stream, stream, "answer for stream %u, want %u",
+	    got_stream, stream);
+	cr_assert_eq(got_code, code, "stream %u: code %d (%s), want %d",
+	    stream, got_code, msg, code);
+	if (word != NULL)
+		cr_assert_not_null(strstr(msg, word), "message \"%s\" lacks "
+		    "\"%s\"", msg, word);
+}
+
+/* After any bad frame, a good request on the same connection is served. */
+static void
+expect_still_serving(uint32_t stream)
+{
+	send_get(stream, "default");
+	expect(stream, STATUS_NOT_FOUND, "nothere");
+}
+
+TestSuite(frame, .init = setup, .fini = teardown, .timeout = 20);
+
+Test(frame, header_round_trip)
+{
+	struct frame_header	in = { 0x01020304, 0xa0b0c0d0, 2, 1 }, out;
+	uint8_t			buf[FRAME_HEADER_SIZE];
+
+	frame_header_build(&in, buf);
+	cr_assert_eq(buf[0], 0x01, "length is big-endian");
+	cr_assert_eq(buf[4], 0xa0, "stream id is big-endian");
+	frame_header_parse(buf, &out);
+	cr_assert_eq(out.length, in.length);
+	cr_assert_eq(out.stream_id, in.stream_id);
+	cr_assert_eq(out.type, 2);
+	cr_assert_eq(out.flags, 1);
+}
+
+Test(frame, valid_request)
+{
+	expect_still_serving(1);
+}
+
+Test(frame, oversize_length)
+{
+	static uint8_t	junk[1025];
+
+	send_frame(1, FRAME_TYPE_REQUEST, junk, sizeof(junk));
+	expect(1, STATUS_RESOURCE_EXHAUSTED, "exceeds maximum message size");
+	expect_still_serving(3);
+}
+
+Test(frame, oversize_length_arriving_in_pieces)
+{
+	struct frame_header	fh = { 5000, 5, FRAME_TYPE_REQUEST, 0 };
+	uint8_t			hdr[FRAME_HEADER_SIZE];
+	static uint8_t		junk[1000];
+	int			i;
+
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	expect(5, STATUS_RESOURCE_EXHAUSTED, "5000");
+	for (i = 0; i < 5; i++) {
+		send_bytes(junk, sizeof(junk));
+		pump();
+	}
+	expect_still_serving(7);
+}
+
+Test(frame, even_stream_id)
+{
+	send_get(2, "default");
+	expect(2, STATUS_INVALID_ARGUMENT, "even");
+	expect_still_serving(3);
+}
+
+Test(frame, garbage_payload)
+{
+	send_frame(1, FRAME_TYPE_REQUEST, "\x0a\xff\xff\xff", 4);
+	expect(1, STATUS_INVALID_ARGUMENT, "cannot decode request");
+	expect_still_serving(3);
+}
+
+Test(frame, unknown_type_is_ignored)
+{
+	uint32_t	stream;
+	int		code;
+	char		msg[256];
+
+	send_frame(1, 7, "abc", 3);
+	send_frame(3, FRAME_TYPE_DATA, "", 0);
+	cr_assert_eq(recv_response(&stream, &code, msg, sizeof(msg)), 0,
+	    "an unknown frame type got an answer");
+	expect_still_serving(5);
+}
+
+Test(frame, truncated_header_then_close)
+{
+	uint32_t	stream;
+	int		code;
+	char		msg[256];
+
+	send_bytes("\x00\x00\x00", 3);
+	pump();
+	cr_assert_eq(conn_count(), 1, "a partial header is not an error yet");
+	shutdown(peer, SHUT_WR);
+	cr_assert_eq(recv_response(&stream, &code, msg, sizeof(msg)), 0);
+	cr_assert_eq(conn_count(), 0, "the connection was not closed at EOF");
+}
+
+Test(frame, unknown_service_and_method)
+{
+	send_request(1, "no.such.Service", "Get", "", 0, "default");
+	expect(1, STATUS_UNIMPLEMENTED, "service no.such.Service");
+	send_request(3, SERVICE_STORE, "Nope", "", 0, "default");
+	expect(3, STATUS_UNIMPLEMENTED, "method Nope");
+	expect_still_serving(5);
+}
+
+Test(frame, namespace_required_and_checked)
+{
+	send_get(1, NULL);
+	expect(1, STATUS_FAILED_PRECONDITION, "namespace is required");
+	send_get(3, "bad ns");
+	expect(3, STATUS_INVALID_ARGUMENT, "namespace");
+	expect_still_serving(5);
+}
+
+Test(frame, undecodable_method_payload)
+{
+	send_request(1, SERVICE_STORE, "Get", "\x0a\x7f", 2, "default");
+	expect(1, STATUS_INVALID_ARGUMENT, "Store.Get");
+	expect_still_serving(3);
+}
+
+Test(frame, several_requests_in_one_write)
+{
+	send_get(1, "default");
+	send_get(3, "default");
+	send_get(5, "default");
+	expect(1, STATUS_NOT_FOUND, NULL);
+	expect(3, STATUS_NOT_FOUND, NULL);
+	expect(5, STATUS_NOT_FOUND, NULL);
+}
+
+Test(frame, inflight_cap)
+{
+	int	i;
+
+	test_cfg.max_inflight = 2;
+	/* Two deferred-free requests answer in the same iteration: all fit. */
+	for (i = 0; i < 3; i++)
+		send_get(1 + 2 * (uint32_t)i, "default");
+	expect(1, STATUS_NOT_FOUND, NULL);
+	expect(3, STATUS_NOT_FOUND, NULL);
+	expect(5, STATUS_RESOURCE_EXHAUSTED, "in flight");
+}
