@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "instance.h"
@@ -48,6 +49,20 @@ info_add(struct call *call, struct ctrl_status *st, const char *key,
 	st->ninfo++;
 }
 
+/* Add a time entry in RFC 3339 form, UTC. */
+static void
+info_add_time(struct call *call, struct ctrl_status *st, const char *key,
+    const gp_Timestamp *ts)
+{
+	struct tm	tm;
+	time_t		t = (time_t)ts->seconds;
+	char		buf[40];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	info_add(call, st, key, "%s.%09dZ", buf, ts->nanos);
+}
+
 /* The verbose part of Status: what helps someone debugging a sandbox. */
 static void
 status_info(struct call *call, const struct instance *inst,
@@ -71,8 +86,7 @@ status_info(struct call *call, const struct instance *inst,
 		info_add(call, st, "pid", "%u", inst->pid);
 		info_add(call, st, "start_time", "%llu",
 		    (unsigned long long)inst->start_time);
-		info_add(call, st, "started_at", "%lld",
-		    (long long)inst->started_at.seconds);
+		info_add_time(call, st, "started_at", &inst->started_at);
 	}
 	if (inst->state == SB_STATE_STOPPED)
 		info_add(call, st, "exit_status", "%u", inst->exit_status);
