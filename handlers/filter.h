@@ -18,8 +18,8 @@
  *	field     := [A-Za-z0-9_-]+ | "quoted"
  *	op        := '==' | '!=' | '~='
  *	value     := "quoted" | /quoted/ | |quoted| | unquoted
- *	unquoted  := printable non-space bytes other than ',', not starting
- *		     with '.', '=', '!', '~', '"', '/' or '|'
+ *	unquoted  := printable ASCII or valid UTF-8, no space or ',', not
+ *		     starting with '.', '=', '!', '~', '"', '/' or '|'
  *
  * /.../ and |...| are for ~= only.  Quoted text takes Go's escapes: \a \b
  * \f \n \r \t \v \\, the quote character itself, \ooo, \xhh, \uhhhh and
@@ -27,12 +27,16 @@
  * allowed (so a regex needing \. is written unquoted: ~=^a\.b$).  ASCII
  * whitespace may come before a field, an operator or a value, but not
  * before a '.', a ',' or the end of the string.  Beyond containerd, a
- * field quoted as "" is refused (no field has an empty name).
+ * field quoted as "" is refused (no field has an empty name), as are
+ * \u escapes of surrogates and raw bytes that are not valid UTF-8 (a \x
+ * escape may still give any byte but NUL).
  *
  * Matching, per selector: == needs the field present and equal; != holds
  * when it is absent or different; ~= runs the POSIX extended regular
  * expression (unanchored) on the value, or on "" when the field is absent;
- * a bare field path holds when the field is present.
+ * a bare field path holds when the field is present.  (containerd's !=
+ * compares "" for an absent field, so x!="" fails there; here, as the
+ * spec says, an absent field always satisfies !=.)
  *
  * Parsing is separate from matching: filter_parse compiles everything once
  * (regular expressions included), and filter_match asks the caller for the
