@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
@@ -199,6 +200,7 @@ inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 	rec->has_exited_at = inst->state == SB_STATE_STOPPED;
 	rec->exited_at = inst->exited_at;
 	rec->adopted = inst->adopted;
+	rec->stop_deadline = inst->stop_deadline;
 	rec->has_sandbox = true;
 	rec->sandbox = *sb;
 	if (msg_encode(sv_Instance_fields, rec, &buf, &len, cause)) {
@@ -439,47 +441,111 @@ check_spec(struct call *call, const ct_Sandbox *sb)
 	return (true);
 }
 
-/* Join the given netns, or make one if the runtime needs it. */
+/* Join a netns path (request's or spec's); false if it is not a netns. */
+static bool
+netns_join(struct call *call, struct instance *inst, const char *path)
+{
+	char	*cause = NULL;
+
+	if (netns_check(path, &cause) == -1) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": "
+		    "netns_path: %s", inst->id, cause);
+		free(cause);
+		return (false);
+	}
+	inst->netns_path = xstrdup(path);
+	return (true);
+}
+
+/*
+ * A netns file named like ours but owned by no instance is left from a
+ * Create whose commit never landed (the daemon was killed): remove it.
+ * One owned by another instance is a name collision (namespace "a-b" with
+ * id "c" and namespace "a" with id "b-c"): refuse.
+ */
+static bool
+netns_clear_leftover(struct call *call, struct instance *inst,
+    const char *path)
+{
+	struct instance	*other;
+	char		*cause = NULL;
+
+	if (access(path, F_OK) == -1)
+		return (true);
+	RB_FOREACH(other, instance_tree, &instances) {
+		if (other->netns_path != NULL &&
+		    strcmp(other->netns_path, path) == 0) {
+			call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\": "
+			    "network namespace %s belongs to sandbox %s/%s",
+			    inst->id, path, other->ns, other->id);
+			return (false);
+		}
+	}
+	log_info("removing leftover network namespace %s", path);
+	if (netns_remove(path, &cause) == -1) {
+		call_fail(call, STATUS_UNKNOWN, "sandbox \"%s\": %s", inst->id,
+		    cause);
+		free(cause);
+		return (false);
+	}
+	return (true);
+}
+
+/* Make a persistent netns <run_dir>/netns/<ns>-<id> for inst. */
+static bool
+netns_make(struct call *call, struct instance *inst)
+{
+	char	*cause = NULL, *dir, *name, *path;
+	int	 rc;
+
+	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
+	xasprintf(&name, "%s-%s", inst->ns, inst->id);
+	xasprintf(&path, "%s/%s", dir, name);
+	rc = netns_clear_leftover(call, inst, path) ? 0 : -1;
+	if (rc == 0 &&
+	    (rc = netns_create(dir, name, &inst->netns_path, &cause)) == -1) {
+		call_fail(call, STATUS_UNKNOWN, "sandbox \"%s\": cannot create "
+		    "a network namespace: %s", inst->id, cause);
+		free(cause);
+	}
+	free(dir);
+	free(name);
+	free(path);
+	if (rc == -1)
+		return (false);
+	inst->netns_owned = true;
+	return (true);
+}
+
+/*
+ * The sandbox's network namespace, in order: the request's netns_path,
+ * the spec's network namespace path, or one made here if the runtime
+ * needs one.
+ */
 static bool
 netns_prepare(struct call *call, struct instance *inst, const ct_Sandbox *sb,
     const char *given)
 {
-	char	*cause = NULL, *dir, *name;
-	bool	 needs = false;
-	int	 rc;
+	char	*cause = NULL, *spec_path = NULL;
+	bool	 needs = false, ok;
 
-	if (given != NULL && *given != '\0') {
-		if (netns_check(given, &cause) == -1) {
-			call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": "
-			    "netns_path: %s", inst->id, cause);
-			free(cause);
-			return (false);
-		}
-		inst->netns_path = xstrdup(given);
-		return (true);
-	}
-	if (runtime_needs_netns(runtime_of(sb), sb->spec.value.data,
-	    sb->spec.value.len, &needs, &cause) == -1) {
+	if (given != NULL && *given != '\0')
+		return (netns_join(call, inst, given));
+	if (runtime_spec_netns_path(sb->spec.value.data, sb->spec.value.len,
+	    &spec_path, &cause) == -1 ||
+	    (spec_path == NULL && runtime_needs_netns(runtime_of(sb),
+	    sb->spec.value.data, sb->spec.value.len, &needs, &cause) == -1)) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": %s",
 		    inst->id, cause);
 		free(cause);
 		return (false);
 	}
-	if (!needs)
-		return (true);
-	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
-	xasprintf(&name, "%s-%s", inst->ns, inst->id);
-	rc = netns_create(dir, name, &inst->netns_path, &cause);
-	free(dir);
-	free(name);
-	if (rc == -1) {
-		call_fail(call, STATUS_UNKNOWN, "sandbox \"%s\": cannot create "
-		    "a network namespace: %s", inst->id, cause);
-		free(cause);
-		return (false);
+	if (spec_path != NULL) {
+		ok = netns_join(call, inst, spec_path);
+		free(spec_path);
+		return (ok);
 	}
-	inst->netns_owned = true;
-	return (true);
+	return (needs ? netns_make(call, inst) : true);
 }
 
 /* mkdir -p the bundle directory. */
@@ -514,6 +580,11 @@ create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path)
 
 	if (!check_spec(call, sb))
 		return (HANDLER_ERROR);
+	if (store_count(STORE_INSTANCE, call_namespace(call)) >=
+	    handler_cfg.max_sandboxes_per_namespace)
+		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "namespace "
+		    "\"%s\" already has %u sandbox instances (the limit)",
+		    call_namespace(call), handler_cfg.max_sandboxes_per_namespace));
 	/* The controller's copy records the runtime that will be used. */
 	if (!sb->has_runtime || sb->runtime.name[0] == '\0')
 		snprintf(sb->runtime.name, sizeof(sb->runtime.name), "%s",
@@ -772,7 +843,9 @@ ctrl_stop(struct call *call, const char *id, uint32_t timeout_secs)
 	log_info("sandbox %s/%s: stopping pid %u (timeout %u s)", inst->ns, id,
 	    inst->pid, timeout_secs);
 	proc_stop(inst->proc, timeout_secs);
-	if (inst->state == SB_STATE_RUNNING) {
+	if (inst->state == SB_STATE_RUNNING ||
+	    time(NULL) + timeout_secs < inst->stop_deadline) {
+		inst->stop_deadline = time(NULL) + timeout_secs;
 		inst->state = SB_STATE_STOPPING;
 		if (!inst_save_or_fail(call, inst, NULL))
 			return (HANDLER_ERROR);

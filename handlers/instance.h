@@ -34,6 +34,7 @@ struct instance {
 	char			*ns;
 	char			*netns_path;	/* NULL: none */
 	uint64_t		 start_time;	/* /proc/<pid>/stat field 22 */
+	int64_t			 stop_deadline;	/* unix s: SIGKILL due (stopping) */
 	gp_Timestamp		 created_at;
 	gp_Timestamp		 started_at;
 	gp_Timestamp		 exited_at;

@@ -54,9 +54,20 @@ restore_fields(struct instance *inst, const sv_Instance *rec)
 	inst->started_at = rec->started_at;
 	inst->exited_at = rec->exited_at;
 	inst->adopted = rec->adopted;
+	inst->stop_deadline = rec->stop_deadline;
 	inst->netns_owned = rec->netns_owned;
 	if (rec->netns_path != NULL && *rec->netns_path != '\0')
 		inst->netns_path = xstrdup(rec->netns_path);
+}
+
+/* A Stop was under way: SIGKILL when its deadline comes (or now). */
+static void
+resume_stop(struct instance *inst)
+{
+	time_t	now = time(NULL);
+
+	proc_stop(inst->proc, inst->stop_deadline > now ?
+	    (unsigned int)(inst->stop_deadline - now) : 0);
 }
 
 /* A process that was running: adopt it, or record that it is gone. */
@@ -71,6 +82,8 @@ readopt(struct instance *inst)
 		inst->adopted = true;
 		log_info("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
 		    inst->pid);
+		if (inst->state == SB_STATE_STOPPING)
+			resume_stop(inst);
 	} else {
 		inst->state = SB_STATE_STOPPED;
 		inst->exit_status = PROC_STATUS_UNKNOWN;

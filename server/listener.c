@@ -91,11 +91,12 @@ listener_mkdir(const char *path, char **cause)
 			goto fail;
 		*p = '/';
 	}
-	if (mkdir(dir, mode) == -1) {
-		if (errno != EEXIST)
-			goto fail;
-	} else if (cfg->socket_group != NULL &&
-	    chown(dir, (uid_t)-1, listener_gid) == -1)
+	if (mkdir(dir, mode) == -1 && errno != EEXIST)
+		goto fail;
+	/* The socket group must be able to reach the socket: open the dir
+	 * to it even when it existed (the run dir is made 0700 first). */
+	if (cfg->socket_group != NULL &&
+	    (chown(dir, (uid_t)-1, listener_gid) == -1 || chmod(dir, mode) == -1))
 		goto fail;
 	free(copy);
 	return (0);
