@@ -51,7 +51,15 @@ struct proc_usage {
 typedef void (*proc_exit_cb)(struct proc *, int status,
     const struct timespec *exited_at, void *arg);
 
-/* proc.c */
+/*
+ * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
+ * fallback even where pidfds work (tests).  proc_kill on an exited proc
+ * fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout (0: at
+ * once); again while pending, a sooner deadline wins.  proc_free stops
+ * watching without killing; it may be called from the proc's own exit
+ * callback, which may also free or spawn other procs.
+ */
+void		 proc_force_signalfd(bool);
 int		 proc_init(struct event_base *, char **);
 void		 proc_shutdown(void);
 bool		 proc_have_pidfd(void);
@@ -67,18 +75,38 @@ void		 proc_free(struct proc *);
 int		 proc_read_start_time(pid_t, uint64_t *);
 int		 proc_read_usage(pid_t, struct proc_usage *);
 
-/* netns.c */
+/*
+ * netns.c: persistent network namespaces, bind-mounted on files.
+ * netns_create(dir, name, &path, &cause) makes <dir>/<name> (dir made if
+ * missing; name one path component; an existing file is an error) with lo
+ * up; on failure nothing is left.  netns_check: 0 if path is a network
+ * namespace.  netns_remove: unmount and unlink; a missing or unmounted
+ * file is fine, so removing twice is fine.
+ */
 int		 netns_create(const char *, const char *, char **, char **);
 int		 netns_check(const char *, char **);
 int		 netns_remove(const char *, char **);
 
-/* runtime.c */
+/*
+ * runtime.c: the built-in runtimes.  spec/len is the OCI spec JSON from
+ * the sandbox's spec Any (len 0: none).  Where the sandbox's network
+ * namespace comes from, in order: the request's netns_path; else
+ * runtime_spec_netns_path's (a linux.namespaces "network" entry with a
+ * path); else, when runtime_needs_netns says so (pause: always; exec: a
+ * "network" entry), one the controller creates with netns_create.
+ * runtime_needs_netns checks the spec as runtime_prepare does, short of
+ * looking for the executable.  runtime_prepare zeroes and fills *launch
+ * but for netns_path and log_path (the controller's); clone_flags never
+ * holds CLONE_NEWNET.  Errors are -1 with a message for the client.
+ */
 void		 runtime_set_pause_path(const char *);
 const char	*runtime_pause_path(void);
 bool		 runtime_known(const char *);
 const char	*runtime_known_list(void);
 int		 runtime_needs_netns(const char *, const void *, size_t,
 		    bool *, char **);
+int		 runtime_spec_netns_path(const void *, size_t, char **,
+		    char **);
 int		 runtime_prepare(const char *, const void *, size_t,
 		    struct proc_launch *, char **);
 void		 proc_launch_free(struct proc_launch *);
