@@ -199,24 +199,32 @@ conn_send(struct conn *c, const uint8_t *frame, size_t len)
 		bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Write out what can be written before the daemon exits (best effort). */
+/*
+ * Give queued answers up to a second to leave before the daemon exits
+ * (best effort: a peer that does not read loses them).  The loop itself
+ * does the writing; evbuffer_write on a bufferevent's output would find it
+ * frozen.
+ */
 void
 conn_flush_all(void)
 {
 	struct conn	*c;
-	struct evbuffer	*out;
-	int		 fd, tries;
+	bool		 pending;
+	int		 tries;
 
-	TAILQ_FOREACH(c, &conns, entry) {
-		out = bufferevent_get_output(c->bev);
-		fd = bufferevent_getfd(c->bev);
-		for (tries = 0; tries < 100 && evbuffer_get_length(out) > 0;
-		    tries++) {
-			if (evbuffer_write(out, fd) == -1 && errno != EAGAIN)
-				break;
-			if (evbuffer_get_length(out) > 0)
-				usleep(1000);
+	/* No new requests: nothing could answer them now. */
+	TAILQ_FOREACH(c, &conns, entry)
+		bufferevent_disable(c->bev, EV_READ);
+	for (tries = 0; tries < 1000; tries++) {
+		pending = false;
+		TAILQ_FOREACH(c, &conns, entry) {
+			if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+				pending = true;
 		}
+		if (!pending)
+			return;
+		event_base_loop(server_base, EVLOOP_NONBLOCK);
+		usleep(1000);
 	}
 }
 

@@ -1,0 +1,36 @@
+/*
+ * sbc_int.h: the client library's private glue between its C structures
+ * (sbc.h) and the generated nanopb messages.  Conversions "to_pb" borrow
+ * the caller's memory (never msg_release such a message); conversions
+ * "from_pb" copy, so nothing points into a reply buffer afterwards.
+ */
+#ifndef SANDBOXD_SBC_INT_H
+#define SANDBOXD_SBC_INT_H
+
+#include "containerd/types/sandbox.pb.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "sbc.h"
+
+/* sbc_meta.c */
+int	sbc_copy_str(char *, size_t, const char *, const char *,
+	    struct sbc_error *);
+int	sbc_copy_strs(char *, size_t, size_t, pb_size_t *,
+	    const char *const *, size_t, const char *, struct sbc_error *);
+void	sbc_any_to_pb(const struct sbc_any *, bool *, gp_Any *);
+void	sbc_any_from_pb(struct sbc_any *, bool, const gp_Any *);
+void	sbc_any_free(struct sbc_any *);
+void	sbc_ts_from_pb(struct timespec *, bool, const gp_Timestamp *);
+void	sbc_ts_to_pb(const struct timespec *, bool *, gp_Timestamp *);
+int	sbc_meta_to_pb(const struct sbc_meta *, ct_Sandbox *,
+	    struct sbc_error *);
+void	sbc_meta_from_pb(struct sbc_meta *, const ct_Sandbox *);
+struct sbc_label *sbc_labels_new(size_t);
+void	sbc_label_set(struct sbc_label *, const char *, const char *);
+void	sbc_labels_free(const struct sbc_label *, size_t);
+
+/* sbc_ctrl.c */
+void	sbc_platform_from_pb(struct sbc_platform *, bool, const ct_Platform *);
+void	sbc_metrics_from_pb(struct sbc_metrics *, bool, const ct_Metric *);
+
+#endif /* SANDBOXD_SBC_INT_H */

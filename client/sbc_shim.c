@@ -1,0 +1,242 @@
+/*
+ * sbc_shim.c: typed calls of containerd.runtime.sandbox.v1.Sandbox, the
+ * shim-level API containerd drives sandbox shims with.  The daemon maps it
+ * onto the same controller as the Controller service.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "containerd/runtime/sandbox/v1/sandbox.pb.h"
+#include "pbutil.h"
+#include "sbc_int.h"
+#include "xmalloc.h"
+
+/* Fill a CreateSandbox request. */
+static int
+shim_create_to_pb(const char *id, const struct sbc_shim_create_opts *o,
+    crsv_CreateSandboxRequest *req, struct sbc_error *err)
+{
+	size_t	i, max = sizeof req->annotations / sizeof req->annotations[0];
+	int	code;
+
+	if ((code = sbc_copy_str(req->sandbox_id, sizeof req->sandbox_id, id,
+	    "sandbox id", err)) != 0 || o == NULL)
+		return (code);
+	if (o->nannotations > max)
+		return (sbc_error_set(err, STATUS_INVALID_ARGUMENT,
+		    "too many annotations (%zu)", o->nannotations));
+	for (i = 0; i < o->nannotations; i++) {
+		req->annotations[i].key = (char *)o->annotations[i].key;
+		req->annotations[i].value = (char *)o->annotations[i].value;
+	}
+	req->annotations_count = (pb_size_t)o->nannotations;
+	req->bundle_path = (char *)o->bundle_path;
+	req->netns_path = (char *)o->netns_path;
+	sbc_any_to_pb(&o->options, &req->has_options, &req->options);
+	return (0);
+}
+
+/* CreateSandbox: prepare the instance (opts may be NULL). */
+int
+sbc_shim_create(struct sbc *c, const char *id,
+    const struct sbc_shim_create_opts *o, struct sbc_error *err)
+{
+	crsv_CreateSandboxRequest	*req;
+	int				 code;
+
+	req = xcalloc(1, sizeof *req);
+	if ((code = shim_create_to_pb(id, o, req, err)) == 0)
+		code = sbc_call(c, SERVICE_SHIM, "CreateSandbox",
+		    crsv_CreateSandboxRequest_fields, req, NULL, NULL, NULL,
+		    err);
+	free(req);
+	return (code);
+}
+
+/* StartSandbox: start the init; si (may be NULL) gets pid, time, spec. */
+int
+sbc_shim_start(struct sbc *c, const char *id, struct sbc_start_info *si,
+    struct sbc_error *err)
+{
+	crsv_StartSandboxRequest	req = {0};
+	crsv_StartSandboxResponse	resp = {0};
+	struct sbc_reply		reply;
+	int				code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	code = sbc_call(c, SERVICE_SHIM, "StartSandbox",
+	    crsv_StartSandboxRequest_fields, &req,
+	    crsv_StartSandboxResponse_fields, &resp, &reply, err);
+	if (code == 0 && si != NULL) {
+		memset(si, 0, sizeof *si);
+		si->pid = resp.pid;
+		sbc_ts_from_pb(&si->created_at, resp.has_created_at,
+		    &resp.created_at);
+		si->address = xstrdup("");
+		si->labels = sbc_labels_new(0);
+		sbc_any_from_pb(&si->spec, resp.has_spec, &resp.spec);
+	}
+	sbc_reply_free(&reply);
+	return (code);
+}
+
+/* Platform: the host's platform. */
+int
+sbc_shim_platform(struct sbc *c, const char *id, struct sbc_platform *p,
+    struct sbc_error *err)
+{
+	crsv_PlatformRequest	req = {0};
+	crsv_PlatformResponse	resp = {0};
+	struct sbc_reply	reply;
+	int			code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	code = sbc_call(c, SERVICE_SHIM, "Platform",
+	    crsv_PlatformRequest_fields, &req, crsv_PlatformResponse_fields,
+	    &resp, &reply, err);
+	if (code == 0)
+		sbc_platform_from_pb(p, resp.has_platform, &resp.platform);
+	sbc_reply_free(&reply);
+	return (code);
+}
+
+/* StopSandbox: SIGTERM, SIGKILL after timeout_secs (0: at once). */
+int
+sbc_shim_stop(struct sbc *c, const char *id, uint32_t timeout_secs,
+    struct sbc_error *err)
+{
+	crsv_StopSandboxRequest	req = {0};
+	int			code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	req.timeout_secs = timeout_secs;
+	return (sbc_call(c, SERVICE_SHIM, "StopSandbox",
+	    crsv_StopSandboxRequest_fields, &req, NULL, NULL, NULL, err));
+}
+
+/* WaitSandbox: block until the init exits. */
+int
+sbc_shim_wait(struct sbc *c, const char *id, uint32_t *exit_status,
+    struct timespec *exited_at, struct sbc_error *err)
+{
+	crsv_WaitSandboxRequest		req = {0};
+	crsv_WaitSandboxResponse	resp = {0};
+	struct sbc_reply		reply;
+	int				code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	code = sbc_call(c, SERVICE_SHIM, "WaitSandbox",
+	    crsv_WaitSandboxRequest_fields, &req,
+	    crsv_WaitSandboxResponse_fields, &resp, &reply, err);
+	if (code == 0 && exit_status != NULL)
+		*exit_status = resp.exit_status;
+	if (code == 0 && exited_at != NULL)
+		sbc_ts_from_pb(exited_at, resp.has_exited_at, &resp.exited_at);
+	sbc_reply_free(&reply);
+	return (code);
+}
+
+/* Copy a decoded SandboxStatus response. */
+static void
+shim_status_from_pb(struct sbc_status *st, const crsv_SandboxStatusResponse *r)
+{
+	struct sbc_label	*info;
+	size_t			 i;
+
+	memset(st, 0, sizeof *st);
+	st->id = xstrdup(r->sandbox_id);
+	st->pid = r->pid;
+	st->state = xstrdup(r->state);
+	info = sbc_labels_new(r->info_count);
+	for (i = 0; i < r->info_count; i++)
+		sbc_label_set(&info[i], r->info[i].key, r->info[i].value);
+	st->info = info;
+	st->ninfo = r->info_count;
+	sbc_ts_from_pb(&st->created_at, r->has_created_at, &r->created_at);
+	sbc_ts_from_pb(&st->exited_at, r->has_exited_at, &r->exited_at);
+	st->address = xstrdup("");
+	sbc_any_from_pb(&st->extra, r->has_extra, &r->extra);
+}
+
+/* SandboxStatus: state, pid and times (and info when verbose). */
+int
+sbc_shim_status(struct sbc *c, const char *id, bool verbose,
+    struct sbc_status *st, struct sbc_error *err)
+{
+	crsv_SandboxStatusRequest	 req = {0};
+	crsv_SandboxStatusResponse	*resp;
+	struct sbc_reply		 reply;
+	int				 code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	req.verbose = verbose;
+	resp = xcalloc(1, sizeof *resp);
+	code = sbc_call(c, SERVICE_SHIM, "SandboxStatus",
+	    crsv_SandboxStatusRequest_fields, &req,
+	    crsv_SandboxStatusResponse_fields, resp, &reply, err);
+	if (code == 0)
+		shim_status_from_pb(st, resp);
+	sbc_reply_free(&reply);
+	free(resp);
+	return (code);
+}
+
+/* PingSandbox: OK if the instance exists. */
+int
+sbc_shim_ping(struct sbc *c, const char *id, struct sbc_error *err)
+{
+	crsv_PingRequest	req = {0};
+	int			code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	return (sbc_call(c, SERVICE_SHIM, "PingSandbox",
+	    crsv_PingRequest_fields, &req, NULL, NULL, NULL, err));
+}
+
+/* ShutdownSandbox: kill, reap and forget the instance. */
+int
+sbc_shim_shutdown(struct sbc *c, const char *id, struct sbc_error *err)
+{
+	crsv_ShutdownSandboxRequest	req = {0};
+	int				code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	return (sbc_call(c, SERVICE_SHIM, "ShutdownSandbox",
+	    crsv_ShutdownSandboxRequest_fields, &req, NULL, NULL, NULL, err));
+}
+
+/* SandboxMetrics: CPU, memory and process count of the sandbox. */
+int
+sbc_shim_metrics(struct sbc *c, const char *id, struct sbc_metrics *mt,
+    struct sbc_error *err)
+{
+	crsv_SandboxMetricsRequest	req = {0};
+	crsv_SandboxMetricsResponse	resp = {0};
+	struct sbc_reply		reply;
+	int				code;
+
+	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
+	    "sandbox id", err)) != 0)
+		return (code);
+	code = sbc_call(c, SERVICE_SHIM, "SandboxMetrics",
+	    crsv_SandboxMetricsRequest_fields, &req,
+	    crsv_SandboxMetricsResponse_fields, &resp, &reply, err);
+	if (code == 0)
+		sbc_metrics_from_pb(mt, resp.has_metrics, &resp.metrics);
+	sbc_reply_free(&reply);
+	return (code);
+}

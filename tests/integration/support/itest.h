@@ -1,0 +1,93 @@
+/*
+ * itest.h: the integration-test harness: run the real sandboxd on a
+ * private socket and state directory, talk to it with the client library,
+ * stop, kill and restart it, and clean everything up.
+ *
+ * The daemon comes from $SANDBOXD_BIN (and the pause program from
+ * $SANDBOXD_PAUSE_BIN, passed as --pause-path), which ctest sets.  Every
+ * daemon gets a fresh mkdtemp directory under /tmp:
+ *
+ *	<dir>/state		--state-dir
+ *	<dir>/run		--run-dir
+ *	<dir>/run/sandboxd.sock	--socket
+ *	<dir>/daemon.log	the daemon's stdout and stderr (--log-level debug)
+ *
+ * A typical test:
+ *
+ *	static struct itest_daemon d;
+ *	static void setup(void) { itest_daemon_start(&d, NULL); }
+ *	static void teardown(void) { itest_daemon_cleanup(&d); }
+ *	Test(store, create, .init = setup, .fini = teardown, .timeout = 30) {
+ *		struct sbc *c = itest_connect(&d, "default");
+ *		...
+ *	}
+ *
+ * Failures inside the harness (daemon missing, not ready in time, died,
+ * exited non-zero on SIGTERM) fail the test with the tail of the daemon's
+ * log.  Set ITEST_KEEP=1 to keep the directory, ITEST_DUMP_LOG=1 to print
+ * every daemon's log at cleanup.
+ *
+ * Starting a daemon makes the test process a child subreaper
+ * (PR_SET_CHILD_SUBREAPER): sandbox processes orphaned by a killed daemon
+ * become the test's children, so itest_daemon_cleanup can kill them and
+ * nothing outlives the test.  An orphan that exits stays a zombie until
+ * reaped: use itest_pid_alive (zombies count as dead) rather than
+ * kill(pid, 0), or itest_reap_orphans.
+ */
+#ifndef SANDBOXD_ITEST_H
+#define SANDBOXD_ITEST_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbc.h"
+
+#define ITEST_MAX_ARGS		32
+#define ITEST_MAX_ENV		16
+#define ITEST_START_TIMEOUT_MS	10000
+#define ITEST_STOP_TIMEOUT_MS	10000
+
+struct itest_daemon {
+	char	 dir[64];		/* /tmp/sbd-itest.XXXXXX */
+	char	 state_dir[PATH_MAX];
+	char	 run_dir[PATH_MAX];
+	char	 socket[PATH_MAX];
+	char	 log_path[PATH_MAX];
+	pid_t	 pid;			/* 0: not running */
+	int	 status;		/* wait status of the last exit */
+	int	 nargs;			/* extra arguments, kept for restart */
+	char	*args[ITEST_MAX_ARGS];
+	int	 nenv;			/* environment added for the daemon */
+	char	*env[ITEST_MAX_ENV];
+};
+
+/* itest.c */
+void		 itest_daemon_init(struct itest_daemon *);
+void		 itest_daemon_setenv(struct itest_daemon *, const char *,
+		    const char *);
+void		 itest_daemon_clearenv(struct itest_daemon *);
+void		 itest_daemon_start(struct itest_daemon *, ...);
+void		 itest_daemon_startv(struct itest_daemon *,
+		    const char *const *);
+void		 itest_daemon_stop(struct itest_daemon *);
+void		 itest_daemon_kill9(struct itest_daemon *);
+void		 itest_daemon_restart(struct itest_daemon *);
+int		 itest_daemon_wait_exit(struct itest_daemon *, int);
+bool		 itest_daemon_running(struct itest_daemon *);
+void		 itest_daemon_cleanup(struct itest_daemon *);
+struct sbc	*itest_connect(struct itest_daemon *, const char *);
+struct sbc	*itest_connect_raw(struct itest_daemon *, char **);
+char		*itest_log_tail(const struct itest_daemon *, size_t);
+void		 itest_dump_log(const struct itest_daemon *);
+bool		 itest_log_contains(const struct itest_daemon *,
+		    const char *);
+bool		 itest_pid_alive(pid_t);
+void		 itest_reap_orphans(struct itest_daemon *);
+void		 itest_kill_orphans(struct itest_daemon *);
+int64_t		 itest_now_ms(void);
+
+#endif /* SANDBOXD_ITEST_H */
