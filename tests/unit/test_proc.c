@@ -1,0 +1,1652 @@
+/*
+ * test_proc.c: procmgr/proc.c and the pause program, with real processes.
+ *
+ * Each test runs in its own process (Criterion forks), with its own event
+ * base and temporary directory.  Suites: proc (pidfd mode), proc_fallback
+ * (proc_force_signalfd), pause (the sandboxd-pause program).  Needs root
+ * for namespaces; a missing feature skips the test and says why.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
+
+#include "procmgr.h"
+
+/*
+ * One timeout for every test: Criterion 2.4.1's runner leaks (and LSan
+ * then fails the run) when tests in one binary carry different timeouts.
+ */
+#define TEST_TIMEOUT	60
+
+struct exitrec {
+	int		calls;
+	int		status;
+	struct timespec	at;
+	bool		free_in_cb;
+	int		*total;		/* shared count, or NULL */
+};
+
+static struct event_base	*base;
+static int			 base_events;	/* added after proc_init */
+static int			 base_fds;	/* open before setup */
+static char			 tmpdir[] = "/tmp/test_proc.XXXXXX";
+static const char		*test_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", NULL
+};
+
+/* Exit callback: record, and free the proc if asked to. */
+static void
+exit_cb(struct proc *p, int status, const struct timespec *at, void *arg)
+{
+	struct exitrec	*r = arg;
+
+	r->calls++;
+	r->status = status;
+	r->at = *at;
+	if (r->total != NULL)
+		(*r->total)++;
+	if (r->free_in_cb)
+		proc_free(p);
+}
+
+static int
+rm_cb(const char *path, __attribute__((unused)) const struct stat *sb,
+    __attribute__((unused)) int flag, __attribute__((unused)) struct FTW *f)
+{
+	remove(path);
+	return (0);
+}
+
+static int
+added_events(void)
+{
+	return (event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED));
+}
+
+static int	count_fds(void);
+
+static void
+setup_mode(bool fallback)
+{
+	char	*cause = NULL;
+
+	base_fds = count_fds();
+	cr_assert_not_null(mkdtemp(tmpdir));
+	cr_assert_not_null(base = event_base_new());
+	proc_force_signalfd(fallback);
+	cr_assert_eq(proc_init(base, &cause), 0, "proc_init: %s", cause);
+	base_events = added_events();
+}
+
+static void
+setup(void)
+{
+	setup_mode(false);
+}
+
+static void
+setup_fallback(void)
+{
+	setup_mode(true);
+}
+
+/*
+ * End of a test body: shut procmgr down, then check that the test left no
+ * fd open and, under valgrind, no memory leaked.  (Criterion ignores
+ * failures in .fini, even crashes, so this runs in the body; see PTest.)
+ */
+static void
+check_clean(void)
+{
+	proc_shutdown();
+	event_base_free(base);
+	base = NULL;
+	cr_assert_eq(count_fds(), base_fds, "fds leaked: %d open, %d before",
+	    count_fds(), base_fds);
+#ifdef VALGRIND_COUNT_LEAKS
+	if (RUNNING_ON_VALGRIND) {
+		unsigned long	leaked = 0, dubious = 0, reachable = 0;
+		unsigned long	suppressed = 0;
+
+		VALGRIND_DO_LEAK_CHECK;
+		VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
+		/* "Possibly lost": Criterion's nanomsg thread, not ours. */
+		cr_assert_eq(leaked, 0, "valgrind: %lu bytes lost (%lu "
+		    "possibly, %lu reachable, %lu suppressed)", leaked,
+		    dubious, reachable, suppressed);
+	}
+#endif
+}
+
+static void
+teardown(void)
+{
+	if (base != NULL) {
+		proc_shutdown();
+		event_base_free(base);
+	}
+	nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A Criterion test whose body is followed by check_clean(). */
+#define PTest(suite, name, ...)						\
+	static void suite##_##name##_body(void);			\
+	Test(suite, name, __VA_ARGS__)					\
+	{								\
+		suite##_##name##_body();				\
+		check_clean();						\
+	}								\
+	static void suite##_##name##_body(void)
+
+/* Skip unless pidfd mode is on. */
+static void
+need_pidfd(void)
+{
+	if (!proc_have_pidfd())
+		cr_skip_test("no pidfds here (kernel < 5.4, or valgrind, "
+		    "which lacks pidfd_open)");
+}
+
+/* A path under the test's directory (a few rotating buffers). */
+static const char *
+tpath(const char *name)
+{
+	static char	buf[4][PATH_MAX];
+	static int	i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
+	return (buf[i]);
+}
+
+static double
+now_secs(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/* Run the loop for ms milliseconds. */
+static void
+run_ms(int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* Run the loop until *n reaches want; fail after secs. */
+static void
+run_until(const int *n, int want, int secs)
+{
+	double	end = now_secs() + secs;
+
+	while (*n < want && now_secs() < end)
+		run_ms(20);
+	cr_assert_geq(*n, want, "timed out: %d of %d exits", *n, want);
+}
+
+/* Sleep ms milliseconds without running the loop. */
+static void
+nap(int ms)
+{
+	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static struct proc *
+spawn_launch(struct proc_launch *l, struct exitrec *r, char **cause)
+{
+	if (l->envp == NULL)
+		l->envp = (char **)test_env;
+	return (proc_spawn(l, exit_cb, r, cause));
+}
+
+/* Spawn argv (argv[0] is the path); fail the test if it cannot. */
+static struct proc *
+spawn_argv(const char **argv, struct exitrec *r, const char *log)
+{
+	struct proc_launch	 l;
+	struct proc		*p;
+	char			*cause = NULL;
+
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.log_path = (char *)log;
+	p = spawn_launch(&l, r, &cause);
+	cr_assert_not_null(p, "spawn %s: %s", argv[0], cause);
+	return (p);
+}
+
+static struct proc *
+spawn_sh(const char *script, struct exitrec *r, const char *log)
+{
+	const char	*argv[] = { "/bin/sh", "-c", script, NULL };
+
+	return (spawn_argv(argv, r, log));
+}
+
+static struct proc *
+spawn_sleep(struct exitrec *r)
+{
+	const char	*argv[] = { "/bin/sleep", "30", NULL };
+
+	return (spawn_argv(argv, r, NULL));
+}
+
+/* Contents of a file, NUL-terminated, malloc'd; NULL if missing. */
+static char *
+slurp(const char *path)
+{
+	char	*buf;
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	buf = malloc(65536);
+	cr_assert_not_null(buf);
+	while ((n = read(fd, buf + len, 65535 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return (buf);
+}
+
+/* Wait until the file holds needle. */
+static void
+wait_file(const char *path, const char *needle, int secs)
+{
+	double	 end = now_secs() + secs;
+	char	*s;
+	bool	 found = false;
+
+	while (!found && now_secs() < end) {
+		if ((s = slurp(path)) != NULL)
+			found = strstr(s, needle) != NULL;
+		free(s);
+		if (!found)
+			nap(10);
+	}
+	cr_assert(found, "%s never said %s", path, needle);
+}
+
+/* The state letter of pid, or 0 if it is gone. */
+static char
+pstate(pid_t pid)
+{
+	char	 path[64], *s, *p, c = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((s = slurp(path)) == NULL)
+		return (0);
+	if ((p = strrchr(s, ')')) != NULL && p[1] == ' ')
+		c = p[2];
+	free(s);
+	return (c);
+}
+
+/* Wait until pid is a zombie (exited, unreaped). */
+static void
+wait_zombie(pid_t pid)
+{
+	int	i;
+
+	for (i = 0; i < 500 && pstate(pid) != 'Z'; i++)
+		nap(10);
+	cr_assert_eq(pstate(pid), 'Z', "pid %d is not a zombie", (int)pid);
+}
+
+/* Run the loop until pid has disappeared from /proc (reaped). */
+static void
+run_until_gone(pid_t pid, int secs)
+{
+	double	end = now_secs() + secs;
+
+	while (pstate(pid) != 0 && now_secs() < end)
+		run_ms(20);
+	cr_assert_eq(pstate(pid), 0, "pid %d never reaped (state %c)",
+	    (int)pid, pstate(pid));
+}
+
+/* Has this process no children left at all (no zombie either)? */
+static bool
+no_children(void)
+{
+	return (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+}
+
+static int
+count_fds(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	cr_assert_not_null(d = opendir("/proc/self/fd"));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return (n - 1);		/* the directory's own fd */
+}
+
+/* A "Name:\tvalue" line of /proc/<pid>/status, malloc'd. */
+static char *
+status_field(pid_t pid, const char *name)
+{
+	char	 path[64], *s, *p, *e, *v = NULL;
+	size_t	 len = strlen(name);
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((s = slurp(path)) == NULL)
+		return (NULL);
+	for (p = s; p != NULL && *p != '\0'; p = e != NULL ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (strncmp(p, name, len) == 0 && p[len] == ':') {
+			v = strndup(p + len + 2,
+			    e != NULL ? (size_t)(e - p) - len - 2 : strlen(p));
+			break;
+		}
+	}
+	free(s);
+	return (v);
+}
+
+/* Is pid waiting in rt_sigtimedwait?  wchan, else /proc/<pid>/syscall. */
+static bool
+in_sigwait(pid_t pid)
+{
+	char	 path[64], *s;
+	bool	 yes = false;
+
+	snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+	if ((s = slurp(path)) != NULL) {
+		yes = strstr(s, "sigtimedwait") != NULL;
+		free(s);
+	}
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	if (!yes && (s = slurp(path)) != NULL) {
+		yes = atol(s) == SYS_rt_sigtimedwait;
+		free(s);
+	}
+	return (yes);
+}
+
+/*
+ * Wait until the pause program sits in sigwaitinfo, ready for signals.
+ * (SigBlk cannot tell: the kernel unblocks the waited-for signals while
+ * it waits.)  Before that, SIGTERM to a PID 1 with no handler is dropped.
+ */
+static void
+wait_sigwait(pid_t pid)
+{
+	int	i;
+
+	for (i = 0; i < 500 && !in_sigwait(pid); i++)
+		nap(10);
+	if (!in_sigwait(pid)) {
+		kill(pid, SIGKILL);
+		cr_assert_fail("pid %d never reached sigwaitinfo", (int)pid);
+	}
+}
+
+/* Path of the pause program; skip the test if it was not built. */
+static const char *
+pause_bin(void)
+{
+	static char	 path[PATH_MAX];
+	const char	*env;
+	char		*s;
+	ssize_t		 n;
+
+	if ((env = getenv("SANDBOXD_PAUSE_BIN")) != NULL)
+		return (env);
+	n = readlink("/proc/self/exe", path, sizeof path - 32);
+	cr_assert_gt(n, 0);
+	path[n] = '\0';
+	/* <build>/tests/unit_test_proc -> <build>/sandboxd-pause */
+	for (int i = 0; i < 2 && (s = strrchr(path, '/')) != NULL; i++)
+		*s = '\0';
+	strcat(path, "/sandboxd-pause");
+	if (access(path, X_OK) != 0)
+		cr_skip_test("pause program not found at %s (build the "
+		    "sandboxd-pause target or set SANDBOXD_PAUSE_BIN)", path);
+	return (path);
+}
+
+/* Spawn the pause program in new PID, IPC and UTS namespaces. */
+static struct proc *
+spawn_pause(struct exitrec *r, int flags, const char *hostname)
+{
+	struct proc_launch	 l;
+	struct proc		*p;
+	const char		*argv[] = { pause_bin(), NULL };
+	char			*cause = NULL;
+
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.clone_flags = flags;
+	l.hostname = (char *)hostname;
+	p = spawn_launch(&l, r, &cause);
+	cr_assert_not_null(p, "spawn pause: %s", cause);
+	wait_sigwait(proc_pid(p));
+	return (p);
+}
+
+/* Is pid PID 1 of its own PID namespace? */
+static bool
+is_ns_init(pid_t pid)
+{
+	char	*v, expect[64];
+	bool	 ok;
+
+	cr_assert_not_null(v = status_field(pid, "NSpid"));
+	snprintf(expect, sizeof expect, "%d\t1", (int)pid);
+	ok = strcmp(v, expect) == 0;
+	if (!ok)
+		cr_log_error("NSpid of %d: %s", (int)pid, v);
+	free(v);
+	return (ok);
+}
+
+/*
+ * Fork a grandchild b, not our child: its parent a reaps it and exits
+ * (then a is an untracked child of ours, for procmgr's sweep to reap; no
+ * orphan is left to an init that may not reap).  b exits when *wfd is
+ * closed.
+ */
+static pid_t
+grandchild(int *wfd, pid_t *parent)
+{
+	int	ctl[2], back[2];
+	pid_t	a, b = -1;
+	char	c;
+
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(back, O_CLOEXEC), 0);
+	if ((a = fork()) == 0) {
+		if ((b = fork()) == 0) {
+			close(ctl[1]);
+			while (read(ctl[0], &c, 1) == -1 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		close(ctl[0]);
+		close(ctl[1]);
+		if (write(back[1], &b, sizeof b) != sizeof b)
+			_exit(1);
+		while (waitpid(b, NULL, 0) == -1 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	cr_assert_gt(a, 0);
+	cr_assert_eq(read(back[0], &b, sizeof b), (ssize_t)sizeof b);
+	close(back[0]);
+	close(back[1]);
+	close(ctl[0]);
+	*wfd = ctl[1];
+	*parent = a;
+	return (b);
+}
+
+/* Fork a child that exits with status when *wfd is closed. */
+static pid_t
+fork_child(int *wfd, int status)
+{
+	int	ctl[2];
+	pid_t	pid;
+	char	c;
+
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	if ((pid = fork()) == 0) {
+		close(ctl[1]);
+		while (read(ctl[0], &c, 1) == -1 && errno == EINTR)
+			;
+		_exit(status);
+	}
+	cr_assert_gt(pid, 0);
+	close(ctl[0]);
+	*wfd = ctl[1];
+	return (pid);
+}
+
+/*
+ * Exit statuses and stopping.
+ */
+
+PTest(proc, exit_status, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct timespec	 before, after;
+	struct proc	*p;
+	uint64_t	 t;
+
+	need_pidfd();
+	clock_gettime(CLOCK_REALTIME, &before);
+	p = spawn_sh("exit 3", &r, NULL);
+	cr_assert(proc_is_child(p));
+	cr_assert_eq(proc_read_start_time(proc_pid(p), &t), 0);
+	cr_assert_eq(proc_start_time(p), t);
+	run_until(&r.calls, 1, 10);
+	clock_gettime(CLOCK_REALTIME, &after);
+	cr_assert_eq(r.status, 3);
+	cr_assert_geq(r.at.tv_sec, before.tv_sec);
+	cr_assert_leq(r.at.tv_sec, after.tv_sec);
+	run_ms(100);
+	cr_assert_eq(r.calls, 1, "callback called %d times", r.calls);
+	cr_assert_eq(added_events(), base_events);
+	errno = 0;
+	cr_assert_eq(proc_kill(p, SIGTERM), -1);
+	cr_assert_eq(errno, ESRCH);
+	proc_stop(p, 0);		/* a no-op now */
+	proc_free(p);
+	cr_assert(no_children());
+}
+
+PTest(proc, killed_137, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	p = spawn_sleep(&r);
+	cr_assert_eq(proc_kill(p, SIGKILL), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 137);
+	proc_free(p);
+	cr_assert(no_children());
+}
+
+PTest(proc, stop_zero_137, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	double		 t0;
+
+	p = spawn_sleep(&r);
+	t0 = now_secs();
+	proc_stop(p, 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 137);
+	cr_assert_lt(now_secs() - t0, 2.0);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+}
+
+PTest(proc, sigterm_143, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	double		 t0;
+
+	p = spawn_sleep(&r);
+	t0 = now_secs();
+	proc_stop(p, 10);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 143);
+	cr_assert_lt(now_secs() - t0, 5.0);
+	/* The 10 s SIGKILL timer went with the exit. */
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+}
+
+/*
+ * Spawn a shell that ignores SIGTERM, and wait until it does.  It execs
+ * its sleep (which keeps the ignored SIGTERM) so that SIGKILL leaves no
+ * orphan behind.
+ */
+static struct proc *
+spawn_stubborn(struct exitrec *r)
+{
+	const char	*log = tpath("stubborn.log");
+	struct proc	*p;
+
+	p = spawn_sh("trap '' TERM; echo ready; exec sleep 30", r, log);
+	wait_file(log, "ready", 10);
+	return (p);
+}
+
+/* SIGKILL the children of pid. */
+static void
+kill_children(pid_t pid)
+{
+	char	 path[64], *s, *p, *end;
+	long	 c;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((s = slurp(path)) == NULL)
+		cr_skip_test("no %s (CONFIG_PROC_CHILDREN)", path);
+	for (p = s; (c = strtol(p, &end, 10)) > 0; p = end)
+		kill((pid_t)c, SIGKILL);
+	free(s);
+}
+
+PTest(proc, stop_ignored_term, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	double		 t0, dt;
+
+	p = spawn_stubborn(&r);
+	t0 = now_secs();
+	proc_stop(p, 1);
+	run_until(&r.calls, 1, 10);
+	dt = now_secs() - t0;
+	cr_assert_eq(r.status, 137);
+	cr_assert_geq(dt, 0.9, "killed after %.2f s", dt);
+	cr_assert_lt(dt, 5.0, "killed after %.2f s", dt);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+}
+
+PTest(proc, stop_shortened, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	double		 t0, dt;
+
+	p = spawn_stubborn(&r);
+	t0 = now_secs();
+	proc_stop(p, 60);
+	proc_stop(p, 1);		/* sooner: wins */
+	proc_stop(p, 30);		/* later: ignored */
+	run_until(&r.calls, 1, 10);
+	dt = now_secs() - t0;
+	cr_assert_eq(r.status, 137);
+	cr_assert_geq(dt, 0.9, "killed after %.2f s", dt);
+	cr_assert_lt(dt, 5.0, "killed after %.2f s", dt);
+	proc_free(p);
+}
+
+PTest(proc, stop_zero_while_pending, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	p = spawn_stubborn(&r);
+	proc_stop(p, 60);
+	run_ms(300);
+	cr_assert_eq(r.calls, 0, "SIGTERM should have been ignored");
+	proc_stop(p, 0);
+	run_until(&r.calls, 1, 3);
+	cr_assert_eq(r.status, 137);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+}
+
+PTest(proc, free_with_stop_pending, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid;
+
+	need_pidfd();
+	p = spawn_stubborn(&r);
+	pid = proc_pid(p);
+	proc_stop(p, 1);
+	proc_free(p);			/* timer and pidfd event go */
+	cr_assert_eq(added_events(), base_events);
+	run_ms(1500);
+	cr_assert_eq(r.calls, 0);
+	cr_assert_eq(kill(pid, 0), 0, "proc_free must not kill");
+	kill(pid, SIGKILL);
+	/* Now an untracked child: SIGCHLD reaps it. */
+	run_until_gone(pid, 5);
+	cr_assert(no_children());
+}
+
+PTest(proc, free_in_callback, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r[5];
+	int		 total = 0, i;
+
+	memset(r, 0, sizeof r);
+	for (i = 0; i < 5; i++) {
+		r[i].free_in_cb = true;
+		r[i].total = &total;
+		spawn_sh(i % 2 ? "exit 1" : "kill -9 $$", &r[i], NULL);
+	}
+	run_until(&total, 5, 10);
+	run_ms(100);
+	for (i = 0; i < 5; i++) {
+		cr_assert_eq(r[i].calls, 1);
+		cr_assert_eq(r[i].status, i % 2 ? 1 : 137);
+	}
+	cr_assert_eq(added_events(), base_events);
+	cr_assert(no_children());
+}
+
+PTest(proc, free_zombie, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid;
+
+	p = spawn_sh("exit 0", &r, NULL);
+	pid = proc_pid(p);
+	wait_zombie(pid);
+	proc_free(p);
+	cr_assert_eq(pstate(pid), 0, "zombie left behind");
+	run_ms(100);
+	cr_assert_eq(r.calls, 0);
+	cr_assert(no_children());
+}
+
+PTest(proc, untracked_children, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 rt = { 0 }, ru = { 0 };
+	struct proc	*t, *u;
+	pid_t		 upid, fpid;
+
+	need_pidfd();
+	t = spawn_sleep(&rt);
+	u = spawn_sleep(&ru);
+	upid = proc_pid(u);
+	proc_free(u);
+	/* A child some other code forked and forgot. */
+	if ((fpid = fork()) == 0)
+		_exit(0);
+	cr_assert_gt(fpid, 0);
+	/* Both zombies exist before the loop sees anything. */
+	kill(upid, SIGKILL);
+	cr_assert_eq(proc_kill(t, SIGKILL), 0);
+	wait_zombie(upid);
+	wait_zombie(proc_pid(t));
+	run_until(&rt.calls, 1, 10);
+	cr_assert_eq(rt.status, 137, "tracked status stolen: %d", rt.status);
+	run_until_gone(upid, 5);
+	run_until_gone(fpid, 5);
+	cr_assert_eq(ru.calls, 0);
+	proc_free(t);
+	cr_assert(no_children());
+}
+
+/*
+ * Spawning.
+ */
+
+PTest(proc, exec_missing, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct proc_launch	 l;
+	char			*cause = NULL;
+	const char		*argv[] = { "/bin/nope", NULL };
+	int			 fds = count_fds();
+
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	cr_assert_null(spawn_launch(&l, NULL, &cause));
+	cr_assert_str_eq(cause, "exec /bin/nope: No such file or directory");
+	free(cause);
+	cr_assert(no_children(), "zombie left by a failed spawn");
+	cr_assert_eq(count_fds(), fds, "fd leaked");
+	cr_assert_eq(added_events(), base_events);
+}
+
+/* Try a launch that must fail; check the cause and that nothing leaks. */
+static void
+spawn_fails(struct proc_launch *l, const char *want)
+{
+	char	*cause = NULL;
+	int	 fds = count_fds();
+
+	cr_assert_null(spawn_launch(l, NULL, &cause), "spawn should fail");
+	cr_assert_str_eq(cause, want);
+	free(cause);
+	cr_assert(no_children(), "zombie left by a failed spawn");
+	cr_assert_eq(count_fds(), fds, "fd leaked");
+}
+
+PTest(proc, spawn_failures, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct proc_launch	 l;
+	const char		*argv[] = { "/bin/true", NULL };
+	char			 want[PATH_MAX + 64], *file;
+	int			 fd;
+
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+
+	file = strdup(tpath("notanetns"));
+	cr_assert_geq(fd = open(file, O_CREAT | O_WRONLY, 0600), 0);
+	close(fd);
+	l.netns_path = file;
+	snprintf(want, sizeof want, "setns %s: Invalid argument", file);
+	spawn_fails(&l, want);
+	l.netns_path = (char *)"/nonexistent/netns";
+	spawn_fails(&l, "setns /nonexistent/netns: No such file or directory");
+	l.netns_path = NULL;
+
+	l.cwd = (char *)"/nonexistent";
+	spawn_fails(&l, "chdir /nonexistent: No such file or directory");
+	l.cwd = NULL;
+
+	l.log_path = (char *)tpath("no/such/dir/log");
+	snprintf(want, sizeof want, "open %s: No such file or directory",
+	    l.log_path);
+	spawn_fails(&l, want);
+	l.log_path = NULL;
+
+	l.clone_flags = CLONE_VM;
+	spawn_fails(&l, "unsupported clone flags 0x100");
+	free(file);
+}
+
+PTest(proc, netns_joined, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc_launch l;
+	struct proc	*p;
+	char		 nspath[64], want[64], got[64], path[64], *cause = NULL;
+	const char	*argv[] = { "/bin/sleep", "30", NULL };
+	int		 ctl[2];
+	pid_t		 helper;
+	ssize_t		 n;
+	char		 c;
+
+	/* A helper holding a fresh network namespace. */
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	if ((helper = fork()) == 0) {
+		if (unshare(CLONE_NEWNET) == -1)
+			_exit(1);
+		n = write(ctl[1], "x", 1);
+		pause();
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(ctl[1]);
+	if (read(ctl[0], &c, 1) != 1) {
+		waitpid(helper, NULL, 0);
+		cr_skip_test("cannot unshare a network namespace here");
+	}
+	close(ctl[0]);
+	snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", (int)helper);
+
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.netns_path = nspath;
+	p = spawn_launch(&l, &r, &cause);
+	cr_assert_not_null(p, "spawn: %s", cause);
+	cr_assert_gt(n = readlink(nspath, want, sizeof want - 1), 0);
+	want[n] = '\0';
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)proc_pid(p));
+	cr_assert_gt(n = readlink(path, got, sizeof got - 1), 0);
+	got[n] = '\0';
+	cr_assert_str_eq(got, want);
+	kill(helper, SIGKILL);
+	waitpid(helper, NULL, 0);
+	proc_stop(p, 0);
+	run_until(&r.calls, 1, 10);
+	proc_free(p);
+}
+
+PTest(proc, log_path, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, r2 = { 0 };
+	struct stat	 sb;
+	struct proc	*p, *p2;
+	const char	*log = tpath("out.log");
+	char		*s;
+	mode_t		 mask = umask(0);
+
+	umask(mask);
+	p = spawn_sh("echo out; echo err >&2", &r, log);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(stat(log, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0640 & ~mask, "mode %o",
+	    (unsigned int)(sb.st_mode & 0777));
+	p2 = spawn_sh("echo again", &r2, log);
+	run_until(&r2.calls, 1, 10);
+	proc_free(p);
+	proc_free(p2);
+	s = slurp(log);
+	cr_assert_str_eq(s, "out\nerr\nagain\n");
+	free(s);
+}
+
+PTest(proc, cwd_env, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc_launch l;
+	struct proc	*p;
+	const char	*argv[] = { "/bin/sh", "-c",
+	    "pwd; echo \"$FOO\"; echo \"${LEAK-unset}\"", NULL };
+	const char	*env[] = { "FOO=bar baz", NULL };
+	const char	*log = tpath("env.log");
+	char		*cause = NULL, *s, want[PATH_MAX + 64], real[PATH_MAX];
+
+	setenv("LEAK", "1", 1);
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.envp = (char **)env;
+	l.cwd = tmpdir;
+	l.log_path = (char *)log;
+	cr_assert_not_null(p = spawn_launch(&l, &r, &cause), "%s", cause);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(realpath(tmpdir, real));
+	snprintf(want, sizeof want, "%s\nbar baz\nunset\n", real);
+	s = slurp(log);
+	cr_assert_str_eq(s, want);
+	free(s);
+	proc_free(p);
+}
+
+PTest(proc, own_session, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid;
+
+	p = spawn_sleep(&r);
+	pid = proc_pid(p);
+	cr_assert_eq(getsid(pid), pid);
+	cr_assert_eq(getpgid(pid), pid);
+	cr_assert_neq(getsid(0), pid);
+	proc_stop(p, 0);
+	run_until(&r.calls, 1, 10);
+	proc_free(p);
+}
+
+PTest(proc, clean_inheritance, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[64], buf[64], *v;
+	int		 leak, pfd[2], i, nfd = 0, seen;
+	ssize_t		 n;
+
+	/* Things the child must not get: fds, ignored and blocked signals. */
+	cr_assert_geq(leak = open("/dev/null", O_RDONLY), 0);
+	cr_assert_eq(pipe(pfd), 0);
+	signal(SIGPIPE, SIG_IGN);
+	p = spawn_sleep(&r);
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)proc_pid(p));
+	for (i = 0; i < 100; i++) {	/* sleep may briefly hold locale fds */
+		cr_assert_not_null(d = opendir(path));
+		for (nfd = 0, seen = 0; (de = readdir(d)) != NULL; ) {
+			if (de->d_name[0] == '.')
+				continue;
+			nfd++;
+			seen |= 1 << atoi(de->d_name);
+		}
+		closedir(d);
+		if (nfd == 3 && seen == 7)
+			break;
+		nap(10);
+	}
+	cr_assert(nfd == 3 && seen == 7, "child has %d fds (mask %#x)", nfd,
+	    seen);
+	snprintf(path, sizeof path, "/proc/%d/fd/0", (int)proc_pid(p));
+	cr_assert_gt(n = readlink(path, buf, sizeof buf - 1), 0);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, "/dev/null");
+	cr_assert_not_null(v = status_field(proc_pid(p), "SigBlk"));
+	cr_assert_eq(strtoull(v, NULL, 16), 0, "blocked: %s", v);
+	free(v);
+	cr_assert_not_null(v = status_field(proc_pid(p), "SigIgn"));
+	cr_assert_eq(strtoull(v, NULL, 16), 0, "ignored: %s", v);
+	free(v);
+	proc_stop(p, 0);
+	run_until(&r.calls, 1, 10);
+	proc_free(p);
+	close(leak);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* With the daemon's fds 0-2 closed, the pipe and stdio land there. */
+PTest(proc, closed_stdio, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc_launch l;
+	struct proc	*p;
+	const char	*argv[] = { "/bin/sh", "-c", "echo out; echo err >&2",
+	    NULL };
+	const char	*nope[] = { "/bin/nope", NULL };
+	const char	*log = tpath("stdio.log");
+	char		*cause = NULL, *s;
+	int		 saved[3], i;
+
+	for (i = 0; i < 3; i++) {
+		cr_assert_geq(saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10), 0);
+		close(i);
+	}
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.log_path = (char *)log;
+	p = spawn_launch(&l, &r, &cause);
+	l.path = (char *)nope[0];
+	l.argv = (char **)nope;
+	cr_assert_null(spawn_launch(&l, NULL, &cause));
+	cr_assert_str_eq(cause, "exec /bin/nope: No such file or directory");
+	free(cause);
+	cr_assert_not_null(p);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	/* Only now: p's pidfd may well have been one of them. */
+	for (i = 0; i < 3; i++) {
+		dup2(saved[i], i);
+		close(saved[i]);
+	}
+	cr_assert_not_null(s = slurp(log));
+	cr_assert_str_eq(s, "out\nerr\n");
+	free(s);
+	proc_free(p);
+}
+
+PTest(proc, hostname_needs_uts, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc_launch l;
+	struct utsname	 before, after;
+	struct proc	*p;
+	const char	*argv[] = { "/bin/true", NULL };
+	char		*cause = NULL;
+
+	cr_assert_eq(uname(&before), 0);
+	memset(&l, 0, sizeof l);
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.hostname = (char *)"must-not-be-set";
+	cr_assert_not_null(p = spawn_launch(&l, &r, &cause), "%s", cause);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+	cr_assert_eq(uname(&after), 0);
+	cr_assert_str_eq(after.nodename, before.nodename);
+}
+
+PTest(proc, many, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	*r;
+	struct proc	*p[200];
+	char		 script[32];
+	int		 total = 0, i, fds = count_fds();
+
+	cr_assert_not_null(r = calloc(200, sizeof *r));
+	for (i = 0; i < 200; i++) {
+		r[i].total = &total;
+		snprintf(script, sizeof script, "exit %d", i % 7);
+		p[i] = spawn_sh(script, &r[i], NULL);
+	}
+	run_until(&total, 200, 60);
+	run_ms(100);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(r[i].calls, 1);
+		cr_assert_eq(r[i].status, i % 7);
+		proc_free(p[i]);
+	}
+	free(r);
+	cr_assert(no_children(), "zombies left");
+	cr_assert_eq(count_fds(), fds, "fds leaked");
+	cr_assert_eq(added_events(), base_events);
+}
+
+/* Make clone3 fail with ENOSYS for this test process, as seccomp does. */
+static void
+deny_clone3(void)
+{
+	struct sock_filter	 filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog	 prog = { 4, filter };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		cr_skip_test("cannot install a seccomp filter: %s",
+		    strerror(errno));
+	errno = 0;
+	cr_assert_eq(syscall(SYS_clone3, NULL, 0), -1);
+	cr_assert_eq(errno, ENOSYS);
+}
+
+PTest(proc, clone3_missing, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, rp = { 0 };
+	struct proc	*p;
+
+	need_pidfd();
+	deny_clone3();
+	p = spawn_sh("exit 5", &r, NULL);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 5);
+	proc_free(p);
+	/* clone, unlike fork, still takes the namespace flags. */
+	p = spawn_pause(&rp, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
+	    "sbx");
+	cr_assert(is_ns_init(proc_pid(p)));
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&rp.calls, 1, 10);
+	cr_assert_eq(rp.status, 0);
+	proc_free(p);
+	cr_assert(no_children());
+}
+
+/*
+ * Adoption and /proc.
+ */
+
+PTest(proc, adopt_nonchild, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	uint64_t	 t;
+	char		*cause = NULL;
+	pid_t		 pid, a;
+	int		 wfd;
+
+	pid = grandchild(&wfd, &a);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	cr_assert_not(proc_is_child(p));
+	cr_assert_eq(proc_pid(p), pid);
+	cr_assert_eq(proc_start_time(p), t);
+	cr_assert_eq(proc_kill(p, 0), 0);
+	close(wfd);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+	run_until_gone(a, 5);
+	cr_assert(no_children());
+}
+
+PTest(proc, adopt_child, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	uint64_t	 t;
+	char		*cause = NULL;
+	pid_t		 pid;
+	int		 wfd;
+
+	pid = fork_child(&wfd, 7);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	cr_assert(proc_is_child(p));
+	cr_assert_null(proc_adopt(pid, t, exit_cb, &r, &cause));
+	free(cause);
+	close(wfd);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 7, "status %d", r.status);
+	proc_free(p);
+	cr_assert(no_children());
+}
+
+PTest(proc, adopt_refused, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	uint64_t	 t;
+	char		*cause = NULL;
+	pid_t		 pid, gone, a;
+	int		 wfd, fds = count_fds();
+
+	pid = grandchild(&wfd, &a);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	cr_assert_null(proc_adopt(pid, t + 1, exit_cb, &r, &cause));
+	cr_assert_not_null(strstr(cause, "pid reused"), "cause: %s", cause);
+	free(cause);
+
+	if ((gone = fork()) == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	cause = NULL;
+	cr_assert_null(proc_adopt(gone, t, exit_cb, &r, &cause));
+	cr_assert_not_null(cause);
+	free(cause);
+	cause = NULL;
+	cr_assert_null(proc_adopt(0, t, exit_cb, &r, &cause));
+	free(cause);
+	cr_assert_eq(count_fds(), fds + 1, "pidfd leaked");	/* + wfd */
+
+	/* The right start time is accepted; kill it through the proc. */
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	cr_assert_eq(proc_kill(p, SIGKILL), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
+	proc_free(p);
+	close(wfd);
+	run_until_gone(a, 5);
+	cr_assert(no_children());
+}
+
+/* Field 22 of /proc/<pid>/stat, knowing comm: a second, plain parser. */
+static uint64_t
+start_time_of(pid_t pid, const char *comm)
+{
+	char	 path[64], prefix[64], *s, *tok, *save;
+	uint64_t v = 0;
+	int	 field;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	snprintf(prefix, sizeof prefix, "%d (%s) ", (int)pid, comm);
+	cr_assert_not_null(s = slurp(path));
+	cr_assert_eq(strncmp(s, prefix, strlen(prefix)), 0, "stat: %s", s);
+	tok = strtok_r(s + strlen(prefix), " ", &save);
+	for (field = 3; tok != NULL; field++) {
+		if (field == 22) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+		tok = strtok_r(NULL, " ", &save);
+	}
+	free(s);
+	cr_assert_eq(field, 22);
+	return (v);
+}
+
+PTest(proc, read_start_time, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	const char	*comm = "a) b (c 9 9";
+	uint64_t	 t, mine;
+	char		 self[32], c;
+	int		 ctl[2];
+	pid_t		 pid;
+
+	cr_assert_eq(prctl(PR_GET_NAME, self), 0);
+	cr_assert_eq(proc_read_start_time(getpid(), &mine), 0);
+	cr_assert_eq(mine, start_time_of(getpid(), self));
+
+	/* comm with spaces and parens, as a process may name itself. */
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_NAME, comm);
+		_exit(write(ctl[1], "x", 1) == 1 ? (pause(), 0) : 1);
+	}
+	close(ctl[1]);
+	cr_assert_eq(read(ctl[0], &c, 1), 1);
+	close(ctl[0]);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	cr_assert_eq(t, start_time_of(pid, comm));
+	cr_assert_geq(t, mine);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(proc_read_start_time(pid, &t), -1);
+}
+
+PTest(proc, read_usage, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc_usage u;
+	struct proc	*p;
+	const char	*log = tpath("usage.log");
+	int		 i;
+
+	p = spawn_sh("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; "
+	    "echo ready; sleep 30 & wait $!", &r, log);
+	wait_file(log, "ready", 20);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(proc_read_usage(proc_pid(p), &u), 0);
+		if (u.pids >= 2)
+			break;
+		nap(10);
+	}
+	cr_assert_geq(u.pids, 2, "pids %u", u.pids);
+	cr_assert_gt(u.rss_bytes, 0);
+	cr_assert_gt(u.cpu_user_ns + u.cpu_system_ns, 0);
+	/* The sleep first: sh, its parent, reaps it and exits 137. */
+	kill_children(proc_pid(p));
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 137);
+	cr_assert(no_children());
+	cr_assert_eq(proc_read_usage(proc_pid(p), &u), -1);
+	proc_free(p);
+}
+
+/*
+ * The SIGCHLD fallback (no pidfds).
+ */
+
+PTest(proc_fallback, coalesced, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r[20];
+	struct proc	*p[20];
+	char		 script[32];
+	int		 total = 0, i;
+
+	cr_assert_not(proc_have_pidfd());
+	memset(r, 0, sizeof r);
+	for (i = 0; i < 20; i++) {
+		r[i].total = &total;
+		snprintf(script, sizeof script, "exit %d", 10 + i);
+		p[i] = spawn_sh(script, &r[i], NULL);
+	}
+	/* All exit while the loop is not looking: one pending SIGCHLD. */
+	for (i = 0; i < 20; i++)
+		wait_zombie(proc_pid(p[i]));
+	run_until(&total, 20, 10);
+	run_ms(100);
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(r[i].calls, 1);
+		cr_assert_eq(r[i].status, 10 + i);
+		proc_free(p[i]);
+	}
+	cr_assert(no_children());
+	cr_assert_eq(added_events(), base_events);
+}
+
+PTest(proc_fallback, stop, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r1 = { 0 }, r2 = { 0 };
+	struct proc	*p1, *p2;
+	double		 t0, dt;
+
+	p1 = spawn_stubborn(&r1);
+	p2 = spawn_sleep(&r2);
+	t0 = now_secs();
+	proc_stop(p1, 1);
+	proc_stop(p2, 5);
+	run_until(&r2.calls, 1, 10);
+	cr_assert_eq(r2.status, 143);
+	run_until(&r1.calls, 1, 10);
+	dt = now_secs() - t0;
+	cr_assert_eq(r1.status, 137);
+	cr_assert_geq(dt, 0.9, "killed after %.2f s", dt);
+	errno = 0;
+	cr_assert_eq(proc_kill(p1, SIGKILL), -1);
+	cr_assert_eq(errno, ESRCH);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p1);
+	proc_free(p2);
+}
+
+PTest(proc_fallback, adopt, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, rc = { 0 };
+	struct proc	*p, *c;
+	uint64_t	 t;
+	char		*cause = NULL;
+	pid_t		 pid, a;
+	int		 wfd, cfd;
+
+	pid = grandchild(&wfd, &a);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	cr_assert_null(proc_adopt(pid, t + 1, exit_cb, &r, &cause));
+	free(cause);
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	cr_assert_not(proc_is_child(p));
+	cr_assert_eq(proc_kill(p, 0), 0);
+	close(wfd);
+	run_until(&r.calls, 1, 5);	/* polled once a second */
+	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
+	proc_free(p);
+	run_until_gone(a, 5);
+
+	pid = fork_child(&cfd, 9);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	c = proc_adopt(pid, t, exit_cb, &rc, &cause);
+	cr_assert_not_null(c, "adopt: %s", cause);
+	cr_assert(proc_is_child(c));
+	close(cfd);
+	run_until(&rc.calls, 1, 10);
+	cr_assert_eq(rc.status, 9, "status %d", rc.status);
+	proc_free(c);
+	cr_assert_eq(added_events(), base_events);
+	cr_assert(no_children());
+}
+
+PTest(proc_fallback, free_running, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid;
+
+	p = spawn_sleep(&r);
+	pid = proc_pid(p);
+	proc_free(p);
+	cr_assert_eq(kill(pid, 0), 0, "proc_free must not kill");
+	kill(pid, SIGKILL);
+	run_until_gone(pid, 5);
+	cr_assert_eq(r.calls, 0);
+	cr_assert(no_children());
+}
+
+PTest(proc_fallback, namespaces, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, "fb");
+	cr_assert(is_ns_init(proc_pid(p)));
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+}
+
+/*
+ * The pause program.
+ */
+
+/* Is the hostname in pid's UTS namespace want?  Checked by a child. */
+static bool
+ns_hostname_is(pid_t pid, const char *want)
+{
+	struct utsname	u;
+	char		path[64];
+	pid_t		c;
+	int		fd, st;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/uts", (int)pid);
+	if ((c = fork()) == 0) {
+		if ((fd = open(path, O_RDONLY)) == -1 ||
+		    setns(fd, CLONE_NEWUTS) == -1 || uname(&u) == -1)
+			_exit(2);
+		_exit(strcmp(u.nodename, want) == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	return (WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Do two processes share the namespace of this kind? */
+static bool
+same_ns(pid_t a, pid_t b, const char *kind)
+{
+	char	pa[64], pb[64], la[64], lb[64];
+	ssize_t	na, nb;
+
+	snprintf(pa, sizeof pa, "/proc/%d/ns/%s", (int)a, kind);
+	snprintf(pb, sizeof pb, "/proc/%d/ns/%s", (int)b, kind);
+	cr_assert_gt(na = readlink(pa, la, sizeof la - 1), 0);
+	cr_assert_gt(nb = readlink(pb, lb, sizeof lb - 1), 0);
+	la[na] = lb[nb] = '\0';
+	return (strcmp(la, lb) == 0);
+}
+
+PTest(pause, pid1_hostname_sigterm, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct utsname	 before, after;
+	struct proc	*p;
+	pid_t		 pid;
+
+	cr_assert_eq(uname(&before), 0);
+	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
+	    "sbx-test");
+	pid = proc_pid(p);
+	cr_assert(is_ns_init(pid));
+	cr_assert_not(same_ns(pid, getpid(), "ipc"));
+	cr_assert_not(same_ns(pid, getpid(), "uts"));
+	cr_assert(ns_hostname_is(pid, "sbx-test"));
+	cr_assert_eq(uname(&after), 0);
+	cr_assert_str_eq(after.nodename, before.nodename);
+	/* Idle: signals it does not wait for are dropped for PID 1. */
+	run_ms(200);
+	cr_assert_eq(r.calls, 0);
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+}
+
+PTest(pause, sigint_and_sigkill, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+	struct proc	*p1, *p2, *p3;
+
+	p1 = spawn_pause(&r1, CLONE_NEWPID, NULL);
+	cr_assert_eq(proc_kill(p1, SIGINT), 0);
+	run_until(&r1.calls, 1, 10);
+	cr_assert_eq(r1.status, 0);
+	p2 = spawn_pause(&r2, CLONE_NEWPID, NULL);
+	proc_stop(p2, 0);
+	run_until(&r2.calls, 1, 10);
+	cr_assert_eq(r2.status, 137);
+	p3 = spawn_pause(&r3, 0, NULL);		/* not PID 1 */
+	proc_stop(p3, 10);
+	run_until(&r3.calls, 1, 10);
+	cr_assert_eq(r3.status, 0);
+	proc_free(p1);
+	proc_free(p2);
+	proc_free(p3);
+}
+
+/* The first child of pid (pid in our namespace), or 0. */
+static pid_t
+first_child(pid_t pid)
+{
+	char	 path[64], *s;
+	pid_t	 c = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((s = slurp(path)) == NULL)
+		cr_skip_test("no %s (CONFIG_PROC_CHILDREN)", path);
+	c = (pid_t)atol(s);
+	free(s);
+	return (c);
+}
+
+PTest(pause, reaps_orphans, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	char		 path[64];
+	int		 fd, i;
+	pid_t		 pid, a, b, c;
+
+	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, NULL);
+	pid = proc_pid(p);
+	/*
+	 * a joins the namespace for its children; its child b, inside, forks
+	 * c and exits: c is orphaned inside the namespace, so it goes to the
+	 * namespace's init (an orphan goes to the reaper of its dying
+	 * parent's namespace).
+	 */
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	if ((a = fork()) == 0) {
+		if ((fd = open(path, O_RDONLY)) == -1 ||
+		    setns(fd, CLONE_NEWPID) == -1)
+			_exit(1);
+		if ((b = fork()) == 0) {
+			if (fork() == 0) {
+				nap(1000);
+				_exit(0);
+			}
+			_exit(0);
+		}
+		_exit(b > 0 && waitpid(b, NULL, 0) == b ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(a, NULL, 0), a);
+	c = first_child(pid);
+	cr_assert_gt(c, 0, "pause did not inherit the orphan");
+	cr_assert_neq(pstate(c), 'Z');
+	for (i = 0; i < 500 && pstate(c) != 0; i++)
+		nap(10);
+	cr_assert_eq(pstate(c), 0, "orphan not reaped (state %c)", pstate(c));
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+}
+
+/* Run the pause program with one argument; its status, output in log. */
+static int
+pause_with(const char *arg, const char *log)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	const char	*argv[] = { pause_bin(), arg, NULL };
+
+	p = spawn_argv(argv, &r, log);
+	run_until(&r.calls, 1, 10);
+	proc_free(p);
+	return (r.status);
+}
+
+PTest(pause, options, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	char	*s;
+
+	cr_assert_eq(pause_with("--version", tpath("v")), 0);
+	cr_assert_not_null(s = slurp(tpath("v")));
+	cr_assert_eq(strncmp(s, "sandboxd-pause ", 15), 0, "got: %s", s);
+	free(s);
+	cr_assert_eq(pause_with("--help", tpath("h")), 0);
+	cr_assert_not_null(s = slurp(tpath("h")));
+	cr_assert_not_null(strstr(s, "usage: sandboxd-pause"), "got: %s", s);
+	free(s);
+	cr_assert_eq(pause_with("--bogus", tpath("b")), 2);
+	cr_assert_not_null(s = slurp(tpath("b")));
+	cr_assert_not_null(strstr(s, "usage:"), "got: %s", s);
+	free(s);
+}
