@@ -717,7 +717,7 @@ proc_child_fail(int errfd, enum proc_step step, int err)
 
 /* Default dispositions and an empty mask, as a fresh process expects. */
 static int
-proc_child_signals(void)
+proc_child_signals(int clone_flags)
 {
 	struct sigaction	sa;
 	sigset_t		set;
@@ -731,6 +731,17 @@ proc_child_signals(void)
 			sigaction(sig, &sa, NULL);	/* EINVAL: libc's own */
 	}
 	sigemptyset(&set);
+	/*
+	 * The init of a new PID namespace drops signals it neither handles
+	 * nor blocks.  Until it sets up its own handling after exec, a Stop's
+	 * SIGTERM would be lost; blocked, it stays pending instead (the mask
+	 * survives exec, and pause waits on exactly these).
+	 */
+	if (clone_flags & CLONE_NEWPID) {
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGCHLD);
+	}
 	return (sigprocmask(SIG_SETMASK, &set, NULL));
 }
 
@@ -790,7 +801,7 @@ proc_child_setup(const struct proc_launch *l, int errfd)
 {
 	const char	*out = l->log_path != NULL ? l->log_path : "/dev/null";
 
-	if (proc_child_signals() == -1)
+	if (proc_child_signals(l->clone_flags) == -1)
 		return (PROC_STEP_SIGNALS);
 	if (setsid() == -1)
 		return (PROC_STEP_SETSID);

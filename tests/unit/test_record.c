@@ -270,7 +270,7 @@ encode_create(const char *id, size_t nlabels, size_t *len)
 	pb_ostream_t	 s = PB_OSTREAM_SIZING, os;
 	uint8_t		*inner, *buf;
 	size_t		 ilen = 0, i, cap = 64 + nlabels * 16 + strlen(id);
-	char		 key[16];
+	char		 key[32];
 
 	/* Hand-built: nanopb's own encoder would refuse to exceed the limits. */
 	inner = malloc(cap);

@@ -1,0 +1,430 @@
+/*
+ * bench_lifecycle.c: how many sandboxes per second sandboxd takes through
+ * a whole lifecycle: Store.Create, Controller.Create, Start, Stop (timeout
+ * 0: SIGKILL), Wait, Shutdown, Store.Delete, seven synced RPCs each.
+ * Requests are pipelined over a few connections (see bench_drive in
+ * benchutil.c), so the daemon, not client round trips, sets the pace.
+ *
+ * The baseline, measured in the same run: the rate at which this program
+ * itself can fork, exec and wait for /bin/sleep 0, the floor under any
+ * process lifecycle; once with one process at a time and once with as
+ * many in flight as the daemon gets sandboxes (FLOOR_N processes each);
+ * the faster is "the floor".  For pause sandboxes a second floor adds
+ * what the pause runtime adds: new PID, IPC and UTS namespaces and a
+ * network namespace, made and removed with the daemon's own netns code
+ * (sbd_core's netns_create and netns_remove), joined by the child.
+ *
+ * Rounds (-r, default 2) alternate floors and daemon runs, because a
+ * shared machine drifts; each round prints its figures, and the summary
+ * takes medians of the per-round ratios.  One daemon serves every round;
+ * after each run its open fds (LevelDB's aside) must be back to idle.
+ */
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/sched.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchutil.h"
+#include "log.h"
+#include "procmgr.h"
+
+#define DEFAULT_N	1000
+#define DEFAULT_ROUNDS	2
+#define FLOOR_N		300	/* processes per floor run, at most */
+#define SETTLE_MS	200	/* for the daemon to close our connections */
+#define MAX_ROUNDS	5
+#define NCONNS		4
+#define GROUP		16
+#define WINDOW		(NCONNS * GROUP)	/* sandboxes in flight */
+
+static const enum bench_step lifecycle[] = {
+	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START, STEP_STOP,
+	STEP_WAIT, STEP_SHUTDOWN, STEP_STORE_DELETE,
+};
+
+/* The columns of a round. */
+enum col {
+	COL_FLOOR_SEQ,		/* fork+exec+wait, one at a time */
+	COL_FLOOR,		/* fork+exec+wait, WINDOW in flight */
+	COL_EXEC,		/* the daemon, exec runtime */
+	COL_FLOOR_PAUSE,	/* namespaces + netns, WINDOW in flight */
+	COL_PAUSE,		/* the daemon, pause runtime */
+	NCOLS
+};
+
+#define FLOOR_BEST	NCOLS		/* the faster of the two floors */
+
+static const char *const col_names[NCOLS] = {
+	"floor 1", "floor 64", "exec", "floor pause", "pause"
+};
+
+/* A floor child: its pid and, for the pause-like floor, its netns. */
+struct slot {
+	pid_t	 pid;
+	char	*netns;
+};
+
+static size_t	nsandboxes = DEFAULT_N;
+static int	nrounds = DEFAULT_ROUNDS;
+static int	problems;
+static char	floor_dir[] = "/tmp/sbdbench-floor.XXXXXX";
+static pid_t	daemon_pid;
+
+/* Per second, guarding against a zero interval. */
+static double
+per_sec(size_t n, double secs)
+{
+	return (secs > 0 ? (double)n / secs : 0);
+}
+
+/* In a floor child: join the netns, if any, and become sleep 0. */
+static void __attribute__((__noreturn__))
+floor_child(const char *netns)
+{
+	int	fd;
+
+	setsid();
+	if (netns != NULL) {
+		if ((fd = open(netns, O_RDONLY|O_CLOEXEC)) == -1 ||
+		    setns(fd, CLONE_NEWNET) == -1)
+			_exit(126);
+	}
+	execl("/bin/sleep", "sleep", "0", (char *)NULL);
+	_exit(127);
+}
+
+/* fork, or clone3 into new PID, IPC and UTS namespaces when pause. */
+static pid_t
+floor_clone(bool pause)
+{
+	struct clone_args	ca;
+
+	if (!pause)
+		return (fork());
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS;
+	ca.exit_signal = SIGCHLD;
+	return ((pid_t)syscall(SYS_clone3, &ca, sizeof ca));
+}
+
+/* Start floor process i in slot s (with a new netns when pause). */
+static bool
+floor_spawn(struct slot *s, size_t i, bool pause)
+{
+	char	 name[32], *cause = NULL;
+
+	s->netns = NULL;
+	if (pause) {
+		snprintf(name, sizeof name, "floor-%05zu", i);
+		if (netns_create(floor_dir, name, &s->netns, &cause) == -1) {
+			printf("  ERROR netns_create: %s\n", cause);
+			free(cause);
+			return (false);
+		}
+	}
+	if ((s->pid = floor_clone(pause)) == -1) {
+		printf("  ERROR fork: %s\n", strerror(errno));
+		return (false);
+	}
+	if (s->pid == 0)
+		floor_child(s->netns);
+	return (true);
+}
+
+/* Forget a reaped floor process; false if it did not exit 0. */
+static bool
+floor_reaped(struct slot *s, int status)
+{
+	char	*cause = NULL;
+	bool	 ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	if (s->netns != NULL && netns_remove(s->netns, &cause) == -1) {
+		printf("  ERROR netns_remove: %s\n", cause);
+		free(cause);
+		ok = false;
+	}
+	free(s->netns);
+	s->netns = NULL;
+	s->pid = 0;
+	return (ok);
+}
+
+/* Reap one floor process; false on error. */
+static bool
+floor_reap(struct slot *slots, size_t window, size_t *inflight)
+{
+	pid_t	pid;
+	size_t	i;
+	int	status;
+
+	if ((pid = waitpid(-1, &status, 0)) == -1)
+		return (errno == EINTR);
+	if (pid == daemon_pid) {
+		printf("  PROBLEM: sandboxd died (status 0x%x)\n", status);
+		exit(1);
+	}
+	for (i = 0; i < window; i++) {
+		if (slots[i].pid != pid)
+			continue;
+		(*inflight)--;
+		return (floor_reaped(&slots[i], status));
+	}
+	return (true);		/* an orphan of an earlier daemon */
+}
+
+/* n processes, window at a time, through the floor; processes/s. */
+static double
+floor_rate(size_t n, size_t window, bool pause)
+{
+	struct slot	*slots = calloc(window, sizeof *slots);
+	size_t		 started = 0, inflight = 0, i;
+	double		 t0 = bench_now();
+	bool		 ok = slots != NULL;
+
+	while (ok && ((started < n && !bench_interrupted) || inflight > 0)) {
+		for (i = 0; ok && i < window && started < n &&
+		    !bench_interrupted; i++) {
+			if (slots[i].pid != 0)
+				continue;
+			ok = floor_spawn(&slots[i], started++, pause);
+			inflight += ok;
+		}
+		if (ok)
+			ok = floor_reap(slots, window, &inflight);
+	}
+	while (inflight > 0 && floor_reap(slots, window, &inflight))
+		;
+	t0 = bench_now() - t0;
+	free(slots);
+	if (!ok)
+		problems++;
+	return (ok ? per_sec(n, t0) : 0);
+}
+
+/* The daemon's open fds but LevelDB's. */
+static int
+daemon_fds(const struct bench_daemon *d)
+{
+	char	skip[PATH_MAX + 16];
+
+	snprintf(skip, sizeof skip, "%s/leveldb/", d->state_dir);
+	return (bench_fd_count(d->pid, skip));
+}
+
+/* Report a daemon's open fds and memory; count a changed fd number. */
+static void
+daemon_state(const struct bench_daemon *d, const char *when, int fds0)
+{
+	long	rss, pss;
+	int	fds;
+
+	bench_sleep_ms(SETTLE_MS);
+	fds = daemon_fds(d);
+	bench_mem(d->pid, &rss, &pss);
+	printf("    daemon %s: %d fds (LevelDB's not counted), VmRSS %ld KiB, Pss %ld KiB\n", when, fds,
+	    rss, pss);
+	if (fds0 >= 0 && fds != fds0) {
+		printf("    PROBLEM: the daemon had %d fds before the run and "
+		    "%d after\n", fds0, fds);
+		problems++;
+	}
+}
+
+/* Drive n lifecycles of a runtime through the daemon; sandboxes/s. */
+static double
+daemon_rate(const struct bench_daemon *d, const char *runtime,
+    const char *prefix)
+{
+	struct bench_drive	dr;
+	const char		*spec = NULL;
+	int			fds0 = daemon_fds(d);
+
+	if (strcmp(runtime, BENCH_RUNTIME_EXEC) == 0)
+		spec = bench_exec_spec();
+	memset(&dr, 0, sizeof dr);
+	dr.prefix = prefix;
+	dr.n = nsandboxes;
+	dr.runtime = runtime;
+	dr.spec = spec;
+	dr.spec_len = spec != NULL ? strlen(spec) : 0;
+	dr.steps = lifecycle;
+	dr.nsteps = sizeof lifecycle / sizeof lifecycle[0];
+	dr.nconns = NCONNS;
+	dr.group = GROUP;
+	if (bench_drive(d, &dr) == -1)
+		problems++;
+	printf("    %s: %zu sandboxes done, %zu failed, %zu Wait statuses not "
+	    "137, in %.2f s\n", prefix, dr.done, dr.failed, dr.bad_exits,
+	    dr.seconds);
+	daemon_state(d, "after", fds0);
+	if (dr.failed > 0 || dr.bad_exits > 0)
+		problems++;
+	return (per_sec(dr.done, dr.seconds));
+}
+
+/* Measure one round; print its line. */
+static void
+run_round(const struct bench_daemon *d, double *rate, int round)
+{
+	char	prefix[32];
+	int	col;
+	size_t	nfloor = nsandboxes < FLOOR_N ? nsandboxes : FLOOR_N;
+
+	rate[COL_FLOOR_SEQ] = floor_rate(nfloor, 1, false);
+	rate[COL_FLOOR] = floor_rate(nfloor, WINDOW, false);
+	snprintf(prefix, sizeof prefix, "exec%d", round + 1);
+	rate[COL_EXEC] = daemon_rate(d, BENCH_RUNTIME_EXEC, prefix);
+	rate[COL_FLOOR_PAUSE] = floor_rate(nfloor, WINDOW, true);
+	snprintf(prefix, sizeof prefix, "pause%d", round + 1);
+	rate[COL_PAUSE] = daemon_rate(d, BENCH_RUNTIME_PAUSE, prefix);
+	printf("  %-6d", round + 1);
+	for (col = 0; col < NCOLS; col++)
+		printf(" %11.0f", rate[col]);
+	printf("\n");
+}
+
+/* Sort helper for doubles. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
+}
+
+/* The median over the rounds of rate[a] / floor (b < 0: rate[a]). */
+static double
+median_ratio(double rate[][NCOLS], int a, int b)
+{
+	double	v[MAX_ROUNDS], den;
+	int	i, n = nrounds;
+
+	for (i = 0; i < n; i++) {
+		den = 1;
+		if (b == FLOOR_BEST)
+			den = rate[i][COL_FLOOR] > rate[i][COL_FLOOR_SEQ] ?
+			    rate[i][COL_FLOOR] : rate[i][COL_FLOOR_SEQ];
+		else if (b >= 0)
+			den = rate[i][b];
+		v[i] = den > 0 ? rate[i][a] / den : 0;
+	}
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+/* Print the medians and the ratios. */
+static void
+print_summary(double rate[][NCOLS])
+{
+	int	col;
+
+	printf("  %-6s", "median");
+	for (col = 0; col < NCOLS; col++)
+		printf(" %11.0f", median_ratio(rate, col, -1));
+	printf("\nratios (median over rounds of the ratio within a round):\n");
+	printf("  exec sandboxes/s vs floor 1 (one at a time)   %6.3fx\n",
+	    median_ratio(rate, COL_EXEC, COL_FLOOR_SEQ));
+	printf("  exec sandboxes/s vs floor 64                  %6.3fx\n",
+	    median_ratio(rate, COL_EXEC, COL_FLOOR));
+	printf("  pause sandboxes/s vs floor 1                  %6.3fx\n",
+	    median_ratio(rate, COL_PAUSE, COL_FLOOR_SEQ));
+	printf("  pause sandboxes/s vs floor 64                 %6.3fx\n",
+	    median_ratio(rate, COL_PAUSE, COL_FLOOR));
+	printf("  pause sandboxes/s vs floor pause              %6.3fx\n",
+	    median_ratio(rate, COL_PAUSE, COL_FLOOR_PAUSE));
+	printf("RESULT lifecycle: exec %.0f sandboxes/s = %.3fx the "
+	    "fork+exec+wait floor (the faster of floor 1 and floor 64); "
+	    "pause %.0f sandboxes/s = %.3fx that floor, %.3fx the "
+	    "namespaces+netns floor\n",
+	    median_ratio(rate, COL_EXEC, -1),
+	    median_ratio(rate, COL_EXEC, FLOOR_BEST),
+	    median_ratio(rate, COL_PAUSE, -1),
+	    median_ratio(rate, COL_PAUSE, FLOOR_BEST),
+	    median_ratio(rate, COL_PAUSE, COL_FLOOR_PAUSE));
+}
+
+/* Print what is measured and the table's head. */
+static void
+print_head(void)
+{
+	int	col;
+
+	printf("per sandbox: Store.Create, Controller.Create, Start, Stop(0), "
+	    "Wait, Shutdown, Store.Delete; %zu sandboxes per run, %d "
+	    "connections x %d sandboxes in flight\n", nsandboxes, NCONNS,
+	    GROUP);
+	printf("floor: this program forks, execs /bin/sleep 0 and waits, 1 "
+	    "or %d at a time, %zu processes; floor pause (%d at a time) adds "
+	    "new PID/IPC/UTS namespaces and a netns made, joined and "
+	    "removed\n", WINDOW, nsandboxes < FLOOR_N ? nsandboxes : FLOOR_N,
+	    WINDOW);
+	printf("  %-6s", "round");
+	for (col = 0; col < NCOLS; col++)
+		printf(" %11s", col_names[col]);
+	printf("   (processes/s, sandboxes/s)\n");
+}
+
+/* Parse -n SANDBOXES and -r ROUNDS; 0, or -1 after printing the usage. */
+static int
+parse_args(int argc, char **argv)
+{
+	int	ch;
+	long	n;
+
+	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
+		if (ch == 'n' && (n = atol(optarg)) > 0 && n <= 10000) {
+			nsandboxes = (size_t)n;
+			continue;
+		}
+		if (ch == 'r' && (nrounds = atoi(optarg)) > 0 &&
+		    nrounds <= MAX_ROUNDS)
+			continue;
+		fprintf(stderr, "usage: %s [-n sandboxes (1-10000, default "
+		    "%d)] [-r rounds (1-%d, default %d)]\n", argv[0],
+		    DEFAULT_N, MAX_ROUNDS, DEFAULT_ROUNDS);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_daemon	d;
+	double			rate[MAX_ROUNDS][NCOLS];
+	int			i;
+
+	if (parse_args(argc, argv) == -1)
+		return (2);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	bench_catch_signals();
+	log_init(NULL, LOG_LEVEL_WARN);
+	bench_header("bench_lifecycle", "sandbox lifecycles per second");
+	if (mkdtemp(floor_dir) == NULL) {
+		perror("mkdtemp");
+		return (1);
+	}
+	bench_daemon_start(&d, "warn");
+	daemon_pid = d.pid;
+	daemon_state(&d, "idle", -1);
+	print_head();
+	for (i = 0; i < nrounds && !bench_interrupted; i++)
+		run_round(&d, rate[i], i);
+	if ((nrounds = i) > 0)
+		print_summary(rate);
+	problems += bench_daemon_stop(&d);
+	rmdir(floor_dir);
+	if (problems > 0)
+		printf("PROBLEMS: %d (see above)\n", problems);
+	return (problems > 0);
+}

@@ -1,0 +1,322 @@
+/*
+ * bench_memory.c: sandboxd's own memory per sandbox.  One daemon runs
+ * every sandbox, so what a sandbox costs it is (RSS with N running - RSS
+ * idle) / N; the sandbox's init process is a separate cost, reported too.
+ *
+ * For each runtime (exec running /bin/sleep 1000, and pause), a fresh
+ * daemon takes one sandbox through a whole lifecycle (so lazily made state
+ * exists), then is measured idle; then N sandboxes are created and started
+ * and the daemon measured again; then all are stopped, shut down and
+ * deleted through the daemon, and it is measured once more.  That is done
+ * in rounds (-r, default 2): rounds that keep growing the daemon would
+ * show a leak (LevelDB's memtable grows with every write up to 2 MiB, then
+ * is flushed, and malloc keeps what it was given, so some growth from
+ * round to round is expected).
+ * Memory is VmRSS from /proc/<pid>/status and Pss from smaps_rollup.
+ *
+ * The baseline, measured in the same run: the VmRSS and Pss of one
+ * /bin/sleep process, the smallest process a sandbox could be.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchutil.h"
+
+#define DEFAULT_N	1000
+#define DEFAULT_ROUNDS	2
+#define MAX_ROUNDS	5
+#define NCONNS		4
+#define GROUP		16
+#define SETTLE_MS	300
+
+static const enum bench_step up[] = {
+	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START,
+};
+static const enum bench_step down[] = {
+	STEP_STOP, STEP_WAIT, STEP_SHUTDOWN, STEP_STORE_DELETE,
+};
+static const enum bench_step whole[] = {
+	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START, STEP_STOP,
+	STEP_WAIT, STEP_SHUTDOWN, STEP_STORE_DELETE,
+};
+
+/* A memory reading of the daemon. */
+struct reading {
+	long	rss;
+	long	pss;
+	int	fds;
+	double	kid_pss;	/* KiB per sandbox process, with N up */
+};
+
+/* What one runtime's daemon measured. */
+struct runtime_result {
+	long	rss_per;	/* bytes per sandbox, round 1 */
+	long	pss_per;
+	double	kid_pss;	/* KiB per sandbox process, round 1 */
+};
+
+static size_t	nsandboxes = DEFAULT_N;
+static int	nrounds = DEFAULT_ROUNDS;
+static int	problems;
+static double	elapsed;	/* in bench_drive, all told */
+
+/* Whether pid has exec'd /bin/sleep yet (its comm is "sleep"). */
+static bool
+is_sleep(pid_t pid)
+{
+	char	 path[64], comm[32] = "";
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (false);
+	if (fgets(comm, sizeof comm, f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return (strcmp(comm, "sleep\n") == 0);
+}
+
+/* The baseline: VmRSS and Pss (KiB) of one /bin/sleep 1000. */
+static int
+sleep_baseline(long *rss, long *pss)
+{
+	pid_t	pid;
+	int	i, rc;
+
+	if ((pid = fork()) == -1)
+		return (-1);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200 && !is_sleep(pid); i++)
+		bench_sleep_ms(5);
+	bench_sleep_ms(SETTLE_MS);
+	rc = bench_mem(pid, rss, pss);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return (rc);
+}
+
+/* The daemon's memory and its fds but LevelDB's, after settling. */
+static struct reading
+daemon_reading(const struct bench_daemon *d)
+{
+	struct reading	r;
+	char		skip[PATH_MAX + 16];
+
+	bench_sleep_ms(SETTLE_MS);
+	snprintf(skip, sizeof skip, "%s/leveldb/", d->state_dir);
+	bench_mem(d->pid, &r.rss, &r.pss);
+	r.fds = bench_fd_count(d->pid, skip);
+	return (r);
+}
+
+/* The sum of Pss (KiB) over the daemon's children, and their number. */
+static long
+children_pss(pid_t ppid, size_t *n)
+{
+	char		 path[64], buf[256], *p;
+	struct dirent	*de;
+	DIR		*dir;
+	FILE		*f;
+	long		 sum = 0, rss, pss;
+	int		 parent;
+
+	*n = 0;
+	if ((dir = opendir("/proc")) == NULL)
+		return (0);
+	while ((de = readdir(dir)) != NULL) {
+		if (atoi(de->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", atoi(de->d_name));
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		parent = -1;
+		if (fgets(buf, sizeof buf, f) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL)
+			sscanf(p + 1, " %*c %d", &parent);
+		fclose(f);
+		if (parent != (int)ppid ||
+		    bench_mem(atoi(de->d_name), &rss, &pss) == -1)
+			continue;
+		sum += pss;
+		(*n)++;
+	}
+	closedir(dir);
+	return (sum);
+}
+
+/* Run steps for sandboxes [first, first + n) of a runtime; false on error. */
+static bool
+drive(const struct bench_daemon *d, const char *runtime, size_t first,
+    size_t n, const enum bench_step *steps, size_t nsteps)
+{
+	struct bench_drive	dr;
+	const char		*spec = NULL;
+
+	if (strcmp(runtime, BENCH_RUNTIME_EXEC) == 0)
+		spec = bench_exec_spec();
+	memset(&dr, 0, sizeof dr);
+	dr.prefix = "mem";
+	dr.first = first;
+	dr.n = n;
+	dr.runtime = runtime;
+	dr.spec = spec;
+	dr.spec_len = spec != NULL ? strlen(spec) : 0;
+	dr.steps = steps;
+	dr.nsteps = nsteps;
+	dr.nconns = NCONNS;
+	dr.group = GROUP;
+	if (bench_drive(d, &dr) == -1 || dr.failed > 0 || dr.bad_exits > 0) {
+		printf("    ERROR: %zu of %zu sandboxes failed, %zu bad exit "
+		    "statuses\n", dr.failed, n, dr.bad_exits);
+		problems++;
+		return (false);
+	}
+	elapsed += dr.seconds;
+	return (true);
+}
+
+/* Print one reading as a table row. */
+static void
+print_reading(const char *label, const struct reading *r)
+{
+	printf("    %-30s %9ld %9ld %5d\n", label, r->rss, r->pss, r->fds);
+}
+
+/* One round: N up, measure, N down, measure; the reading with N up. */
+static struct reading
+run_round(const struct bench_daemon *d, const char *runtime, int round,
+    const struct reading *idle)
+{
+	struct reading	peak, after;
+	size_t		first = 1 + (size_t)round * nsandboxes, nkids;
+	long		kids;
+	char		label[64];
+
+	memset(&peak, 0, sizeof peak);
+	if (!drive(d, runtime, first, nsandboxes, up, 3))
+		return (peak);
+	peak = daemon_reading(d);
+	kids = children_pss(d->pid, &nkids);
+	peak.kid_pss = nkids > 0 ? (double)kids / (double)nkids : 0;
+	snprintf(label, sizeof label, "%zu running, round %d", nsandboxes,
+	    round + 1);
+	print_reading(label, &peak);
+	printf("      (the %zu sandbox processes themselves: Pss %ld KiB "
+	    "in all, %.0f KiB each)\n", nkids, kids, peak.kid_pss);
+	drive(d, runtime, first, nsandboxes, down, 4);
+	after = daemon_reading(d);
+	snprintf(label, sizeof label, "after teardown, round %d", round + 1);
+	print_reading(label, &after);
+	if (after.fds != idle->fds) {
+		printf("    PROBLEM: %d fds idle, %d after teardown\n",
+		    idle->fds, after.fds);
+		problems++;
+	}
+	return (peak);
+}
+
+/* Measure one runtime in a fresh daemon; per-sandbox figures of round 1. */
+static struct runtime_result
+run_runtime(const char *runtime)
+{
+	struct bench_daemon	d;
+	struct runtime_result	res = { 0, 0, 0 };
+	struct reading		idle, peak[MAX_ROUNDS];
+	int			i;
+
+	printf("  runtime %s:%s\n", runtime, strcmp(runtime,
+	    BENCH_RUNTIME_EXEC) == 0 ? " /bin/sleep 1000" : "");
+	printf("    %-30s %9s %9s %5s\n", "", "VmRSS KiB", "Pss KiB", "fds");
+	bench_daemon_start(&d, "warn");
+	drive(&d, runtime, 0, 1, whole, 7);
+	idle = daemon_reading(&d);
+	print_reading("idle, after one lifecycle", &idle);
+	for (i = 0; i < nrounds; i++)
+		peak[i] = bench_interrupted ? idle :
+		    run_round(&d, runtime, i, &idle);
+	problems += bench_daemon_stop(&d);
+	res.rss_per = (peak[0].rss - idle.rss) * 1024 / (long)nsandboxes;
+	res.pss_per = (peak[0].pss - idle.pss) * 1024 / (long)nsandboxes;
+	res.kid_pss = peak[0].kid_pss;
+	printf("    per sandbox (round 1): VmRSS %.2f KiB, Pss %.2f KiB; "
+	    "peak VmRSS change from round 1:", res.rss_per / 1024.0,
+	    res.pss_per / 1024.0);
+	for (i = 1; i < nrounds; i++)
+		printf("%s round %d %+ld KiB", i > 1 ? "," : "", i + 1,
+		    peak[i].rss - peak[0].rss);
+	printf("\n");
+	return (res);
+}
+
+/* Parse -n SANDBOXES and -r ROUNDS; 0, or -1 after printing the usage. */
+static int
+parse_args(int argc, char **argv)
+{
+	int	ch;
+	long	n;
+
+	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
+		if (ch == 'n' && (n = atol(optarg)) > 0 && n <= 10000) {
+			nsandboxes = (size_t)n;
+			continue;
+		}
+		if (ch == 'r' && (nrounds = atoi(optarg)) > 0 &&
+		    nrounds <= MAX_ROUNDS)
+			continue;
+		fprintf(stderr, "usage: %s [-n sandboxes (1-10000, default "
+		    "%d)] [-r rounds (1-%d, default %d)]\n", argv[0],
+		    DEFAULT_N, MAX_ROUNDS, DEFAULT_ROUNDS);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct runtime_result	ex, pa;
+	long			rss, pss;
+
+	if (parse_args(argc, argv) == -1)
+		return (2);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	bench_catch_signals();
+	bench_header("bench_memory", "sandboxd's memory per sandbox");
+	if (sleep_baseline(&rss, &pss) == -1) {
+		printf("cannot measure a sleep process\n");
+		return (1);
+	}
+	printf("baseline: one /bin/sleep process: VmRSS %ld KiB, Pss %ld "
+	    "KiB\n", rss, pss);
+	printf("sandboxd with %zu sandboxes, %d rounds per runtime:\n",
+	    nsandboxes, nrounds);
+	ex = run_runtime(BENCH_RUNTIME_EXEC);
+	pa = run_runtime(BENCH_RUNTIME_PAUSE);
+	printf("RESULT memory: sandboxd grows %.2f KiB VmRSS (%.2f KiB Pss) "
+	    "per running exec sandbox and %.2f KiB (%.2f KiB Pss) per pause "
+	    "sandbox = %.4fx and %.4fx the VmRSS of one sleep process (%ld "
+	    "KiB); Pss per sandbox = %.3fx and %.3fx the Pss of each "
+	    "sandbox's own process\n", ex.rss_per / 1024.0,
+	    ex.pss_per / 1024.0, pa.rss_per / 1024.0, pa.pss_per / 1024.0,
+	    ex.rss_per / 1024.0 / (double)rss,
+	    pa.rss_per / 1024.0 / (double)rss, rss,
+	    ex.kid_pss > 0 ? ex.pss_per / 1024.0 / ex.kid_pss : 0,
+	    pa.kid_pss > 0 ? pa.pss_per / 1024.0 / pa.kid_pss : 0);
+	printf("  (%.1f s spent driving sandboxes through the daemon)\n",
+	    elapsed);
+	if (problems > 0)
+		printf("PROBLEMS: %d (see above)\n", problems);
+	return (problems > 0);
+}
