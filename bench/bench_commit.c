@@ -524,6 +524,7 @@ static void
 print_summary(const struct round *rd)
 {
 	double	v[MAX_ROUNDS];
+	size_t	max;
 	int	col, i;
 
 	printf("  %-6s", "median");
@@ -545,8 +546,15 @@ print_summary(const struct round *rd)
 	    median_ratio(rd, COL_D64, COL_LDB_ONE));
 	printf("  sandboxd 64 clients vs LevelDB 64 per sync    %6.2fx\n",
 	    median_ratio(rd, COL_D64, COL_LDB_GROUP));
+	printf("  sandboxd 8 clients vs 1 client                %6.2fx\n",
+	    median_ratio(rd, COL_D8, COL_D1));
+	printf("  sandboxd 64 clients vs 1 client               %6.2fx\n",
+	    median_ratio(rd, COL_D64, COL_D1));
 	printf("  sandboxd 256 clients vs 1 client              %6.2fx\n",
 	    median_ratio(rd, COL_D256, COL_D1));
+	for (i = 0, max = 0; i < nrounds; i++)
+		max = rd[i].max_commit > max ? rd[i].max_commit : max;
+	printf("largest commit seen (64 clients, debug): %zu records\n", max);
 	printf("RESULT group commit: 64 clients create %.2fx as fast as 1 "
 	    "client (baseline: 1 client, one synced commit per create)\n",
 	    median_ratio(rd, COL_D64, COL_D1));
@@ -617,11 +625,14 @@ main(int argc, char **argv)
 		run_round(&rd[i], i);
 	daemons_stop();
 	ldb_close(ldb, opts, dir);
-	if ((nrounds = i) > 0)
+	/* An interrupted round is not summed up. */
+	if ((nrounds = bench_interrupted ? i - 1 : i) > 0)
 		print_summary(rd);
 	if (problems > 0 || nerrors > 0)
 		printf("PROBLEMS: %d in daemon runs and cleanup, %zu request "
 		    "errors\n", problems, nerrors);
 	free(request);
+	if (bench_interrupted)
+		printf("INTERRUPTED: the figures above are partial\n");
 	return (problems > 0 || nerrors > 0);
 }

@@ -231,8 +231,8 @@ daemon_state(const struct bench_daemon *d, const char *when, int fds0)
 	bench_sleep_ms(SETTLE_MS);
 	fds = daemon_fds(d);
 	bench_mem(d->pid, &rss, &pss);
-	printf("    daemon %s: %d fds (LevelDB's not counted), VmRSS %ld KiB, Pss %ld KiB\n", when, fds,
-	    rss, pss);
+	printf("    daemon %s: %d fds (LevelDB's not counted), VmRSS %ld KiB, "
+	    "Pss %ld KiB\n", when, fds, rss, pss);
 	if (fds0 >= 0 && fds != fds0) {
 		printf("    PROBLEM: the daemon had %d fds before the run and "
 		    "%d after\n", fds0, fds);
@@ -420,11 +420,14 @@ main(int argc, char **argv)
 	print_head();
 	for (i = 0; i < nrounds && !bench_interrupted; i++)
 		run_round(&d, rate[i], i);
-	if ((nrounds = i) > 0)
+	/* An interrupted round is not summed up. */
+	if ((nrounds = bench_interrupted ? i - 1 : i) > 0)
 		print_summary(rate);
 	problems += bench_daemon_stop(&d);
 	rmdir(floor_dir);
 	if (problems > 0)
 		printf("PROBLEMS: %d (see above)\n", problems);
+	if (bench_interrupted)
+		printf("INTERRUPTED: the figures above are partial\n");
 	return (problems > 0);
 }

@@ -41,8 +41,10 @@
 static const enum bench_step up[] = {
 	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START,
 };
+/* No Wait: Stop answers after the exit, and a sandbox whose Start failed
+ * would make a Wait block until its Shutdown. */
 static const enum bench_step down[] = {
-	STEP_STOP, STEP_WAIT, STEP_SHUTDOWN, STEP_STORE_DELETE,
+	STEP_STOP, STEP_SHUTDOWN, STEP_STORE_DELETE,
 };
 static const enum bench_step whole[] = {
 	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START, STEP_STOP,
@@ -205,17 +207,20 @@ run_round(const struct bench_daemon *d, const char *runtime, int round,
 	char		label[64];
 
 	memset(&peak, 0, sizeof peak);
-	if (!drive(d, runtime, first, nsandboxes, up, 3))
+	if (drive(d, runtime, first, nsandboxes, up, 3)) {
+		peak = daemon_reading(d);
+		kids = children_pss(d->pid, &nkids);
+		peak.kid_pss = nkids > 0 ? (double)kids / (double)nkids : 0;
+		snprintf(label, sizeof label, "%zu running, round %d",
+		    nsandboxes, round + 1);
+		print_reading(label, &peak);
+		printf("      (the %zu sandbox processes themselves: Pss %ld "
+		    "KiB in all, %.0f KiB each)\n", nkids, kids, peak.kid_pss);
+	}
+	/* Even after a failure: sandboxes go down through the daemon. */
+	if (bench_interrupted)
 		return (peak);
-	peak = daemon_reading(d);
-	kids = children_pss(d->pid, &nkids);
-	peak.kid_pss = nkids > 0 ? (double)kids / (double)nkids : 0;
-	snprintf(label, sizeof label, "%zu running, round %d", nsandboxes,
-	    round + 1);
-	print_reading(label, &peak);
-	printf("      (the %zu sandbox processes themselves: Pss %ld KiB "
-	    "in all, %.0f KiB each)\n", nkids, kids, peak.kid_pss);
-	drive(d, runtime, first, nsandboxes, down, 4);
+	drive(d, runtime, first, nsandboxes, down, 3);
 	after = daemon_reading(d);
 	snprintf(label, sizeof label, "after teardown, round %d", round + 1);
 	print_reading(label, &after);
@@ -318,5 +323,7 @@ main(int argc, char **argv)
 	    elapsed);
 	if (problems > 0)
 		printf("PROBLEMS: %d (see above)\n", problems);
+	if (bench_interrupted)
+		printf("INTERRUPTED: the figures above are partial\n");
 	return (problems > 0);
 }

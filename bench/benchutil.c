@@ -290,27 +290,29 @@ bench_daemon_start(struct bench_daemon *d, const char *level)
 	exit(1);
 }
 
-/* The parent pid of a process, -1 if it cannot be read. */
+/* The parent pid and state letter of a process; -1 if unreadable. */
 static pid_t
-proc_ppid(pid_t pid)
+proc_ppid(pid_t pid, char *state)
 {
 	char	 path[64], buf[512], *p;
 	pid_t	 ppid = -1;
 	FILE	*f;
 
+	*state = '?';
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "re")) == NULL)
 		return (-1);
 	if (fgets(buf, sizeof buf, f) != NULL &&
 	    (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 1, " %*c %d", &ppid);
+		sscanf(p + 1, " %c %d", state, &ppid);
 	fclose(f);
 	return (ppid);
 }
 
 /*
- * SIGKILL every process whose parent is ppid, but our daemons: leftovers.
- * Our own children (ppid is us) are reaped too.
+ * SIGKILL every live process whose parent is ppid, but our daemons:
+ * leftovers; how many.  Our own children (ppid is us) are reaped, the
+ * zombies among them too, without being counted.
  */
 static int
 kill_children_of(pid_t ppid)
@@ -318,15 +320,16 @@ kill_children_of(pid_t ppid)
 	struct dirent	*de;
 	DIR		*dir;
 	pid_t		 pid;
+	char		 state;
 	int		 n = 0;
 
 	if ((dir = opendir("/proc")) == NULL)
 		return (0);
 	while ((de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
-		    daemon_registered(pid) || proc_ppid(pid) != ppid)
+		    daemon_registered(pid) || proc_ppid(pid, &state) != ppid)
 			continue;
-		if (kill(pid, SIGKILL) == 0)
+		if (state != 'Z' && kill(pid, SIGKILL) == 0)
 			n++;
 		if (ppid == getpid())
 			waitpid(pid, NULL, 0);

@@ -6,6 +6,7 @@
  * re-adoption of the sandboxes recorded before a restart, and last the
  * socket, so that no client is served before the state is whole.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -231,6 +232,25 @@ apply_test_hooks(void)
 	}
 }
 
+/*
+ * Every running sandbox holds a pidfd: a soft limit of 1024 descriptors
+ * would stop Start at about a thousand sandboxes.  Take the hard limit.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the open file limit");
+	else
+		log_debug("open file limit raised to %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
+
 /* Open state, recover sandboxes, then serve. */
 static int
 serve(void)
@@ -239,6 +259,7 @@ serve(void)
 	char		*cause = NULL, *pause;
 	int		 status;
 
+	raise_fd_limit();
 	make_dir(cfg->state_dir, 0700);
 	make_dir(cfg->run_dir, 0700);
 	if (store_open(cfg->state_dir, &cause) == -1)
