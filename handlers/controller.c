@@ -214,7 +214,7 @@ inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 }
 
 /* Look up the instance a request names; fail the call if there is none. */
-static struct instance *
+struct instance *
 inst_lookup(struct call *call, const char *id)
 {
 	struct instance	*inst;

@@ -105,16 +105,9 @@ ctrl_status(struct call *call, const char *id, bool verbose,
     struct ctrl_status *st)
 {
 	struct instance	*inst;
-	char		*cause = NULL;
 
-	if (validate_identifier("sandbox id", id, &cause) == -1) {
-		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
-		free(cause);
+	if ((inst = inst_lookup(call, id)) == NULL)
 		return (HANDLER_ERROR);
-	}
-	if ((inst = inst_find(call_namespace(call), id)) == NULL)
-		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
-		    "found in namespace \"%s\"", id, call_namespace(call)));
 	memset(st, 0, sizeof(*st));
 	st->state = inst_state_name(inst);
 	st->pid = inst->pid;
@@ -135,16 +128,9 @@ ctrl_metrics(struct call *call, const char *id, ct_Metric *m)
 	sv_Metrics		 sm = { 0 };
 	uint8_t			*buf;
 	size_t			 len;
-	char			*cause = NULL;
 
-	if (validate_identifier("sandbox id", id, &cause) == -1) {
-		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
-		free(cause);
+	if ((inst = inst_lookup(call, id)) == NULL)
 		return (HANDLER_ERROR);
-	}
-	if ((inst = inst_find(call_namespace(call), id)) == NULL)
-		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
-		    "found in namespace \"%s\"", id, call_namespace(call)));
 	if (inst->proc == NULL || proc_read_usage((pid_t)inst->pid, &u) == -1)
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
 		    "\"%s\" is not running", id));
@@ -206,16 +192,9 @@ enum handler_result
 ctrl_platform(struct call *call, const char *id, ct_Platform *p)
 {
 	struct utsname	 u;
-	char		*cause = NULL;
 
-	if (validate_identifier("sandbox id", id, &cause) == -1) {
-		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
-		free(cause);
+	if (inst_lookup(call, id) == NULL)
 		return (HANDLER_ERROR);
-	}
-	if (inst_find(call_namespace(call), id) == NULL)
-		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
-		    "found in namespace \"%s\"", id, call_namespace(call)));
 	snprintf(p->os, sizeof(p->os), "linux");
 	if (uname(&u) == 0)
 		platform_arch(u.machine, p);

@@ -49,6 +49,7 @@ struct instance {
 
 /* controller.c */
 struct instance	*inst_find(const char *, const char *);
+struct instance	*inst_lookup(struct call *, const char *);
 struct instance	*inst_insert(const char *, const char *);
 void		 inst_remove(struct instance *);
 int		 inst_save(struct instance *, const ct_Sandbox *, char **);

@@ -40,28 +40,6 @@ static struct itest_daemon d;
 static pid_t	tracked[MAX_TRACKED];
 static int	ntracked;
 
-/* The parent of pid, or -1 if it is gone. */
-static pid_t
-parent_of(pid_t pid)
-{
-	char	 path[64], buf[1024], *p;
-	ssize_t	 n;
-	int	 fd, ppid;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %d",
-	    &ppid) != 1)
-		return (-1);
-	return ((pid_t)ppid);
-}
-
 static void
 setup(void)
 {
@@ -76,8 +54,8 @@ teardown(void)
 
 	for (i = 0; i < ntracked; i++) {
 		/* Only still ours: the daemon's child, or our orphan. */
-		if (parent_of(tracked[i]) == d.pid ||
-		    parent_of(tracked[i]) == getpid())
+		if (itest_parent_of(tracked[i]) == d.pid ||
+		    itest_parent_of(tracked[i]) == getpid())
 			kill(tracked[i], SIGKILL);
 	}
 	ntracked = 0;

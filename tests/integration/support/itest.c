@@ -581,3 +581,26 @@ itest_connect(struct itest_daemon *d, const char *ns)
 	sbc_set_timeout(c, 30000);
 	return (c);
 }
+
+/* The parent of pid, or -1 if it is gone. */
+pid_t
+itest_parent_of(pid_t pid)
+{
+	char	 path[64], buf[1024], *p;
+	ssize_t	 n;
+	int	 fd, ppid;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %d",
+	    &ppid) != 1)
+		return (-1);
+	return ((pid_t)ppid);
+}
+

@@ -90,4 +90,6 @@ void		 itest_reap_orphans(struct itest_daemon *);
 void		 itest_kill_orphans(struct itest_daemon *);
 int64_t		 itest_now_ms(void);
 
+pid_t		 itest_parent_of(pid_t);
+
 #endif /* SANDBOXD_ITEST_H */
