@@ -94,11 +94,15 @@ static int	usage_cmd(const struct cmd_entry *, FILE *, int);
 
 /* --- small helpers -------------------------------------------------------- */
 
-/* Print an error for the current command and return its exit code. */
+/*
+ * Print an error for the current command and return its exit code; the
+ * error is cleared, as every caller is done with it then.
+ */
 static int
-fail(const struct ctx *x, const char *id, const struct sbc_error *err)
+fail(const struct ctx *x, const char *id, struct sbc_error *err)
 {
 	const char	*msg = err->message != NULL ? err->message : "";
+	int		 r = sbc_exit_code(err->code);
 
 	if (id != NULL)
 		fprintf(stderr, "sandboxctl: %s %s: %s: %s\n", x->cmd, id,
@@ -106,7 +110,8 @@ fail(const struct ctx *x, const char *id, const struct sbc_error *err)
 	else
 		fprintf(stderr, "sandboxctl: %s: %s: %s\n", x->cmd,
 		    sbc_error_name(err->code), msg);
-	return (sbc_exit_code(err->code));
+	sbc_error_clear(err);
+	return (r);
 }
 
 /* Print a local error (bad file, bad argument) and return exit code. */
@@ -198,6 +203,20 @@ ctx_connect(struct ctx *x)
 	sbc_set_namespace(x->c, x->ns);
 	sbc_set_timeout(x->c, x->timeout_secs * 1000);
 	return (0);
+}
+
+/*
+ * Connect once the arguments are parsed: r is the parser's answer.  -1 to
+ * go on, else the exit code (help, usage error, cannot connect).
+ */
+static int
+ctx_ready(struct ctx *x, int r)
+{
+	if (r >= 0)
+		return (r);
+	if ((r = ctx_connect(x)) != 0)
+		return (r);
+	return (-1);
 }
 
 /* --- JSON output -------------------------------------------------------- */
@@ -379,6 +398,17 @@ print_meta(const struct sbc_meta *m)
 	}
 }
 
+/* Print metadata the daemon returned, as JSON or a record, and free it. */
+static void
+show_meta(const struct ctx *x, struct sbc_meta *m)
+{
+	if (x->json)
+		json_print(json_meta(m));
+	else
+		print_meta(m);
+	sbc_meta_free(m);
+}
+
 /* --- building metadata -------------------------------------------------- */
 
 /* The exec runtime's OCI spec for argv, env and cwd, as JSON text. */
@@ -531,6 +561,25 @@ args_free(struct sb_args *a)
 	free(a->exts);
 	free(a->envs);
 	free(a->fields);
+}
+
+/*
+ * Build the metadata (a bad argument is reported here), then connect: 0
+ * or the exit code.  b needs build_free either way.
+ */
+static int
+build_connect(struct ctx *x, const char *id, const struct sb_args *a,
+    bool update, struct sb_build *b)
+{
+	char	*cause = NULL;
+	int	 r;
+
+	if ((r = build_meta(id, a, update, b, &cause)) != 0) {
+		fail_local(x, r, "%s", cause);
+		free(cause);
+		return (r);
+	}
+	return (ctx_connect(x));
 }
 
 /* --- option parsing ----------------------------------------------------- */
@@ -697,23 +746,18 @@ cmd_create(struct ctx *x, int argc, char **argv)
 	struct sb_build		 b;
 	struct sbc_error	 err = {0};
 	const char		*id;
-	char			*cause = NULL;
 	int			 r;
 
 	r = parse_sb_args(find_cmd(x->cmd), SBA_RUNTIME | SBA_LABEL |
 	    SBA_SPEC | SBA_EXT | SBA_EXEC | SBA_SANDBOXER, argc, argv, &id, &a);
 	if (r >= 0)
 		return (r);
-	if ((r = build_meta(id, &a, false, &b, &cause)) != 0) {
-		fail_local(x, r, "%s", cause);
-		free(cause);
-	} else if ((r = ctx_connect(x)) == 0) {
+	if ((r = build_connect(x, id, &a, false, &b)) == 0) {
 		if (sbc_store_create(x->c, &b.meta, NULL, &err) != 0)
 			r = fail(x, id, &err);
 		else
 			printf("%s\n", id);
 	}
-	sbc_error_clear(&err);
 	build_free(&b);
 	args_free(&a);
 	return (r);
@@ -728,20 +772,11 @@ cmd_get(struct ctx *x, int argc, char **argv)
 	const char		*id;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_store_get(x->c, id, &m, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
-	if (x->json)
-		json_print(json_meta(&m));
-	else
-		print_meta(&m);
-	sbc_meta_free(&m);
+	if (sbc_store_get(x->c, id, &m, &err) != 0)
+		return (fail(x, id, &err));
+	show_meta(x, &m);
 	return (0);
 }
 
@@ -831,7 +866,6 @@ cmd_list(struct ctx *x, int argc, char **argv)
 	} else if (r == 0)
 		print_list(list, n, o.quiet);
 	sbc_meta_list_free(list, n);
-	sbc_error_clear(&err);
 	free(o.filters);
 	return (r);
 }
@@ -874,21 +908,11 @@ update_send(struct ctx *x, const char *id, struct sb_build *b,
 {
 	struct sbc_meta		out;
 	struct sbc_error	err = {0};
-	int			r;
 
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
 	if (sbc_store_update(x->c, &b->meta, (const char *const *)fields, n,
-	    &out, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
-	if (x->json)
-		json_print(json_meta(&out));
-	else
-		print_meta(&out);
-	sbc_meta_free(&out);
+	    &out, &err) != 0)
+		return (fail(x, id, &err));
+	show_meta(x, &out);
 	return (0);
 }
 
@@ -903,7 +927,7 @@ cmd_update(struct ctx *x, int argc, char **argv)
 	struct sb_args	 a;
 	struct sb_build	 b;
 	const char	*id;
-	char		*cause = NULL, **fields = NULL;
+	char		**fields = NULL;
 	size_t		 n = 0, i;
 	int		 r;
 
@@ -919,10 +943,7 @@ cmd_update(struct ctx *x, int argc, char **argv)
 	memset(&b, 0, sizeof b);
 	if (n == 0)
 		r = usage_cmd(find_cmd(x->cmd), stderr, SBC_EXIT_USAGE);
-	else if ((r = build_meta(id, &a, true, &b, &cause)) != 0) {
-		fail_local(x, r, "%s", cause);
-		free(cause);
-	} else
+	else if ((r = build_connect(x, id, &a, true, &b)) == 0)
 		r = update_send(x, id, &b, fields, n);
 	build_free(&b);
 	for (i = 0; i < n; i++)
@@ -940,15 +961,11 @@ cmd_delete(struct ctx *x, int argc, char **argv)
 	const char		*id;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_store_delete(x->c, id, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-	}
-	return (r);
+	if (sbc_store_delete(x->c, id, &err) != 0)
+		return (fail(x, id, &err));
+	return (0);
 }
 
 /* start ID: Controller.Start; prints the pid. */
@@ -960,15 +977,10 @@ cmd_start(struct ctx *x, int argc, char **argv)
 	const char		*id;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_start(x->c, id, &si, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_ctrl_start(x->c, id, &si, &err) != 0)
+		return (fail(x, id, &err));
 	if (x->json)
 		json_print(json_pack("{s:s, s:I, s:o}", "id", id, "pid",
 		    (json_int_t)si.pid, "created_at", json_ts(&si.created_at)));
@@ -1001,15 +1013,11 @@ cmd_stop(struct ctx *x, int argc, char **argv)
 
 	r = parse_id(find_cmd(x->cmd), argc, argv, opts, "t:h", &id, stop_set,
 	    &secs, false);
-	if (r >= 0)
+	if ((r = ctx_ready(x, r)) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_stop(x->c, id, (uint32_t)secs, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-	}
-	return (r);
+	if (sbc_ctrl_stop(x->c, id, (uint32_t)secs, &err) != 0)
+		return (fail(x, id, &err));
+	return (0);
 }
 
 /* wait ID: Controller.Wait; prints the exit status. */
@@ -1022,15 +1030,10 @@ cmd_wait(struct ctx *x, int argc, char **argv)
 	uint32_t		status;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_wait(x->c, id, &status, &at, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_ctrl_wait(x->c, id, &status, &at, &err) != 0)
+		return (fail(x, id, &err));
 	if (x->json)
 		json_print(json_pack("{s:s, s:I, s:o}", "id", id, "exit_status",
 		    (json_int_t)status, "exited_at", json_ts(&at)));
@@ -1092,15 +1095,10 @@ cmd_status(struct ctx *x, int argc, char **argv)
 
 	r = parse_id(find_cmd(x->cmd), argc, argv, opts, "vh", &id,
 	    flag_set, &verbose, false);
-	if (r >= 0)
+	if ((r = ctx_ready(x, r)) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_status(x->c, id, verbose, &st, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_ctrl_status(x->c, id, verbose, &st, &err) != 0)
+		return (fail(x, id, &err));
 	print_status(x, &st);
 	sbc_status_free(&st);
 	return (0);
@@ -1122,9 +1120,7 @@ cmd_shutdown(struct ctx *x, int argc, char **argv)
 
 	r = parse_id(find_cmd(x->cmd), argc, argv, opts, "dh", &id,
 	    flag_set, &del, false);
-	if (r >= 0)
-		return (r);
-	if ((r = ctx_connect(x)) != 0)
+	if ((r = ctx_ready(x, r)) >= 0)
 		return (r);
 	r = sbc_ctrl_shutdown(x->c, id, &err);
 	/* As sbc_sandbox_shutdown: no instance is fine when deleting. */
@@ -1133,9 +1129,8 @@ cmd_shutdown(struct ctx *x, int argc, char **argv)
 		r = sbc_store_delete(x->c, id, &err);
 	}
 	if (r != 0)
-		r = fail(x, id, &err);
-	sbc_error_clear(&err);
-	return (r);
+		return (fail(x, id, &err));
+	return (0);
 }
 
 /* Print metrics as a record or JSON. */
@@ -1185,15 +1180,10 @@ cmd_metrics(struct ctx *x, int argc, char **argv)
 	const char		*id;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_metrics(x->c, id, &m, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_ctrl_metrics(x->c, id, &m, &err) != 0)
+		return (fail(x, id, &err));
 	print_metrics(x, &m);
 	sbc_metrics_free(&m);
 	return (0);
@@ -1208,15 +1198,10 @@ cmd_platform(struct ctx *x, int argc, char **argv)
 	const char		*id;
 	int			r;
 
-	if ((r = parse_plain(x, argc, argv, &id)) >= 0)
+	if ((r = ctx_ready(x, parse_plain(x, argc, argv, &id))) >= 0)
 		return (r);
-	if ((r = ctx_connect(x)) != 0)
-		return (r);
-	if (sbc_ctrl_platform(x->c, id, &p, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_ctrl_platform(x->c, id, &p, &err) != 0)
+		return (fail(x, id, &err));
 	if (x->json)
 		json_print(json_pack("{s:s, s:s, s:s, s:s}", "os", p.os,
 		    "architecture", p.architecture, "variant", p.variant,
@@ -1264,15 +1249,11 @@ run_sandbox(struct ctx *x, const char *id, const struct sb_args *a,
 	o.nextensions = b->meta.nextensions;
 	o.netns_path = a->netns;
 	o.sandboxer = a->sandboxer;
-	if (sbc_sandbox_new(x->c, id, &o, &sb, &err) != 0) {
-		r = fail(x, id, &err);
-		sbc_error_clear(&err);
-		return (r);
-	}
+	if (sbc_sandbox_new(x->c, id, &o, &sb, &err) != 0)
+		return (fail(x, id, &err));
 	r = 0;
 	if (sbc_sandbox_start(sb, &pid, &err) != 0) {
 		r = fail(x, id, &err);
-		sbc_error_clear(&err);
 		run_undo(x, sb);
 	} else if (x->json)
 		json_print(json_pack("{s:s, s:I}", "id", id, "pid",
@@ -1290,7 +1271,6 @@ cmd_run(struct ctx *x, int argc, char **argv)
 	struct sb_args	 a;
 	struct sb_build	 b;
 	const char	*id;
-	char		*cause = NULL;
 	int		 r;
 
 	r = parse_sb_args(find_cmd(x->cmd), SBA_RUNTIME | SBA_LABEL |
@@ -1298,10 +1278,7 @@ cmd_run(struct ctx *x, int argc, char **argv)
 	    argv, &id, &a);
 	if (r >= 0)
 		return (r);
-	if ((r = build_meta(id, &a, false, &b, &cause)) != 0) {
-		fail_local(x, r, "%s", cause);
-		free(cause);
-	} else if ((r = ctx_connect(x)) == 0)
+	if ((r = build_connect(x, id, &a, false, &b)) == 0)
 		r = run_sandbox(x, id, &a, &b);
 	build_free(&b);
 	args_free(&a);

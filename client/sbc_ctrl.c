@@ -1,68 +1,13 @@
 /*
- * sbc_ctrl.c: typed calls of containerd.services.sandbox.v1.Controller,
- * and the conversions of results the shim service shares with it.
+ * sbc_ctrl.c: typed calls of containerd.services.sandbox.v1.Controller.
+ * The calls the shim service has too are in sbc_instance.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
-#include "pbutil.h"
-#include "sandboxd/v1/sandboxd.pb.h"
 #include "sbc_int.h"
 #include "xmalloc.h"
-
-/* Copy a decoded Platform. */
-void
-sbc_platform_from_pb(struct sbc_platform *p, bool has, const ct_Platform *pb)
-{
-	memset(p, 0, sizeof *p);
-	if (!has)
-		return;
-	memcpy(p->os, pb->os, sizeof p->os);
-	memcpy(p->architecture, pb->architecture, sizeof p->architecture);
-	memcpy(p->variant, pb->variant, sizeof p->variant);
-	memcpy(p->os_version, pb->os_version, sizeof p->os_version);
-}
-
-/* Whether an Any's type URL names sandboxd's Metrics message. */
-static bool
-is_metrics_type(const char *type_url)
-{
-	const char	*slash;
-
-	if (type_url == NULL)
-		return (false);
-	slash = strrchr(type_url, '/');
-	return (strcmp(slash != NULL ? slash + 1 : type_url,
-	    METRICS_TYPE_URL) == 0);
-}
-
-/* Copy a decoded Metric, with sandboxd's stats when data holds them. */
-void
-sbc_metrics_from_pb(struct sbc_metrics *mt, bool has, const ct_Metric *pb)
-{
-	sv_Metrics	stats = {0};
-
-	memset(mt, 0, sizeof *mt);
-	if (!has) {
-		mt->id = xstrdup("");
-		return;
-	}
-	sbc_ts_from_pb(&mt->timestamp, pb->has_timestamp, &pb->timestamp);
-	mt->id = xstrdup(pb->id);
-	sbc_any_from_pb(&mt->data, pb->has_data, &pb->data);
-	if (!pb->has_data || !is_metrics_type(pb->data.type_url))
-		return;
-	if (!msg_decode(sv_Metrics_fields, &stats, pb->data.value.data,
-	    pb->data.value.len, NULL))
-		return;
-	mt->has_stats = true;
-	mt->cpu_usage_ns = stats.cpu_usage_ns;
-	mt->cpu_user_ns = stats.cpu_user_ns;
-	mt->cpu_system_ns = stats.cpu_system_ns;
-	mt->rss_bytes = stats.rss_bytes;
-	mt->pids = stats.pids;
-}
 
 /* Point the annotations of a create request at the caller's labels. */
 static int
@@ -151,17 +96,12 @@ int
 sbc_ctrl_start(struct sbc *c, const char *id, struct sbc_start_info *si,
     struct sbc_error *err)
 {
-	cssv_ControllerStartRequest	 req = {0};
 	cssv_ControllerStartResponse	*resp;
 	struct sbc_reply		 reply;
 	int				 code;
 
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
 	resp = xcalloc(1, sizeof *resp);
-	code = sbc_call(c, SERVICE_CONTROLLER, "Start",
-	    cssv_ControllerStartRequest_fields, &req,
+	code = sbc_call_id(c, SERVICE_CONTROLLER, "Start", id,
 	    cssv_ControllerStartResponse_fields, resp, &reply, err);
 	if (code == 0 && si != NULL)
 		ctrl_start_from_pb(si, resp);
@@ -175,21 +115,8 @@ int
 sbc_ctrl_platform(struct sbc *c, const char *id, struct sbc_platform *p,
     struct sbc_error *err)
 {
-	cssv_ControllerPlatformRequest	req = {0};
-	cssv_ControllerPlatformResponse	resp = {0};
-	struct sbc_reply		reply;
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_CONTROLLER, "Platform",
-	    cssv_ControllerPlatformRequest_fields, &req,
-	    cssv_ControllerPlatformResponse_fields, &resp, &reply, err);
-	if (code == 0)
-		sbc_platform_from_pb(p, resp.has_platform, &resp.platform);
-	sbc_reply_free(&reply);
-	return (code);
+	return (sbc_inst_platform(c, SERVICE_CONTROLLER, "Platform", id, p,
+	    err));
 }
 
 /* Controller.Stop: SIGTERM, SIGKILL after timeout_secs (0: at once). */
@@ -197,15 +124,8 @@ int
 sbc_ctrl_stop(struct sbc *c, const char *id, uint32_t timeout_secs,
     struct sbc_error *err)
 {
-	cssv_ControllerStopRequest	req = {0};
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	req.timeout_secs = timeout_secs;
-	return (sbc_call(c, SERVICE_CONTROLLER, "Stop",
-	    cssv_ControllerStopRequest_fields, &req, NULL, NULL, NULL, err));
+	return (sbc_inst_stop(c, SERVICE_CONTROLLER, "Stop", id, timeout_secs,
+	    err));
 }
 
 /* Controller.Wait: block until the sandbox's init exits. */
@@ -213,46 +133,8 @@ int
 sbc_ctrl_wait(struct sbc *c, const char *id, uint32_t *exit_status,
     struct timespec *exited_at, struct sbc_error *err)
 {
-	cssv_ControllerWaitRequest	req = {0};
-	cssv_ControllerWaitResponse	resp = {0};
-	struct sbc_reply		reply;
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_CONTROLLER, "Wait",
-	    cssv_ControllerWaitRequest_fields, &req,
-	    cssv_ControllerWaitResponse_fields, &resp, &reply, err);
-	if (code == 0 && exit_status != NULL)
-		*exit_status = resp.exit_status;
-	if (code == 0 && exited_at != NULL)
-		sbc_ts_from_pb(exited_at, resp.has_exited_at, &resp.exited_at);
-	sbc_reply_free(&reply);
-	return (code);
-}
-
-/* Copy a decoded Controller.Status response. */
-static void
-ctrl_status_from_pb(struct sbc_status *st, const cssv_ControllerStatusResponse *r)
-{
-	struct sbc_label	*info;
-	size_t			 i;
-
-	memset(st, 0, sizeof *st);
-	st->id = xstrdup(r->sandbox_id);
-	st->pid = r->pid;
-	st->state = xstrdup(r->state);
-	info = sbc_labels_new(r->info_count);
-	for (i = 0; i < r->info_count; i++)
-		sbc_label_set(&info[i], r->info[i].key, r->info[i].value);
-	st->info = info;
-	st->ninfo = r->info_count;
-	sbc_ts_from_pb(&st->created_at, r->has_created_at, &r->created_at);
-	sbc_ts_from_pb(&st->exited_at, r->has_exited_at, &r->exited_at);
-	st->address = xstrdup(r->address != NULL ? r->address : "");
-	st->version = r->version;
-	sbc_any_from_pb(&st->extra, r->has_extra, &r->extra);
+	return (sbc_inst_wait(c, SERVICE_CONTROLLER, "Wait", id, exit_status,
+	    exited_at, err));
 }
 
 /* Controller.Status: state, pid and times (and info when verbose). */
@@ -260,39 +142,16 @@ int
 sbc_ctrl_status(struct sbc *c, const char *id, bool verbose,
     struct sbc_status *st, struct sbc_error *err)
 {
-	cssv_ControllerStatusRequest	 req = {0};
-	cssv_ControllerStatusResponse	*resp;
-	struct sbc_reply		 reply;
-	int				 code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	req.verbose = verbose;
-	resp = xcalloc(1, sizeof *resp);
-	code = sbc_call(c, SERVICE_CONTROLLER, "Status",
-	    cssv_ControllerStatusRequest_fields, &req,
-	    cssv_ControllerStatusResponse_fields, resp, &reply, err);
-	if (code == 0)
-		ctrl_status_from_pb(st, resp);
-	sbc_reply_free(&reply);
-	free(resp);
-	return (code);
+	return (sbc_inst_status(c, SERVICE_CONTROLLER, "Status", id, verbose,
+	    st, err));
 }
 
 /* Controller.Shutdown: kill, reap and forget the instance. */
 int
 sbc_ctrl_shutdown(struct sbc *c, const char *id, struct sbc_error *err)
 {
-	cssv_ControllerShutdownRequest	req = {0};
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	return (sbc_call(c, SERVICE_CONTROLLER, "Shutdown",
-	    cssv_ControllerShutdownRequest_fields, &req, NULL, NULL, NULL,
-	    err));
+	return (sbc_call_id(c, SERVICE_CONTROLLER, "Shutdown", id, NULL, NULL,
+	    NULL, err));
 }
 
 /* Controller.Metrics: CPU, memory and process count of the sandbox. */
@@ -300,21 +159,8 @@ int
 sbc_ctrl_metrics(struct sbc *c, const char *id, struct sbc_metrics *mt,
     struct sbc_error *err)
 {
-	cssv_ControllerMetricsRequest	req = {0};
-	cssv_ControllerMetricsResponse	resp = {0};
-	struct sbc_reply		reply;
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_CONTROLLER, "Metrics",
-	    cssv_ControllerMetricsRequest_fields, &req,
-	    cssv_ControllerMetricsResponse_fields, &resp, &reply, err);
-	if (code == 0)
-		sbc_metrics_from_pb(mt, resp.has_metrics, &resp.metrics);
-	sbc_reply_free(&reply);
-	return (code);
+	return (sbc_inst_metrics(c, SERVICE_CONTROLLER, "Metrics", id, mt,
+	    err));
 }
 
 /* Controller.Update: update the controller's copy of the metadata. */

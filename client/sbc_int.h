@@ -29,8 +29,19 @@ struct sbc_label *sbc_labels_new(size_t);
 void	sbc_label_set(struct sbc_label *, const char *, const char *);
 void	sbc_labels_free(const struct sbc_label *, size_t);
 
-/* sbc_ctrl.c */
-void	sbc_platform_from_pb(struct sbc_platform *, bool, const ct_Platform *);
-void	sbc_metrics_from_pb(struct sbc_metrics *, bool, const ct_Metric *);
+/* sbc_instance.c */
+int	sbc_call_id(struct sbc *, const char *, const char *, const char *,
+	    const pb_msgdesc_t *, void *, struct sbc_reply *,
+	    struct sbc_error *);
+int	sbc_inst_platform(struct sbc *, const char *, const char *,
+	    const char *, struct sbc_platform *, struct sbc_error *);
+int	sbc_inst_stop(struct sbc *, const char *, const char *, const char *,
+	    uint32_t, struct sbc_error *);
+int	sbc_inst_wait(struct sbc *, const char *, const char *, const char *,
+	    uint32_t *, struct timespec *, struct sbc_error *);
+int	sbc_inst_status(struct sbc *, const char *, const char *,
+	    const char *, bool, struct sbc_status *, struct sbc_error *);
+int	sbc_inst_metrics(struct sbc *, const char *, const char *,
+	    const char *, struct sbc_metrics *, struct sbc_error *);
 
 #endif /* SANDBOXD_SBC_INT_H */

@@ -1,13 +1,13 @@
 /*
  * sbc_shim.c: typed calls of containerd.runtime.sandbox.v1.Sandbox, the
  * shim-level API containerd drives sandbox shims with.  The daemon maps it
- * onto the same controller as the Controller service.
+ * onto the same controller as the Controller service, and the calls the
+ * two services share are in sbc_instance.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "containerd/runtime/sandbox/v1/sandbox.pb.h"
-#include "pbutil.h"
 #include "sbc_int.h"
 #include "xmalloc.h"
 
@@ -58,16 +58,11 @@ int
 sbc_shim_start(struct sbc *c, const char *id, struct sbc_start_info *si,
     struct sbc_error *err)
 {
-	crsv_StartSandboxRequest	req = {0};
 	crsv_StartSandboxResponse	resp = {0};
 	struct sbc_reply		reply;
 	int				code;
 
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_SHIM, "StartSandbox",
-	    crsv_StartSandboxRequest_fields, &req,
+	code = sbc_call_id(c, SERVICE_SHIM, "StartSandbox", id,
 	    crsv_StartSandboxResponse_fields, &resp, &reply, err);
 	if (code == 0 && si != NULL) {
 		memset(si, 0, sizeof *si);
@@ -87,21 +82,7 @@ int
 sbc_shim_platform(struct sbc *c, const char *id, struct sbc_platform *p,
     struct sbc_error *err)
 {
-	crsv_PlatformRequest	req = {0};
-	crsv_PlatformResponse	resp = {0};
-	struct sbc_reply	reply;
-	int			code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_SHIM, "Platform",
-	    crsv_PlatformRequest_fields, &req, crsv_PlatformResponse_fields,
-	    &resp, &reply, err);
-	if (code == 0)
-		sbc_platform_from_pb(p, resp.has_platform, &resp.platform);
-	sbc_reply_free(&reply);
-	return (code);
+	return (sbc_inst_platform(c, SERVICE_SHIM, "Platform", id, p, err));
 }
 
 /* StopSandbox: SIGTERM, SIGKILL after timeout_secs (0: at once). */
@@ -109,15 +90,8 @@ int
 sbc_shim_stop(struct sbc *c, const char *id, uint32_t timeout_secs,
     struct sbc_error *err)
 {
-	crsv_StopSandboxRequest	req = {0};
-	int			code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	req.timeout_secs = timeout_secs;
-	return (sbc_call(c, SERVICE_SHIM, "StopSandbox",
-	    crsv_StopSandboxRequest_fields, &req, NULL, NULL, NULL, err));
+	return (sbc_inst_stop(c, SERVICE_SHIM, "StopSandbox", id, timeout_secs,
+	    err));
 }
 
 /* WaitSandbox: block until the init exits. */
@@ -125,45 +99,8 @@ int
 sbc_shim_wait(struct sbc *c, const char *id, uint32_t *exit_status,
     struct timespec *exited_at, struct sbc_error *err)
 {
-	crsv_WaitSandboxRequest		req = {0};
-	crsv_WaitSandboxResponse	resp = {0};
-	struct sbc_reply		reply;
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_SHIM, "WaitSandbox",
-	    crsv_WaitSandboxRequest_fields, &req,
-	    crsv_WaitSandboxResponse_fields, &resp, &reply, err);
-	if (code == 0 && exit_status != NULL)
-		*exit_status = resp.exit_status;
-	if (code == 0 && exited_at != NULL)
-		sbc_ts_from_pb(exited_at, resp.has_exited_at, &resp.exited_at);
-	sbc_reply_free(&reply);
-	return (code);
-}
-
-/* Copy a decoded SandboxStatus response. */
-static void
-shim_status_from_pb(struct sbc_status *st, const crsv_SandboxStatusResponse *r)
-{
-	struct sbc_label	*info;
-	size_t			 i;
-
-	memset(st, 0, sizeof *st);
-	st->id = xstrdup(r->sandbox_id);
-	st->pid = r->pid;
-	st->state = xstrdup(r->state);
-	info = sbc_labels_new(r->info_count);
-	for (i = 0; i < r->info_count; i++)
-		sbc_label_set(&info[i], r->info[i].key, r->info[i].value);
-	st->info = info;
-	st->ninfo = r->info_count;
-	sbc_ts_from_pb(&st->created_at, r->has_created_at, &r->created_at);
-	sbc_ts_from_pb(&st->exited_at, r->has_exited_at, &r->exited_at);
-	st->address = xstrdup("");
-	sbc_any_from_pb(&st->extra, r->has_extra, &r->extra);
+	return (sbc_inst_wait(c, SERVICE_SHIM, "WaitSandbox", id, exit_status,
+	    exited_at, err));
 }
 
 /* SandboxStatus: state, pid and times (and info when verbose). */
@@ -171,52 +108,24 @@ int
 sbc_shim_status(struct sbc *c, const char *id, bool verbose,
     struct sbc_status *st, struct sbc_error *err)
 {
-	crsv_SandboxStatusRequest	 req = {0};
-	crsv_SandboxStatusResponse	*resp;
-	struct sbc_reply		 reply;
-	int				 code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	req.verbose = verbose;
-	resp = xcalloc(1, sizeof *resp);
-	code = sbc_call(c, SERVICE_SHIM, "SandboxStatus",
-	    crsv_SandboxStatusRequest_fields, &req,
-	    crsv_SandboxStatusResponse_fields, resp, &reply, err);
-	if (code == 0)
-		shim_status_from_pb(st, resp);
-	sbc_reply_free(&reply);
-	free(resp);
-	return (code);
+	return (sbc_inst_status(c, SERVICE_SHIM, "SandboxStatus", id, verbose,
+	    st, err));
 }
 
 /* PingSandbox: OK if the instance exists. */
 int
 sbc_shim_ping(struct sbc *c, const char *id, struct sbc_error *err)
 {
-	crsv_PingRequest	req = {0};
-	int			code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	return (sbc_call(c, SERVICE_SHIM, "PingSandbox",
-	    crsv_PingRequest_fields, &req, NULL, NULL, NULL, err));
+	return (sbc_call_id(c, SERVICE_SHIM, "PingSandbox", id, NULL, NULL,
+	    NULL, err));
 }
 
 /* ShutdownSandbox: kill, reap and forget the instance. */
 int
 sbc_shim_shutdown(struct sbc *c, const char *id, struct sbc_error *err)
 {
-	crsv_ShutdownSandboxRequest	req = {0};
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	return (sbc_call(c, SERVICE_SHIM, "ShutdownSandbox",
-	    crsv_ShutdownSandboxRequest_fields, &req, NULL, NULL, NULL, err));
+	return (sbc_call_id(c, SERVICE_SHIM, "ShutdownSandbox", id, NULL, NULL,
+	    NULL, err));
 }
 
 /* SandboxMetrics: CPU, memory and process count of the sandbox. */
@@ -224,19 +133,6 @@ int
 sbc_shim_metrics(struct sbc *c, const char *id, struct sbc_metrics *mt,
     struct sbc_error *err)
 {
-	crsv_SandboxMetricsRequest	req = {0};
-	crsv_SandboxMetricsResponse	resp = {0};
-	struct sbc_reply		reply;
-	int				code;
-
-	if ((code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err)) != 0)
-		return (code);
-	code = sbc_call(c, SERVICE_SHIM, "SandboxMetrics",
-	    crsv_SandboxMetricsRequest_fields, &req,
-	    crsv_SandboxMetricsResponse_fields, &resp, &reply, err);
-	if (code == 0)
-		sbc_metrics_from_pb(mt, resp.has_metrics, &resp.metrics);
-	sbc_reply_free(&reply);
-	return (code);
+	return (sbc_inst_metrics(c, SERVICE_SHIM, "SandboxMetrics", id, mt,
+	    err));
 }

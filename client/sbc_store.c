@@ -108,15 +108,8 @@ sbc_store_update(struct sbc *c, const struct sbc_meta *in,
 int
 sbc_store_delete(struct sbc *c, const char *id, struct sbc_error *err)
 {
-	cssv_StoreDeleteRequest	req = {0};
-	int			code;
-
-	code = sbc_copy_str(req.sandbox_id, sizeof req.sandbox_id, id,
-	    "sandbox id", err);
-	if (code != 0)
-		return (code);
-	return (sbc_call(c, SERVICE_STORE, "Delete",
-	    cssv_StoreDeleteRequest_fields, &req, NULL, NULL, NULL, err));
+	return (sbc_call_id(c, SERVICE_STORE, "Delete", id, NULL, NULL, NULL,
+	    err));
 }
 
 /*

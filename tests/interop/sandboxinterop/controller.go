@@ -65,9 +65,27 @@ func (s *section) ctlCreateStart(id string) (uint32, *instance) {
 	return st.Pid, s.track(id, st.Pid)
 }
 
-func (s *section) checkPlatform(p *Platform, what string) {
+// checkPlatform calls a Platform method (what names it); the Controller and
+// the shim answer with the same message.
+func (s *section) checkPlatform(svc, method string, req proto.Message, what string) {
+	var pr platformMsg
+	s.call(svc, method, req, &pr).ok(what)
+	p := pr.Platform
 	s.check(p != nil && p.Os == "linux" && p.Architecture == runtime.GOARCH,
 		fmt.Sprintf("%s -> os linux, architecture %s", what, runtime.GOARCH), "got %v", p)
+}
+
+// checkMetrics calls a Metrics method (what names it) for sandbox id and
+// checks its Metric; the Controller and the shim answer with the same
+// message.
+func (s *section) checkMetrics(svc, method string, req proto.Message, id, what string) {
+	var mr metricsMsg
+	s.call(svc, method, req, &mr).ok(what)
+	s.checkMetric(mr.Metrics, id, what, func() *Metric {
+		var again metricsMsg
+		s.call(svc, method, req, &again)
+		return again.Metrics
+	})
 }
 
 // checkMetric checks one Metric; refetch asks the daemon again (used when
@@ -103,6 +121,15 @@ func (s *section) checkMetric(m *Metric, id, what string, refetch func() *Metric
 	}
 	s.check(sm.RssBytes > 0, fmt.Sprintf("%s: rss_bytes %d > 0 (%d re-reads)", what, sm.RssBytes, tries),
 		"rss_bytes still 0 after %d re-reads over 1 s: {%s}", tries, sm.String())
+}
+
+// checkTermExit takes the answer of a pending Wait (its method named by
+// wait) that a Stop (named by stop) ended with SIGTERM: the same checks
+// for the Controller and the shim, which answer with the same message.
+func (s *section) checkTermExit(a *async, wr *waitMsg, wait, stop string) {
+	s.await(a, 10*time.Second, wait).ok(wait + " returns after " + stop)
+	s.check(wr.ExitStatus == 143, "  ... exit_status 143 (128+SIGTERM)", "got %d", wr.ExitStatus)
+	s.check(recent(wr.ExitedAt), "  ... exited_at set", "exited_at %s", tsString(wr.ExitedAt))
 }
 
 func controllerChecks(s *section) {
@@ -142,20 +169,12 @@ func controllerChecks(s *section) {
 	s.check(len(sr.Info) > 0, fmt.Sprintf("  ... info has %d entries", len(sr.Info)), "info empty")
 	s.info("verbose info: %v", sr.Info)
 
-	var pr ControllerPlatformResponse
-	s.call(ctrlSvc, "Platform", &ControllerPlatformRequest{SandboxId: id}, &pr).ok("Controller.Platform")
-	s.checkPlatform(pr.Platform, "Controller.Platform")
+	s.checkPlatform(ctrlSvc, "Platform", &ControllerPlatformRequest{SandboxId: id}, "Controller.Platform")
 
 	s.call(ctrlSvc, "Start", &ControllerStartRequest{SandboxId: id}, &ControllerStartResponse{}).
 		code(codes.FailedPrecondition, "Controller.Start of a running sandbox")
 
-	var mr ControllerMetricsResponse
-	s.call(ctrlSvc, "Metrics", &ControllerMetricsRequest{SandboxId: id}, &mr).ok("Controller.Metrics")
-	s.checkMetric(mr.Metrics, id, "Controller.Metrics", func() *Metric {
-		var again ControllerMetricsResponse
-		s.call(ctrlSvc, "Metrics", &ControllerMetricsRequest{SandboxId: id}, &again)
-		return again.Metrics
-	})
+	s.checkMetrics(ctrlSvc, "Metrics", &ControllerMetricsRequest{SandboxId: id}, id, "Controller.Metrics")
 
 	s.call(ctrlSvc, "Update", &ControllerUpdateRequest{SandboxId: id,
 		Sandbox: &Sandbox{SandboxId: id, Labels: map[string]string{"upd": "1"}}, Fields: []string{"labels.upd"}},
@@ -179,10 +198,7 @@ func controllerChecks(s *section) {
 	r.ok("Controller.Stop timeout_secs 5")
 	s.check(r.elapsed < 4500*time.Millisecond, fmt.Sprintf("  ... replied in %v (SIGTERM sufficed)", r.elapsed.Round(time.Millisecond)), "took %v", r.elapsed)
 	s.check(!procRunning(int(pid)), "  ... the process has exited when Stop replies", "pid %d state %q", pid, procState(int(pid)))
-	w := s.await(wch, 10*time.Second, "Controller.Wait")
-	w.ok("Controller.Wait returns after Stop")
-	s.check(wr.ExitStatus == 143, "  ... exit_status 143 (128+SIGTERM)", "got %d", wr.ExitStatus)
-	s.check(recent(wr.ExitedAt), "  ... exited_at set", "exited_at %s", tsString(wr.ExitedAt))
+	s.checkTermExit(wch, &wr, "Controller.Wait", "Stop")
 
 	sr = ControllerStatusResponse{}
 	s.call(ctrlSvc, "Status", &ControllerStatusRequest{SandboxId: id}, &sr).ok("Controller.Status after Stop")
@@ -218,19 +234,15 @@ func controllerChecks(s *section) {
 	id = "ctl-term"
 	s.storeCreate(id, execRuntime, ignoreTermSpec)
 	pid, inst = s.ctlCreateStart(id)
-	deadline := time.Now().Add(5 * time.Second)
-	for !procIgnores(int(pid), syscall.SIGTERM) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.must(procIgnores(int(pid), syscall.SIGTERM), fmt.Sprintf("  ... pid %d ignores SIGTERM (trap set)", pid), "SigIgn has no SIGTERM after 5s; cmdline %q", procCmdline(int(pid)))
+	ignores := poll(5*time.Second, func() bool { return procIgnores(int(pid), syscall.SIGTERM) })
+	s.must(ignores, fmt.Sprintf("  ... pid %d ignores SIGTERM (trap set)", pid), "SigIgn has no SIGTERM after 5s; cmdline %q", procCmdline(int(pid)))
 	wr = ControllerWaitResponse{}
 	wch = s.asyncCall(wctx, ctrlSvc, "Wait", &ControllerWaitRequest{SandboxId: id}, &wr)
 	time.Sleep(100 * time.Millisecond)
 	r = s.call(ctrlSvc, "Stop", &ControllerStopRequest{SandboxId: id, TimeoutSecs: 1}, &ControllerStopResponse{})
 	r.ok("Controller.Stop timeout_secs 1 of a process ignoring SIGTERM")
 	s.check(r.elapsed >= 800*time.Millisecond && r.elapsed < 4*time.Second, fmt.Sprintf("  ... replied after %v (~1 s timer)", r.elapsed.Round(time.Millisecond)), "took %v", r.elapsed)
-	w = s.await(wch, 10*time.Second, "Controller.Wait")
-	w.ok("Controller.Wait returns")
+	s.await(wch, 10*time.Second, "Controller.Wait").ok("Controller.Wait returns")
 	s.check(wr.ExitStatus == 137, "  ... exit_status 137 (128+SIGKILL)", "got %d", wr.ExitStatus)
 	s.call(ctrlSvc, "Shutdown", &ControllerShutdownRequest{SandboxId: id}, &ControllerShutdownResponse{}).ok("Controller.Shutdown " + id)
 	inst.done = true

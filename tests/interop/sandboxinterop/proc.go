@@ -49,33 +49,30 @@ func procRunning(pid int) bool {
 	return st != "" && st != "Z" && st != "X"
 }
 
-// waitGone polls until the process is gone or a zombie.
-func waitGone(pid int, d time.Duration) bool {
+// poll asks done every 20 ms until it says yes or d has passed, and
+// returns its last answer: /proc changes soon after a reply, not with it.
+func poll(d time.Duration, done func() bool) bool {
 	deadline := time.Now().Add(d)
-	for {
-		if !procRunning(pid) {
-			return true
-		}
+	for !done() {
 		if time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
+}
+
+// waitGone polls until the process is gone or a zombie.
+func waitGone(pid int, d time.Duration) bool {
+	return poll(d, func() bool { return !procRunning(pid) })
 }
 
 // waitReaped polls until /proc/<pid> is gone altogether (reaped).
 func waitReaped(pid int, startTime string, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
+	return poll(d, func() bool {
 		st := procStartTime(pid)
-		if st == "" || st != startTime {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return st == "" || st != startTime
+	})
 }
 
 func procCmdline(pid int) []string {
@@ -121,24 +118,14 @@ func killPid(pid int) { _ = syscall.Kill(pid, syscall.SIGKILL) }
 // waitCmdline polls until the process's argv is want (the reply to Start
 // may come before exec is visible in /proc); returns the last argv seen.
 func waitCmdline(pid int, want []string, d time.Duration) []string {
-	deadline := time.Now().Add(d)
-	for {
-		got := procCmdline(pid)
-		if reflect.DeepEqual(got, want) || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got []string
+	poll(d, func() bool { got = procCmdline(pid); return reflect.DeepEqual(got, want) })
+	return got
 }
 
 // waitExe polls until /proc/<pid>/exe has the given base name.
 func waitExe(pid int, base string, d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		got := procExe(pid)
-		if filepath.Base(got) == base || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got string
+	poll(d, func() bool { got = procExe(pid); return filepath.Base(got) == base })
+	return got
 }

@@ -5,6 +5,13 @@
 // uses) reads; maps carry `protobuf_key`/`protobuf_val` tags. Every message
 // keeps XXX_unrecognized so that a field number the daemon sends and these
 // tables do not define is noticed (see unknownFields in main.go).
+//
+// Messages that are the same on the wire (same numbers, types and names)
+// share one Go type, and messages.md's names for them are aliases of it
+// (StoreGetRequest = sandboxIDMsg): each shape is written, and made a
+// proto.Message, once. The codec reads only the struct, so an alias
+// encodes exactly as a type of its own would; selfcheck.sh still checks
+// every name against the .proto files.
 package main
 
 import "github.com/gogo/protobuf/proto"
@@ -76,36 +83,67 @@ type SandboxdMetrics struct {
 	XXX_unrecognized []byte `json:"-"`
 }
 
+// ---- shapes several services' messages share ----
+
+// { string sandbox_id = 1; }
+type sandboxIDMsg struct {
+	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
+	XXX_unrecognized []byte `json:"-"`
+}
+
+// {}: what the calls that answer nothing answer.
+type emptyMsg struct {
+	XXX_unrecognized []byte `json:"-"`
+}
+
+// { containerd.types.Sandbox sandbox = 1; }
+type sandboxMsg struct {
+	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
+	XXX_unrecognized []byte   `json:"-"`
+}
+
+// The Controller's requests of only a sandbox id (and the sandboxer).
+type ctrlIDMsg struct {
+	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
+	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
+	XXX_unrecognized []byte `json:"-"`
+}
+
+// Platform's answer, the same from the Controller and the shim.
+type platformMsg struct {
+	Platform         *Platform `protobuf:"bytes,1,opt,name=platform,proto3"`
+	XXX_unrecognized []byte    `json:"-"`
+}
+
+// Metrics' answer, the same from the Controller and the shim.
+type metricsMsg struct {
+	Metrics          *Metric `protobuf:"bytes,1,opt,name=metrics,proto3"`
+	XXX_unrecognized []byte  `json:"-"`
+}
+
+// Wait's answer, the same from the Controller and the shim.
+type waitMsg struct {
+	ExitStatus       uint32     `protobuf:"varint,1,opt,name=exit_status,json=exitStatus,proto3"`
+	ExitedAt         *Timestamp `protobuf:"bytes,2,opt,name=exited_at,json=exitedAt,proto3"`
+	XXX_unrecognized []byte     `json:"-"`
+}
+
 // ---- containerd.services.sandbox.v1: Store ----
 
-type StoreCreateRequest struct {
-	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
-	XXX_unrecognized []byte   `json:"-"`
-}
-
-type StoreCreateResponse struct {
-	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
-	XXX_unrecognized []byte   `json:"-"`
-}
+type (
+	StoreCreateRequest  = sandboxMsg
+	StoreCreateResponse = sandboxMsg
+	StoreUpdateResponse = sandboxMsg
+	StoreDeleteRequest  = sandboxIDMsg
+	StoreDeleteResponse = emptyMsg
+	StoreGetRequest     = sandboxIDMsg
+	StoreGetResponse    = sandboxMsg
+)
 
 type StoreUpdateRequest struct {
 	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
 	Fields           []string `protobuf:"bytes,2,rep,name=fields,proto3"`
 	XXX_unrecognized []byte   `json:"-"`
-}
-
-type StoreUpdateResponse struct {
-	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
-	XXX_unrecognized []byte   `json:"-"`
-}
-
-type StoreDeleteRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type StoreDeleteResponse struct {
-	XXX_unrecognized []byte `json:"-"`
 }
 
 type StoreListRequest struct {
@@ -118,17 +156,22 @@ type StoreListResponse struct {
 	XXX_unrecognized []byte     `json:"-"`
 }
 
-type StoreGetRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type StoreGetResponse struct {
-	Sandbox          *Sandbox `protobuf:"bytes,1,opt,name=sandbox,proto3"`
-	XXX_unrecognized []byte   `json:"-"`
-}
-
 // ---- containerd.services.sandbox.v1: Controller ----
+
+type (
+	ControllerCreateResponse   = sandboxIDMsg
+	ControllerStartRequest     = ctrlIDMsg
+	ControllerPlatformRequest  = ctrlIDMsg
+	ControllerPlatformResponse = platformMsg
+	ControllerStopResponse     = emptyMsg
+	ControllerWaitRequest      = ctrlIDMsg
+	ControllerWaitResponse     = waitMsg
+	ControllerShutdownRequest  = ctrlIDMsg
+	ControllerShutdownResponse = emptyMsg
+	ControllerMetricsRequest   = ctrlIDMsg
+	ControllerMetricsResponse  = metricsMsg
+	ControllerUpdateResponse   = emptyMsg
+)
 
 type ControllerCreateRequest struct {
 	SandboxId        string            `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
@@ -139,17 +182,6 @@ type ControllerCreateRequest struct {
 	Sandbox          *Sandbox          `protobuf:"bytes,6,opt,name=sandbox,proto3"`
 	Sandboxer        string            `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
 	XXX_unrecognized []byte            `json:"-"`
-}
-
-type ControllerCreateResponse struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerStartRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
-	XXX_unrecognized []byte `json:"-"`
 }
 
 type ControllerStartResponse struct {
@@ -163,38 +195,11 @@ type ControllerStartResponse struct {
 	XXX_unrecognized []byte            `json:"-"`
 }
 
-type ControllerPlatformRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerPlatformResponse struct {
-	Platform         *Platform `protobuf:"bytes,1,opt,name=platform,proto3"`
-	XXX_unrecognized []byte    `json:"-"`
-}
-
 type ControllerStopRequest struct {
 	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
 	TimeoutSecs      uint32 `protobuf:"varint,2,opt,name=timeout_secs,json=timeoutSecs,proto3"`
 	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
 	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerStopResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerWaitRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerWaitResponse struct {
-	ExitStatus       uint32     `protobuf:"varint,1,opt,name=exit_status,json=exitStatus,proto3"`
-	ExitedAt         *Timestamp `protobuf:"bytes,2,opt,name=exited_at,json=exitedAt,proto3"`
-	XXX_unrecognized []byte     `json:"-"`
 }
 
 type ControllerStatusRequest struct {
@@ -217,27 +222,6 @@ type ControllerStatusResponse struct {
 	XXX_unrecognized []byte            `json:"-"`
 }
 
-type ControllerShutdownRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerShutdownResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerMetricsRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	Sandboxer        string `protobuf:"bytes,10,opt,name=sandboxer,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ControllerMetricsResponse struct {
-	Metrics          *Metric `protobuf:"bytes,1,opt,name=metrics,proto3"`
-	XXX_unrecognized []byte  `json:"-"`
-}
-
 type ControllerUpdateRequest struct {
 	SandboxId        string   `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
 	Sandboxer        string   `protobuf:"bytes,2,opt,name=sandboxer,proto3"`
@@ -246,11 +230,27 @@ type ControllerUpdateRequest struct {
 	XXX_unrecognized []byte   `json:"-"`
 }
 
-type ControllerUpdateResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
 // ---- containerd.runtime.sandbox.v1: the shim Sandbox service ----
+
+// The shim's status is the Controller's without address and version, and
+// its Stop request the Controller's without sandboxer: kept apart, so that
+// each carries only the fields its .proto has (an address in a shim's
+// status would show as unrecognized).
+type (
+	CreateSandboxResponse   = emptyMsg
+	StartSandboxRequest     = sandboxIDMsg
+	PlatformRequest         = sandboxIDMsg
+	PlatformResponse        = platformMsg
+	StopSandboxResponse     = emptyMsg
+	WaitSandboxRequest      = sandboxIDMsg
+	WaitSandboxResponse     = waitMsg
+	PingRequest             = sandboxIDMsg
+	PingResponse            = emptyMsg
+	ShutdownSandboxRequest  = sandboxIDMsg
+	ShutdownSandboxResponse = emptyMsg
+	SandboxMetricsRequest   = sandboxIDMsg
+	SandboxMetricsResponse  = metricsMsg
+)
 
 type CreateSandboxRequest struct {
 	SandboxId        string            `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
@@ -262,15 +262,6 @@ type CreateSandboxRequest struct {
 	XXX_unrecognized []byte            `json:"-"`
 }
 
-type CreateSandboxResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type StartSandboxRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
 type StartSandboxResponse struct {
 	Pid              uint32     `protobuf:"varint,1,opt,name=pid,proto3"`
 	CreatedAt        *Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3"`
@@ -278,35 +269,10 @@ type StartSandboxResponse struct {
 	XXX_unrecognized []byte     `json:"-"`
 }
 
-type PlatformRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type PlatformResponse struct {
-	Platform         *Platform `protobuf:"bytes,1,opt,name=platform,proto3"`
-	XXX_unrecognized []byte    `json:"-"`
-}
-
 type StopSandboxRequest struct {
 	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
 	TimeoutSecs      uint32 `protobuf:"varint,2,opt,name=timeout_secs,json=timeoutSecs,proto3"`
 	XXX_unrecognized []byte `json:"-"`
-}
-
-type StopSandboxResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type WaitSandboxRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type WaitSandboxResponse struct {
-	ExitStatus       uint32     `protobuf:"varint,1,opt,name=exit_status,json=exitStatus,proto3"`
-	ExitedAt         *Timestamp `protobuf:"bytes,2,opt,name=exited_at,json=exitedAt,proto3"`
-	XXX_unrecognized []byte     `json:"-"`
 }
 
 type SandboxStatusRequest struct {
@@ -326,201 +292,94 @@ type SandboxStatusResponse struct {
 	XXX_unrecognized []byte            `json:"-"`
 }
 
-type PingRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type PingResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ShutdownSandboxRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type ShutdownSandboxResponse struct {
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type SandboxMetricsRequest struct {
-	SandboxId        string `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3"`
-	XXX_unrecognized []byte `json:"-"`
-}
-
-type SandboxMetricsResponse struct {
-	Metrics          *Metric `protobuf:"bytes,1,opt,name=metrics,proto3"`
-	XXX_unrecognized []byte  `json:"-"`
-}
-
 // ---- proto.Message: Reset, String, ProtoMessage ----
 
 func text(m proto.Message) string { return proto.CompactTextString(m) }
 
-func (m *Any) Reset()                        { *m = Any{} }
-func (m *Any) String() string                { return text(m) }
-func (*Any) ProtoMessage()                   {}
-func (m *Timestamp) Reset()                  { *m = Timestamp{} }
-func (m *Timestamp) String() string          { return text(m) }
-func (*Timestamp) ProtoMessage()             {}
-func (m *SandboxRuntime) Reset()             { *m = SandboxRuntime{} }
-func (m *SandboxRuntime) String() string     { return text(m) }
-func (*SandboxRuntime) ProtoMessage()        {}
-func (m *Sandbox) Reset()                    { *m = Sandbox{} }
-func (m *Sandbox) String() string            { return text(m) }
-func (*Sandbox) ProtoMessage()               {}
-func (m *Mount) Reset()                      { *m = Mount{} }
-func (m *Mount) String() string              { return text(m) }
-func (*Mount) ProtoMessage()                 {}
-func (m *Platform) Reset()                   { *m = Platform{} }
-func (m *Platform) String() string           { return text(m) }
-func (*Platform) ProtoMessage()              {}
-func (m *Metric) Reset()                     { *m = Metric{} }
-func (m *Metric) String() string             { return text(m) }
-func (*Metric) ProtoMessage()                {}
-func (m *SandboxdMetrics) Reset()            { *m = SandboxdMetrics{} }
-func (m *SandboxdMetrics) String() string    { return text(m) }
-func (*SandboxdMetrics) ProtoMessage()       {}
-func (m *StoreCreateRequest) Reset()         { *m = StoreCreateRequest{} }
-func (m *StoreCreateRequest) String() string { return text(m) }
-func (*StoreCreateRequest) ProtoMessage()    {}
-func (m *StoreCreateResponse) Reset()        { *m = StoreCreateResponse{} }
-func (m *StoreCreateResponse) String() string {
-	return text(m)
-}
-func (*StoreCreateResponse) ProtoMessage()         {}
+func (m *Any) Reset()                              { *m = Any{} }
+func (m *Any) String() string                      { return text(m) }
+func (*Any) ProtoMessage()                         {}
+func (m *Timestamp) Reset()                        { *m = Timestamp{} }
+func (m *Timestamp) String() string                { return text(m) }
+func (*Timestamp) ProtoMessage()                   {}
+func (m *SandboxRuntime) Reset()                   { *m = SandboxRuntime{} }
+func (m *SandboxRuntime) String() string           { return text(m) }
+func (*SandboxRuntime) ProtoMessage()              {}
+func (m *Sandbox) Reset()                          { *m = Sandbox{} }
+func (m *Sandbox) String() string                  { return text(m) }
+func (*Sandbox) ProtoMessage()                     {}
+func (m *Mount) Reset()                            { *m = Mount{} }
+func (m *Mount) String() string                    { return text(m) }
+func (*Mount) ProtoMessage()                       {}
+func (m *Platform) Reset()                         { *m = Platform{} }
+func (m *Platform) String() string                 { return text(m) }
+func (*Platform) ProtoMessage()                    {}
+func (m *Metric) Reset()                           { *m = Metric{} }
+func (m *Metric) String() string                   { return text(m) }
+func (*Metric) ProtoMessage()                      {}
+func (m *SandboxdMetrics) Reset()                  { *m = SandboxdMetrics{} }
+func (m *SandboxdMetrics) String() string          { return text(m) }
+func (*SandboxdMetrics) ProtoMessage()             {}
+func (m *sandboxIDMsg) Reset()                     { *m = sandboxIDMsg{} }
+func (m *sandboxIDMsg) String() string             { return text(m) }
+func (*sandboxIDMsg) ProtoMessage()                {}
+func (m *emptyMsg) Reset()                         { *m = emptyMsg{} }
+func (m *emptyMsg) String() string                 { return text(m) }
+func (*emptyMsg) ProtoMessage()                    {}
+func (m *sandboxMsg) Reset()                       { *m = sandboxMsg{} }
+func (m *sandboxMsg) String() string               { return text(m) }
+func (*sandboxMsg) ProtoMessage()                  {}
+func (m *ctrlIDMsg) Reset()                        { *m = ctrlIDMsg{} }
+func (m *ctrlIDMsg) String() string                { return text(m) }
+func (*ctrlIDMsg) ProtoMessage()                   {}
+func (m *platformMsg) Reset()                      { *m = platformMsg{} }
+func (m *platformMsg) String() string              { return text(m) }
+func (*platformMsg) ProtoMessage()                 {}
+func (m *metricsMsg) Reset()                       { *m = metricsMsg{} }
+func (m *metricsMsg) String() string               { return text(m) }
+func (*metricsMsg) ProtoMessage()                  {}
+func (m *waitMsg) Reset()                          { *m = waitMsg{} }
+func (m *waitMsg) String() string                  { return text(m) }
+func (*waitMsg) ProtoMessage()                     {}
 func (m *StoreUpdateRequest) Reset()               { *m = StoreUpdateRequest{} }
 func (m *StoreUpdateRequest) String() string       { return text(m) }
 func (*StoreUpdateRequest) ProtoMessage()          {}
-func (m *StoreUpdateResponse) Reset()              { *m = StoreUpdateResponse{} }
-func (m *StoreUpdateResponse) String() string      { return text(m) }
-func (*StoreUpdateResponse) ProtoMessage()         {}
-func (m *StoreDeleteRequest) Reset()               { *m = StoreDeleteRequest{} }
-func (m *StoreDeleteRequest) String() string       { return text(m) }
-func (*StoreDeleteRequest) ProtoMessage()          {}
-func (m *StoreDeleteResponse) Reset()              { *m = StoreDeleteResponse{} }
-func (m *StoreDeleteResponse) String() string      { return text(m) }
-func (*StoreDeleteResponse) ProtoMessage()         {}
 func (m *StoreListRequest) Reset()                 { *m = StoreListRequest{} }
 func (m *StoreListRequest) String() string         { return text(m) }
 func (*StoreListRequest) ProtoMessage()            {}
 func (m *StoreListResponse) Reset()                { *m = StoreListResponse{} }
 func (m *StoreListResponse) String() string        { return text(m) }
 func (*StoreListResponse) ProtoMessage()           {}
-func (m *StoreGetRequest) Reset()                  { *m = StoreGetRequest{} }
-func (m *StoreGetRequest) String() string          { return text(m) }
-func (*StoreGetRequest) ProtoMessage()             {}
-func (m *StoreGetResponse) Reset()                 { *m = StoreGetResponse{} }
-func (m *StoreGetResponse) String() string         { return text(m) }
-func (*StoreGetResponse) ProtoMessage()            {}
 func (m *ControllerCreateRequest) Reset()          { *m = ControllerCreateRequest{} }
 func (m *ControllerCreateRequest) String() string  { return text(m) }
 func (*ControllerCreateRequest) ProtoMessage()     {}
-func (m *ControllerCreateResponse) Reset()         { *m = ControllerCreateResponse{} }
-func (m *ControllerCreateResponse) String() string { return text(m) }
-func (*ControllerCreateResponse) ProtoMessage()    {}
-func (m *ControllerStartRequest) Reset()           { *m = ControllerStartRequest{} }
-func (m *ControllerStartRequest) String() string   { return text(m) }
-func (*ControllerStartRequest) ProtoMessage()      {}
 func (m *ControllerStartResponse) Reset()          { *m = ControllerStartResponse{} }
 func (m *ControllerStartResponse) String() string  { return text(m) }
 func (*ControllerStartResponse) ProtoMessage()     {}
-func (m *ControllerPlatformRequest) Reset()        { *m = ControllerPlatformRequest{} }
-func (m *ControllerPlatformRequest) String() string {
-	return text(m)
-}
-func (*ControllerPlatformRequest) ProtoMessage()     {}
-func (m *ControllerPlatformResponse) Reset()         { *m = ControllerPlatformResponse{} }
-func (m *ControllerPlatformResponse) String() string { return text(m) }
-func (*ControllerPlatformResponse) ProtoMessage()    {}
-func (m *ControllerStopRequest) Reset()              { *m = ControllerStopRequest{} }
-func (m *ControllerStopRequest) String() string      { return text(m) }
-func (*ControllerStopRequest) ProtoMessage()         {}
-func (m *ControllerStopResponse) Reset()             { *m = ControllerStopResponse{} }
-func (m *ControllerStopResponse) String() string     { return text(m) }
-func (*ControllerStopResponse) ProtoMessage()        {}
-func (m *ControllerWaitRequest) Reset()              { *m = ControllerWaitRequest{} }
-func (m *ControllerWaitRequest) String() string      { return text(m) }
-func (*ControllerWaitRequest) ProtoMessage()         {}
-func (m *ControllerWaitResponse) Reset()             { *m = ControllerWaitResponse{} }
-func (m *ControllerWaitResponse) String() string     { return text(m) }
-func (*ControllerWaitResponse) ProtoMessage()        {}
-func (m *ControllerStatusRequest) Reset()            { *m = ControllerStatusRequest{} }
-func (m *ControllerStatusRequest) String() string    { return text(m) }
-func (*ControllerStatusRequest) ProtoMessage()       {}
-func (m *ControllerStatusResponse) Reset()           { *m = ControllerStatusResponse{} }
-func (m *ControllerStatusResponse) String() string   { return text(m) }
-func (*ControllerStatusResponse) ProtoMessage()      {}
-func (m *ControllerShutdownRequest) Reset()          { *m = ControllerShutdownRequest{} }
-func (m *ControllerShutdownRequest) String() string  { return text(m) }
-func (*ControllerShutdownRequest) ProtoMessage()     {}
-func (m *ControllerShutdownResponse) Reset()         { *m = ControllerShutdownResponse{} }
-func (m *ControllerShutdownResponse) String() string { return text(m) }
-func (*ControllerShutdownResponse) ProtoMessage()    {}
-func (m *ControllerMetricsRequest) Reset()           { *m = ControllerMetricsRequest{} }
-func (m *ControllerMetricsRequest) String() string   { return text(m) }
-func (*ControllerMetricsRequest) ProtoMessage()      {}
-func (m *ControllerMetricsResponse) Reset()          { *m = ControllerMetricsResponse{} }
-func (m *ControllerMetricsResponse) String() string  { return text(m) }
-func (*ControllerMetricsResponse) ProtoMessage()     {}
-func (m *ControllerUpdateRequest) Reset()            { *m = ControllerUpdateRequest{} }
-func (m *ControllerUpdateRequest) String() string    { return text(m) }
-func (*ControllerUpdateRequest) ProtoMessage()       {}
-func (m *ControllerUpdateResponse) Reset()           { *m = ControllerUpdateResponse{} }
-func (m *ControllerUpdateResponse) String() string   { return text(m) }
-func (*ControllerUpdateResponse) ProtoMessage()      {}
-func (m *CreateSandboxRequest) Reset()               { *m = CreateSandboxRequest{} }
-func (m *CreateSandboxRequest) String() string       { return text(m) }
-func (*CreateSandboxRequest) ProtoMessage()          {}
-func (m *CreateSandboxResponse) Reset()              { *m = CreateSandboxResponse{} }
-func (m *CreateSandboxResponse) String() string      { return text(m) }
-func (*CreateSandboxResponse) ProtoMessage()         {}
-func (m *StartSandboxRequest) Reset()                { *m = StartSandboxRequest{} }
-func (m *StartSandboxRequest) String() string        { return text(m) }
-func (*StartSandboxRequest) ProtoMessage()           {}
-func (m *StartSandboxResponse) Reset()               { *m = StartSandboxResponse{} }
-func (m *StartSandboxResponse) String() string       { return text(m) }
-func (*StartSandboxResponse) ProtoMessage()          {}
-func (m *PlatformRequest) Reset()                    { *m = PlatformRequest{} }
-func (m *PlatformRequest) String() string            { return text(m) }
-func (*PlatformRequest) ProtoMessage()               {}
-func (m *PlatformResponse) Reset()                   { *m = PlatformResponse{} }
-func (m *PlatformResponse) String() string           { return text(m) }
-func (*PlatformResponse) ProtoMessage()              {}
-func (m *StopSandboxRequest) Reset()                 { *m = StopSandboxRequest{} }
-func (m *StopSandboxRequest) String() string         { return text(m) }
-func (*StopSandboxRequest) ProtoMessage()            {}
-func (m *StopSandboxResponse) Reset()                { *m = StopSandboxResponse{} }
-func (m *StopSandboxResponse) String() string        { return text(m) }
-func (*StopSandboxResponse) ProtoMessage()           {}
-func (m *WaitSandboxRequest) Reset()                 { *m = WaitSandboxRequest{} }
-func (m *WaitSandboxRequest) String() string         { return text(m) }
-func (*WaitSandboxRequest) ProtoMessage()            {}
-func (m *WaitSandboxResponse) Reset()                { *m = WaitSandboxResponse{} }
-func (m *WaitSandboxResponse) String() string        { return text(m) }
-func (*WaitSandboxResponse) ProtoMessage()           {}
-func (m *SandboxStatusRequest) Reset()               { *m = SandboxStatusRequest{} }
-func (m *SandboxStatusRequest) String() string       { return text(m) }
-func (*SandboxStatusRequest) ProtoMessage()          {}
-func (m *SandboxStatusResponse) Reset()              { *m = SandboxStatusResponse{} }
-func (m *SandboxStatusResponse) String() string      { return text(m) }
-func (*SandboxStatusResponse) ProtoMessage()         {}
-func (m *PingRequest) Reset()                        { *m = PingRequest{} }
-func (m *PingRequest) String() string                { return text(m) }
-func (*PingRequest) ProtoMessage()                   {}
-func (m *PingResponse) Reset()                       { *m = PingResponse{} }
-func (m *PingResponse) String() string               { return text(m) }
-func (*PingResponse) ProtoMessage()                  {}
-func (m *ShutdownSandboxRequest) Reset()             { *m = ShutdownSandboxRequest{} }
-func (m *ShutdownSandboxRequest) String() string     { return text(m) }
-func (*ShutdownSandboxRequest) ProtoMessage()        {}
-func (m *ShutdownSandboxResponse) Reset()            { *m = ShutdownSandboxResponse{} }
-func (m *ShutdownSandboxResponse) String() string    { return text(m) }
-func (*ShutdownSandboxResponse) ProtoMessage()       {}
-func (m *SandboxMetricsRequest) Reset()              { *m = SandboxMetricsRequest{} }
-func (m *SandboxMetricsRequest) String() string      { return text(m) }
-func (*SandboxMetricsRequest) ProtoMessage()         {}
-func (m *SandboxMetricsResponse) Reset()             { *m = SandboxMetricsResponse{} }
-func (m *SandboxMetricsResponse) String() string     { return text(m) }
-func (*SandboxMetricsResponse) ProtoMessage()        {}
+func (m *ControllerStopRequest) Reset()            { *m = ControllerStopRequest{} }
+func (m *ControllerStopRequest) String() string    { return text(m) }
+func (*ControllerStopRequest) ProtoMessage()       {}
+func (m *ControllerStatusRequest) Reset()          { *m = ControllerStatusRequest{} }
+func (m *ControllerStatusRequest) String() string  { return text(m) }
+func (*ControllerStatusRequest) ProtoMessage()     {}
+func (m *ControllerStatusResponse) Reset()         { *m = ControllerStatusResponse{} }
+func (m *ControllerStatusResponse) String() string { return text(m) }
+func (*ControllerStatusResponse) ProtoMessage()    {}
+func (m *ControllerUpdateRequest) Reset()          { *m = ControllerUpdateRequest{} }
+func (m *ControllerUpdateRequest) String() string  { return text(m) }
+func (*ControllerUpdateRequest) ProtoMessage()     {}
+func (m *CreateSandboxRequest) Reset()             { *m = CreateSandboxRequest{} }
+func (m *CreateSandboxRequest) String() string     { return text(m) }
+func (*CreateSandboxRequest) ProtoMessage()        {}
+func (m *StartSandboxResponse) Reset()             { *m = StartSandboxResponse{} }
+func (m *StartSandboxResponse) String() string     { return text(m) }
+func (*StartSandboxResponse) ProtoMessage()        {}
+func (m *StopSandboxRequest) Reset()               { *m = StopSandboxRequest{} }
+func (m *StopSandboxRequest) String() string       { return text(m) }
+func (*StopSandboxRequest) ProtoMessage()          {}
+func (m *SandboxStatusRequest) Reset()             { *m = SandboxStatusRequest{} }
+func (m *SandboxStatusRequest) String() string     { return text(m) }
+func (*SandboxStatusRequest) ProtoMessage()        {}
+func (m *SandboxStatusResponse) Reset()            { *m = SandboxStatusResponse{} }
+func (m *SandboxStatusResponse) String() string    { return text(m) }
+func (*SandboxStatusResponse) ProtoMessage()       {}
