@@ -94,8 +94,11 @@ struct client {
 
 /* The request every create sends, with its id changed. */
 static cssv_StoreCreateRequest	*request;
-static double			 phase_seconds = DEFAULT_SECONDS;
-static int			 nrounds = DEFAULT_ROUNDS;
+/* -r ROUNDS and -t SECONDS per phase, with their defaults. */
+static struct bench_opts	 opts = {
+	.optstring = "r:t:", .rounds = DEFAULT_ROUNDS,
+	.max_rounds = MAX_ROUNDS, .seconds = DEFAULT_SECONDS,
+};
 static size_t			 nerrors;
 static int			 problems;
 static struct bench_daemon	 daemons[NCOLS];	/* COL_D1 and after */
@@ -103,13 +106,6 @@ static size_t			 seqs[NCOLS];		/* next id number */
 static long			 log_off[NCOLS];	/* debug log read */
 static leveldb_t		*ldb;
 static size_t			 value_len;		/* LevelDB values */
-
-/* Per second, guarding against a zero interval. */
-static double
-per_sec(size_t n, double secs)
-{
-	return (secs > 0 ? (double)n / secs : 0);
-}
 
 /* Build the Store.Create request: an exec sandbox with its OCI spec. */
 static void
@@ -185,7 +181,7 @@ ldb_phase(leveldb_t *db, size_t group)
 
 	memset(val, 'v', value_len);
 	leveldb_writeoptions_set_sync(wo, 1);
-	while (bench_now() - t0 < phase_seconds && r.n < MAX_RECORDS &&
+	while (bench_now() - t0 < opts.seconds && r.n < MAX_RECORDS &&
 	    !bench_interrupted) {
 		if (!ldb_write(db, wo, next, group, val, value_len)) {
 			r.errors++;
@@ -202,7 +198,7 @@ ldb_phase(leveldb_t *db, size_t group)
 
 /* Open a fresh LevelDB in a temporary directory, as storage.c does. */
 static leveldb_t *
-ldb_open(char *dir, leveldb_options_t **opts)
+ldb_open(char *dir, leveldb_options_t **lopts)
 {
 	char		 path[128], *err = NULL;
 	leveldb_t	*db;
@@ -212,10 +208,10 @@ ldb_open(char *dir, leveldb_options_t **opts)
 		return (NULL);
 	}
 	snprintf(path, sizeof path, "%s/leveldb", dir);
-	*opts = leveldb_options_create();
-	leveldb_options_set_create_if_missing(*opts, 1);
-	leveldb_options_set_write_buffer_size(*opts, LDB_WRITE_BUFFER);
-	if ((db = leveldb_open(*opts, path, &err)) == NULL) {
+	*lopts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(*lopts, 1);
+	leveldb_options_set_write_buffer_size(*lopts, LDB_WRITE_BUFFER);
+	if ((db = leveldb_open(*lopts, path, &err)) == NULL) {
 		printf("  ERROR leveldb open %s: %s\n", path, err);
 		leveldb_free(err);
 	}
@@ -224,15 +220,15 @@ ldb_open(char *dir, leveldb_options_t **opts)
 
 /* Close and remove the direct LevelDB. */
 static void
-ldb_close(leveldb_t *db, leveldb_options_t *opts, const char *dir)
+ldb_close(leveldb_t *db, leveldb_options_t *lopts, const char *dir)
 {
 	char	 path[128], *err = NULL;
 
 	leveldb_close(db);
 	snprintf(path, sizeof path, "%s/leveldb", dir);
-	leveldb_destroy_db(opts, path, &err);
+	leveldb_destroy_db(lopts, path, &err);
 	leveldb_free(err);
-	leveldb_options_destroy(opts);
+	leveldb_options_destroy(lopts);
 	rmdir(dir);
 }
 
@@ -243,7 +239,7 @@ ldb_column(struct round *rd, enum col col)
 	struct rate	r;
 
 	r = ldb_phase(ldb, col == COL_LDB_ONE ? 1 : GROUP);
-	rd->rate[col] = per_sec(r.n, r.seconds);
+	rd->rate[col] = bench_per_sec(r.n, r.seconds);
 	nerrors += r.errors;
 }
 
@@ -345,7 +341,7 @@ create_phase(const struct bench_daemon *d, size_t n, int round, size_t *seq)
 	t0 = bench_now();
 	for (i = 0; i < n; i++)
 		client_send(&cl[i], n, (*seq)++);
-	while (clients_poll(cl, n, n, t0 + phase_seconds, &r, seq))
+	while (clients_poll(cl, n, n, t0 + opts.seconds, &r, seq))
 		;
 	r.seconds = bench_now() - t0;
 out:
@@ -398,7 +394,7 @@ daemon_column(struct round *rd, enum col col, int round)
 	delay = bench_run_delay(daemons[col].pid) - delay;
 	rd->wait[col] = r.seconds > 0 ? delay / r.seconds : 0;
 	rd->client[col] = r.seconds > 0 ? self / r.seconds : 0;
-	rd->rate[col] = per_sec(r.n, r.seconds);
+	rd->rate[col] = bench_per_sec(r.n, r.seconds);
 	rd->cpu_us[col] = r.n > 0 ? cpu * 1e6 / (double)r.n : 0;
 	rd->busy[col] = r.seconds > 0 ? cpu / r.seconds : 0;
 	nerrors += r.errors;
@@ -406,7 +402,7 @@ daemon_column(struct round *rd, enum col col, int round)
 		return;
 	count_commits(&daemons[col], &log_off[col], &commits, &ops,
 	    &rd->max_commit);
-	rd->commits_per_sec = per_sec(commits, r.seconds);
+	rd->commits_per_sec = bench_per_sec(commits, r.seconds);
 	rd->per_commit = commits > 0 ? (double)ops / (double)commits : 0;
 }
 
@@ -430,23 +426,6 @@ run_round(struct round *rd, int i)
 	printf(" %8.0f %6.1f\n", rd->commits_per_sec, rd->per_commit);
 }
 
-/* Sort helper for doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return ((x > y) - (x < y));
-}
-
-/* The median of v[0..n-1] (v is sorted in place). */
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
-}
-
 /* The median over the rounds of rate[a] / rate[b] (b < 0: rate[a]). */
 static double
 median_ratio(const struct round *rd, int a, int b)
@@ -454,12 +433,12 @@ median_ratio(const struct round *rd, int a, int b)
 	double	v[MAX_ROUNDS];
 	int	i;
 
-	for (i = 0; i < nrounds; i++) {
+	for (i = 0; i < opts.rounds; i++) {
 		v[i] = rd[i].rate[a];
 		if (b >= 0)
 			v[i] = rd[i].rate[b] > 0 ? v[i] / rd[i].rate[b] : 0;
 	}
-	return (median(v, nrounds));
+	return (bench_median(v, opts.rounds));
 }
 
 /*
@@ -472,11 +451,24 @@ median_cpu(const struct round *rd, int col, int which)
 	double	v[MAX_ROUNDS];
 	int	i;
 
-	for (i = 0; i < nrounds; i++)
+	for (i = 0; i < opts.rounds; i++)
 		v[i] = which == 0 ? rd[i].cpu_us[col] : which == 1 ?
 		    rd[i].busy[col] : which == 2 ? rd[i].client[col] :
 		    rd[i].wait[col];
-	return (median(v, nrounds));
+	return (bench_median(v, opts.rounds));
+}
+
+/* One row of the CPU table: median_cpu's figure which, per daemon column. */
+static void
+print_cpu_row(const struct round *rd, const char *label, int which,
+    int decimals)
+{
+	int	col;
+
+	printf("  %-24s", label);
+	for (col = COL_D1; col < NCOLS; col++)
+		printf(" %11.*f", decimals, median_cpu(rd, col, which));
+	printf("\n");
 }
 
 /* Print the daemon's CPU use per column. */
@@ -489,19 +481,11 @@ print_cpu(const struct round *rd)
 	printf("  %-24s", "");
 	for (col = COL_D1; col < NCOLS; col++)
 		printf(" %11s", col_names[col]);
-	printf("\n  %-24s", "sandboxd CPU us/create");
-	for (col = COL_D1; col < NCOLS; col++)
-		printf(" %11.1f", median_cpu(rd, col, 0));
-	printf("\n  %-24s", "sandboxd busy (1 = core)");
-	for (col = COL_D1; col < NCOLS; col++)
-		printf(" %11.2f", median_cpu(rd, col, 1));
-	printf("\n  %-24s", "sandboxd waits for a CPU");
-	for (col = COL_D1; col < NCOLS; col++)
-		printf(" %11.2f", median_cpu(rd, col, 3));
-	printf("\n  %-24s", "this client's CPU busy");
-	for (col = COL_D1; col < NCOLS; col++)
-		printf(" %11.2f", median_cpu(rd, col, 2));
 	printf("\n");
+	print_cpu_row(rd, "sandboxd CPU us/create", 0, 1);
+	print_cpu_row(rd, "sandboxd busy (1 = core)", 1, 2);
+	print_cpu_row(rd, "sandboxd waits for a CPU", 3, 2);
+	print_cpu_row(rd, "this client's CPU busy", 2, 2);
 }
 
 /* Print the table's head. */
@@ -512,73 +496,54 @@ print_head(void)
 
 	printf("records/s (LevelDB, %zu-byte values) and Store.Create/s "
 	    "(sandboxd, one create in flight per client), %.2f s each:\n",
-	    value_len, phase_seconds);
+	    value_len, opts.seconds);
 	printf("  %-6s", "round");
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11s", col_names[col]);
 	printf(" %8s %6s\n", "commit/s", "rec/c");
 }
 
+/* The ratios of the summary. */
+static const struct bench_ratio ratios[] = {
+	{ "LevelDB, 64 records per sync vs 1 per sync", COL_LDB_GROUP,
+	  COL_LDB_ONE },
+	{ "sandboxd 1 client vs LevelDB 1 per sync", COL_D1, COL_LDB_ONE },
+	{ "sandboxd 64 clients vs LevelDB 1 per sync", COL_D64, COL_LDB_ONE },
+	{ "sandboxd 64 clients vs LevelDB 64 per sync", COL_D64,
+	  COL_LDB_GROUP },
+	{ "sandboxd 8 clients vs 1 client", COL_D8, COL_D1 },
+	{ "sandboxd 64 clients vs 1 client", COL_D64, COL_D1 },
+	{ "sandboxd 256 clients vs 1 client", COL_D256, COL_D1 },
+};
+
 /* Print the medians and the ratios. */
 static void
 print_summary(const struct round *rd)
 {
 	double	v[MAX_ROUNDS];
-	size_t	max;
+	size_t	max, k;
 	int	col, i;
 
 	printf("  %-6s", "median");
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11.0f", median_ratio(rd, col, -1));
-	for (i = 0; i < nrounds; i++)
+	for (i = 0; i < opts.rounds; i++)
 		v[i] = rd[i].commits_per_sec;
-	printf(" %8.0f", median(v, nrounds));
-	for (i = 0; i < nrounds; i++)
+	printf(" %8.0f", bench_median(v, opts.rounds));
+	for (i = 0; i < opts.rounds; i++)
 		v[i] = rd[i].per_commit;
-	printf(" %6.1f\n", median(v, nrounds));
+	printf(" %6.1f\n", bench_median(v, opts.rounds));
 	print_cpu(rd);
 	printf("ratios (median over rounds of the ratio within a round):\n");
-	printf("  LevelDB, 64 records per sync vs 1 per sync    %6.2fx\n",
-	    median_ratio(rd, COL_LDB_GROUP, COL_LDB_ONE));
-	printf("  sandboxd 1 client vs LevelDB 1 per sync       %6.2fx\n",
-	    median_ratio(rd, COL_D1, COL_LDB_ONE));
-	printf("  sandboxd 64 clients vs LevelDB 1 per sync     %6.2fx\n",
-	    median_ratio(rd, COL_D64, COL_LDB_ONE));
-	printf("  sandboxd 64 clients vs LevelDB 64 per sync    %6.2fx\n",
-	    median_ratio(rd, COL_D64, COL_LDB_GROUP));
-	printf("  sandboxd 8 clients vs 1 client                %6.2fx\n",
-	    median_ratio(rd, COL_D8, COL_D1));
-	printf("  sandboxd 64 clients vs 1 client               %6.2fx\n",
-	    median_ratio(rd, COL_D64, COL_D1));
-	printf("  sandboxd 256 clients vs 1 client              %6.2fx\n",
-	    median_ratio(rd, COL_D256, COL_D1));
-	for (i = 0, max = 0; i < nrounds; i++)
+	for (k = 0; k < sizeof ratios / sizeof ratios[0]; k++)
+		bench_print_ratio(ratios[k].label, 2,
+		    median_ratio(rd, ratios[k].num, ratios[k].den));
+	for (i = 0, max = 0; i < opts.rounds; i++)
 		max = rd[i].max_commit > max ? rd[i].max_commit : max;
 	printf("largest commit seen (64 clients, debug): %zu records\n", max);
 	printf("RESULT group commit: 64 clients create %.2fx as fast as 1 "
 	    "client (baseline: 1 client, one synced commit per create)\n",
 	    median_ratio(rd, COL_D64, COL_D1));
-}
-
-/* Parse -t SECONDS and -r ROUNDS; 0, or -1 after printing the usage. */
-static int
-parse_args(int argc, char **argv)
-{
-	int	ch;
-
-	while ((ch = getopt(argc, argv, "r:t:")) != -1) {
-		if (ch == 't' && (phase_seconds = atof(optarg)) > 0 &&
-		    phase_seconds <= 5)
-			continue;
-		if (ch == 'r' && (nrounds = atoi(optarg)) > 0 &&
-		    nrounds <= MAX_ROUNDS)
-			continue;
-		fprintf(stderr, "usage: %s [-r rounds (1-%d, default %d)] "
-		    "[-t seconds per phase (0-5, default %.1f)]\n", argv[0],
-		    MAX_ROUNDS, DEFAULT_ROUNDS, DEFAULT_SECONDS);
-		return (-1);
-	}
-	return (0);
 }
 
 /* Start one daemon per daemon column (the debug one at debug level). */
@@ -606,33 +571,26 @@ int
 main(int argc, char **argv)
 {
 	struct round		 rd[MAX_ROUNDS];
-	leveldb_options_t	*opts = NULL;
+	leveldb_options_t	*lopts = NULL;
 	char			 dir[] = "/tmp/sbdbench-ldb.XXXXXX";
 	int			 i;
 
-	if (parse_args(argc, argv) == -1)
+	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	bench_catch_signals();
-	bench_header("bench_commit", "group commit of Store.Create");
+	bench_init("bench_commit", "group commit of Store.Create");
 	request_init();
 	value_len = record_size();
-	if ((ldb = ldb_open(dir, &opts)) == NULL)
+	if ((ldb = ldb_open(dir, &lopts)) == NULL)
 		return (1);
 	daemons_start();
 	print_head();
-	for (i = 0; i < nrounds && !bench_interrupted; i++)
+	for (i = 0; i < opts.rounds && !bench_interrupted; i++)
 		run_round(&rd[i], i);
 	daemons_stop();
-	ldb_close(ldb, opts, dir);
+	ldb_close(ldb, lopts, dir);
 	/* An interrupted round is not summed up. */
-	if ((nrounds = bench_interrupted ? i - 1 : i) > 0)
+	if ((opts.rounds = bench_interrupted ? i - 1 : i) > 0)
 		print_summary(rd);
-	if (problems > 0 || nerrors > 0)
-		printf("PROBLEMS: %d in daemon runs and cleanup, %zu request "
-		    "errors\n", problems, nerrors);
 	free(request);
-	if (bench_interrupted)
-		printf("INTERRUPTED: the figures above are partial\n");
-	return (problems > 0 || nerrors > 0);
+	return (bench_finish(problems, nerrors));
 }

@@ -74,18 +74,14 @@ struct slot {
 	char	*netns;
 };
 
-static size_t	nsandboxes = DEFAULT_N;
-static int	nrounds = DEFAULT_ROUNDS;
+/* -n SANDBOXES and -r ROUNDS, with their defaults. */
+static struct bench_opts opts = {
+	.optstring = "n:r:", .n = DEFAULT_N, .rounds = DEFAULT_ROUNDS,
+	.max_rounds = MAX_ROUNDS,
+};
 static int	problems;
 static char	floor_dir[] = "/tmp/sbdbench-floor.XXXXXX";
 static pid_t	daemon_pid;
-
-/* Per second, guarding against a zero interval. */
-static double
-per_sec(size_t n, double secs)
-{
-	return (secs > 0 ? (double)n / secs : 0);
-}
 
 /* In a floor child: join the netns, if any, and become sleep 0. */
 static void __attribute__((__noreturn__))
@@ -208,17 +204,7 @@ floor_rate(size_t n, size_t window, bool pause)
 	free(slots);
 	if (!ok)
 		problems++;
-	return (ok ? per_sec(n, t0) : 0);
-}
-
-/* The daemon's open fds but LevelDB's. */
-static int
-daemon_fds(const struct bench_daemon *d)
-{
-	char	skip[PATH_MAX + 16];
-
-	snprintf(skip, sizeof skip, "%s/leveldb/", d->state_dir);
-	return (bench_fd_count(d->pid, skip));
+	return (ok ? bench_per_sec(n, t0) : 0);
 }
 
 /* Report a daemon's open fds and memory; count a changed fd number. */
@@ -229,7 +215,7 @@ daemon_state(const struct bench_daemon *d, const char *when, int fds0)
 	int	fds;
 
 	bench_sleep_ms(SETTLE_MS);
-	fds = daemon_fds(d);
+	fds = bench_daemon_fds(d);
 	bench_mem(d->pid, &rss, &pss);
 	printf("    daemon %s: %d fds (LevelDB's not counted), VmRSS %ld KiB, "
 	    "Pss %ld KiB\n", when, fds, rss, pss);
@@ -245,22 +231,14 @@ static double
 daemon_rate(const struct bench_daemon *d, const char *runtime,
     const char *prefix)
 {
-	struct bench_drive	dr;
-	const char		*spec = NULL;
-	int			fds0 = daemon_fds(d);
+	struct bench_drive	dr = {
+		.prefix = prefix, .n = opts.n, .steps = lifecycle,
+		.nsteps = sizeof lifecycle / sizeof lifecycle[0],
+		.nconns = NCONNS, .group = GROUP,
+	};
+	int			fds0 = bench_daemon_fds(d);
 
-	if (strcmp(runtime, BENCH_RUNTIME_EXEC) == 0)
-		spec = bench_exec_spec();
-	memset(&dr, 0, sizeof dr);
-	dr.prefix = prefix;
-	dr.n = nsandboxes;
-	dr.runtime = runtime;
-	dr.spec = spec;
-	dr.spec_len = spec != NULL ? strlen(spec) : 0;
-	dr.steps = lifecycle;
-	dr.nsteps = sizeof lifecycle / sizeof lifecycle[0];
-	dr.nconns = NCONNS;
-	dr.group = GROUP;
+	bench_drive_runtime(&dr, runtime);
 	if (bench_drive(d, &dr) == -1)
 		problems++;
 	printf("    %s: %zu sandboxes done, %zu failed, %zu Wait statuses not "
@@ -269,7 +247,7 @@ daemon_rate(const struct bench_daemon *d, const char *runtime,
 	daemon_state(d, "after", fds0);
 	if (dr.failed > 0 || dr.bad_exits > 0)
 		problems++;
-	return (per_sec(dr.done, dr.seconds));
+	return (bench_per_sec(dr.done, dr.seconds));
 }
 
 /* Measure one round; print its line. */
@@ -278,7 +256,7 @@ run_round(const struct bench_daemon *d, double *rate, int round)
 {
 	char	prefix[32];
 	int	col;
-	size_t	nfloor = nsandboxes < FLOOR_N ? nsandboxes : FLOOR_N;
+	size_t	nfloor = opts.n < FLOOR_N ? opts.n : FLOOR_N;
 
 	rate[COL_FLOOR_SEQ] = floor_rate(nfloor, 1, false);
 	rate[COL_FLOOR] = floor_rate(nfloor, WINDOW, false);
@@ -293,21 +271,12 @@ run_round(const struct bench_daemon *d, double *rate, int round)
 	printf("\n");
 }
 
-/* Sort helper for doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return ((x > y) - (x < y));
-}
-
 /* The median over the rounds of rate[a] / floor (b < 0: rate[a]). */
 static double
 median_ratio(double rate[][NCOLS], int a, int b)
 {
 	double	v[MAX_ROUNDS], den;
-	int	i, n = nrounds;
+	int	i, n = opts.rounds;
 
 	for (i = 0; i < n; i++) {
 		den = 1;
@@ -318,30 +287,33 @@ median_ratio(double rate[][NCOLS], int a, int b)
 			den = rate[i][b];
 		v[i] = den > 0 ? rate[i][a] / den : 0;
 	}
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+	return (bench_median(v, n));
 }
+
+/* The ratios of the summary. */
+static const struct bench_ratio ratios[] = {
+	{ "exec sandboxes/s vs floor 1 (one at a time)", COL_EXEC,
+	  COL_FLOOR_SEQ },
+	{ "exec sandboxes/s vs floor 64", COL_EXEC, COL_FLOOR },
+	{ "pause sandboxes/s vs floor 1", COL_PAUSE, COL_FLOOR_SEQ },
+	{ "pause sandboxes/s vs floor 64", COL_PAUSE, COL_FLOOR },
+	{ "pause sandboxes/s vs floor pause", COL_PAUSE, COL_FLOOR_PAUSE },
+};
 
 /* Print the medians and the ratios. */
 static void
 print_summary(double rate[][NCOLS])
 {
+	size_t	k;
 	int	col;
 
 	printf("  %-6s", "median");
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11.0f", median_ratio(rate, col, -1));
 	printf("\nratios (median over rounds of the ratio within a round):\n");
-	printf("  exec sandboxes/s vs floor 1 (one at a time)   %6.3fx\n",
-	    median_ratio(rate, COL_EXEC, COL_FLOOR_SEQ));
-	printf("  exec sandboxes/s vs floor 64                  %6.3fx\n",
-	    median_ratio(rate, COL_EXEC, COL_FLOOR));
-	printf("  pause sandboxes/s vs floor 1                  %6.3fx\n",
-	    median_ratio(rate, COL_PAUSE, COL_FLOOR_SEQ));
-	printf("  pause sandboxes/s vs floor 64                 %6.3fx\n",
-	    median_ratio(rate, COL_PAUSE, COL_FLOOR));
-	printf("  pause sandboxes/s vs floor pause              %6.3fx\n",
-	    median_ratio(rate, COL_PAUSE, COL_FLOOR_PAUSE));
+	for (k = 0; k < sizeof ratios / sizeof ratios[0]; k++)
+		bench_print_ratio(ratios[k].label, 3,
+		    median_ratio(rate, ratios[k].num, ratios[k].den));
 	printf("RESULT lifecycle: exec %.0f sandboxes/s = %.3fx the "
 	    "fork+exec+wait floor (the faster of floor 1 and floor 64); "
 	    "pause %.0f sandboxes/s = %.3fx that floor, %.3fx the "
@@ -361,40 +333,17 @@ print_head(void)
 
 	printf("per sandbox: Store.Create, Controller.Create, Start, Stop(0), "
 	    "Wait, Shutdown, Store.Delete; %zu sandboxes per run, %d "
-	    "connections x %d sandboxes in flight\n", nsandboxes, NCONNS,
+	    "connections x %d sandboxes in flight\n", opts.n, NCONNS,
 	    GROUP);
 	printf("floor: this program forks, execs /bin/sleep 0 and waits, 1 "
 	    "or %d at a time, %zu processes; floor pause (%d at a time) adds "
 	    "new PID/IPC/UTS namespaces and a netns made, joined and "
-	    "removed\n", WINDOW, nsandboxes < FLOOR_N ? nsandboxes : FLOOR_N,
+	    "removed\n", WINDOW, opts.n < FLOOR_N ? opts.n : FLOOR_N,
 	    WINDOW);
 	printf("  %-6s", "round");
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11s", col_names[col]);
 	printf("   (processes/s, sandboxes/s)\n");
-}
-
-/* Parse -n SANDBOXES and -r ROUNDS; 0, or -1 after printing the usage. */
-static int
-parse_args(int argc, char **argv)
-{
-	int	ch;
-	long	n;
-
-	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
-		if (ch == 'n' && (n = atol(optarg)) > 0 && n <= 10000) {
-			nsandboxes = (size_t)n;
-			continue;
-		}
-		if (ch == 'r' && (nrounds = atoi(optarg)) > 0 &&
-		    nrounds <= MAX_ROUNDS)
-			continue;
-		fprintf(stderr, "usage: %s [-n sandboxes (1-10000, default "
-		    "%d)] [-r rounds (1-%d, default %d)]\n", argv[0],
-		    DEFAULT_N, MAX_ROUNDS, DEFAULT_ROUNDS);
-		return (-1);
-	}
-	return (0);
 }
 
 int
@@ -404,12 +353,10 @@ main(int argc, char **argv)
 	double			rate[MAX_ROUNDS][NCOLS];
 	int			i;
 
-	if (parse_args(argc, argv) == -1)
+	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	bench_catch_signals();
+	bench_init("bench_lifecycle", "sandbox lifecycles per second");
 	log_init(NULL, LOG_LEVEL_WARN);
-	bench_header("bench_lifecycle", "sandbox lifecycles per second");
 	if (mkdtemp(floor_dir) == NULL) {
 		perror("mkdtemp");
 		return (1);
@@ -418,16 +365,12 @@ main(int argc, char **argv)
 	daemon_pid = d.pid;
 	daemon_state(&d, "idle", -1);
 	print_head();
-	for (i = 0; i < nrounds && !bench_interrupted; i++)
+	for (i = 0; i < opts.rounds && !bench_interrupted; i++)
 		run_round(&d, rate[i], i);
 	/* An interrupted round is not summed up. */
-	if ((nrounds = bench_interrupted ? i - 1 : i) > 0)
+	if ((opts.rounds = bench_interrupted ? i - 1 : i) > 0)
 		print_summary(rate);
 	problems += bench_daemon_stop(&d);
 	rmdir(floor_dir);
-	if (problems > 0)
-		printf("PROBLEMS: %d (see above)\n", problems);
-	if (bench_interrupted)
-		printf("INTERRUPTED: the figures above are partial\n");
-	return (problems > 0);
+	return (bench_finish(problems, 0));
 }

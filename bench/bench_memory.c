@@ -66,8 +66,11 @@ struct runtime_result {
 	double	kid_pss;	/* KiB per sandbox process, round 1 */
 };
 
-static size_t	nsandboxes = DEFAULT_N;
-static int	nrounds = DEFAULT_ROUNDS;
+/* -n SANDBOXES and -r ROUNDS, with their defaults. */
+static struct bench_opts opts = {
+	.optstring = "n:r:", .n = DEFAULT_N, .rounds = DEFAULT_ROUNDS,
+	.max_rounds = MAX_ROUNDS,
+};
 static int	problems;
 static double	elapsed;	/* in bench_drive, all told */
 
@@ -114,12 +117,10 @@ static struct reading
 daemon_reading(const struct bench_daemon *d)
 {
 	struct reading	r;
-	char		skip[PATH_MAX + 16];
 
 	bench_sleep_ms(SETTLE_MS);
-	snprintf(skip, sizeof skip, "%s/leveldb/", d->state_dir);
 	bench_mem(d->pid, &r.rss, &r.pss);
-	r.fds = bench_fd_count(d->pid, skip);
+	r.fds = bench_daemon_fds(d);
 	return (r);
 }
 
@@ -163,22 +164,12 @@ static bool
 drive(const struct bench_daemon *d, const char *runtime, size_t first,
     size_t n, const enum bench_step *steps, size_t nsteps)
 {
-	struct bench_drive	dr;
-	const char		*spec = NULL;
+	struct bench_drive	dr = {
+		.prefix = "mem", .first = first, .n = n, .steps = steps,
+		.nsteps = nsteps, .nconns = NCONNS, .group = GROUP,
+	};
 
-	if (strcmp(runtime, BENCH_RUNTIME_EXEC) == 0)
-		spec = bench_exec_spec();
-	memset(&dr, 0, sizeof dr);
-	dr.prefix = "mem";
-	dr.first = first;
-	dr.n = n;
-	dr.runtime = runtime;
-	dr.spec = spec;
-	dr.spec_len = spec != NULL ? strlen(spec) : 0;
-	dr.steps = steps;
-	dr.nsteps = nsteps;
-	dr.nconns = NCONNS;
-	dr.group = GROUP;
+	bench_drive_runtime(&dr, runtime);
 	if (bench_drive(d, &dr) == -1 || dr.failed > 0 || dr.bad_exits > 0) {
 		printf("    ERROR: %zu of %zu sandboxes failed, %zu bad exit "
 		    "statuses\n", dr.failed, n, dr.bad_exits);
@@ -202,17 +193,17 @@ run_round(const struct bench_daemon *d, const char *runtime, int round,
     const struct reading *idle)
 {
 	struct reading	peak, after;
-	size_t		first = 1 + (size_t)round * nsandboxes, nkids;
+	size_t		first = 1 + (size_t)round * opts.n, nkids;
 	long		kids;
 	char		label[64];
 
 	memset(&peak, 0, sizeof peak);
-	if (drive(d, runtime, first, nsandboxes, up, 3)) {
+	if (drive(d, runtime, first, opts.n, up, 3)) {
 		peak = daemon_reading(d);
 		kids = children_pss(d->pid, &nkids);
 		peak.kid_pss = nkids > 0 ? (double)kids / (double)nkids : 0;
 		snprintf(label, sizeof label, "%zu running, round %d",
-		    nsandboxes, round + 1);
+		    opts.n, round + 1);
 		print_reading(label, &peak);
 		printf("      (the %zu sandbox processes themselves: Pss %ld "
 		    "KiB in all, %.0f KiB each)\n", nkids, kids, peak.kid_pss);
@@ -220,7 +211,7 @@ run_round(const struct bench_daemon *d, const char *runtime, int round,
 	/* Even after a failure: sandboxes go down through the daemon. */
 	if (bench_interrupted)
 		return (peak);
-	drive(d, runtime, first, nsandboxes, down, 3);
+	drive(d, runtime, first, opts.n, down, 3);
 	after = daemon_reading(d);
 	snprintf(label, sizeof label, "after teardown, round %d", round + 1);
 	print_reading(label, &after);
@@ -248,44 +239,21 @@ run_runtime(const char *runtime)
 	drive(&d, runtime, 0, 1, whole, 7);
 	idle = daemon_reading(&d);
 	print_reading("idle, after one lifecycle", &idle);
-	for (i = 0; i < nrounds; i++)
+	for (i = 0; i < opts.rounds; i++)
 		peak[i] = bench_interrupted ? idle :
 		    run_round(&d, runtime, i, &idle);
 	problems += bench_daemon_stop(&d);
-	res.rss_per = (peak[0].rss - idle.rss) * 1024 / (long)nsandboxes;
-	res.pss_per = (peak[0].pss - idle.pss) * 1024 / (long)nsandboxes;
+	res.rss_per = (peak[0].rss - idle.rss) * 1024 / (long)opts.n;
+	res.pss_per = (peak[0].pss - idle.pss) * 1024 / (long)opts.n;
 	res.kid_pss = peak[0].kid_pss;
 	printf("    per sandbox (round 1): VmRSS %.2f KiB, Pss %.2f KiB; "
 	    "peak VmRSS change from round 1:", res.rss_per / 1024.0,
 	    res.pss_per / 1024.0);
-	for (i = 1; i < nrounds; i++)
+	for (i = 1; i < opts.rounds; i++)
 		printf("%s round %d %+ld KiB", i > 1 ? "," : "", i + 1,
 		    peak[i].rss - peak[0].rss);
 	printf("\n");
 	return (res);
-}
-
-/* Parse -n SANDBOXES and -r ROUNDS; 0, or -1 after printing the usage. */
-static int
-parse_args(int argc, char **argv)
-{
-	int	ch;
-	long	n;
-
-	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
-		if (ch == 'n' && (n = atol(optarg)) > 0 && n <= 10000) {
-			nsandboxes = (size_t)n;
-			continue;
-		}
-		if (ch == 'r' && (nrounds = atoi(optarg)) > 0 &&
-		    nrounds <= MAX_ROUNDS)
-			continue;
-		fprintf(stderr, "usage: %s [-n sandboxes (1-10000, default "
-		    "%d)] [-r rounds (1-%d, default %d)]\n", argv[0],
-		    DEFAULT_N, MAX_ROUNDS, DEFAULT_ROUNDS);
-		return (-1);
-	}
-	return (0);
 }
 
 int
@@ -294,11 +262,9 @@ main(int argc, char **argv)
 	struct runtime_result	ex, pa;
 	long			rss, pss;
 
-	if (parse_args(argc, argv) == -1)
+	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	bench_catch_signals();
-	bench_header("bench_memory", "sandboxd's memory per sandbox");
+	bench_init("bench_memory", "sandboxd's memory per sandbox");
 	if (sleep_baseline(&rss, &pss) == -1) {
 		printf("cannot measure a sleep process\n");
 		return (1);
@@ -306,7 +272,7 @@ main(int argc, char **argv)
 	printf("baseline: one /bin/sleep process: VmRSS %ld KiB, Pss %ld "
 	    "KiB\n", rss, pss);
 	printf("sandboxd with %zu sandboxes, %d rounds per runtime:\n",
-	    nsandboxes, nrounds);
+	    opts.n, opts.rounds);
 	ex = run_runtime(BENCH_RUNTIME_EXEC);
 	pa = run_runtime(BENCH_RUNTIME_PAUSE);
 	printf("RESULT memory: sandboxd grows %.2f KiB VmRSS (%.2f KiB Pss) "
@@ -321,9 +287,5 @@ main(int argc, char **argv)
 	    pa.kid_pss > 0 ? pa.pss_per / 1024.0 / pa.kid_pss : 0);
 	printf("  (%.1f s spent driving sandboxes through the daemon)\n",
 	    elapsed);
-	if (problems > 0)
-		printf("PROBLEMS: %d (see above)\n", problems);
-	if (bench_interrupted)
-		printf("INTERRUPTED: the figures above are partial\n");
-	return (problems > 0);
+	return (bench_finish(problems, 0));
 }

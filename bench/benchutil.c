@@ -1,7 +1,8 @@
 /*
- * benchutil.c: the benchmarks' shared parts (see benchutil.h): start and
- * stop a private sandboxd and clean up after it, read a process's memory,
- * and drive many sandbox lifecycles through the daemon, pipelined.
+ * benchutil.c: the benchmarks' shared parts (see benchutil.h): their
+ * command line, start and end, and summary figures; start and stop a
+ * private sandboxd and clean up after it, read a process's memory, and
+ * drive many sandbox lifecycles through the daemon, pipelined.
  */
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -90,8 +91,8 @@ interrupt_cb(int sig)
 }
 
 /* Catch SIGINT, SIGTERM and SIGHUP, without SA_RESTART: poll returns. */
-void
-bench_catch_signals(void)
+static void
+catch_signals(void)
 {
 	struct sigaction	sa;
 
@@ -124,8 +125,8 @@ bench_sleep_ms(int ms)
 }
 
 /* Print what runs where: name, date, CPUs, load, kernel. */
-void
-bench_header(const char *name, const char *what)
+static void
+print_header(const char *name, const char *what)
 {
 	struct utsname	 u;
 	char		 when[64], load[64] = "?";
@@ -143,6 +144,108 @@ bench_header(const char *name, const char *what)
 	printf("  %s, %ld CPUs, Linux %s, loadavg %s\n", when,
 	    sysconf(_SC_NPROCESSORS_ONLN), u.release, load);
 	fflush(stdout);
+}
+
+/* Print the usage of the options in o->optstring, with o's defaults. */
+static void
+print_usage(const char *prog, const struct bench_opts *o)
+{
+	fprintf(stderr, "usage: %s", prog);
+	if (strchr(o->optstring, 'n') != NULL)
+		fprintf(stderr, " [-n sandboxes (1-10000, default %zu)]",
+		    o->n);
+	if (strchr(o->optstring, 'r') != NULL)
+		fprintf(stderr, " [-r rounds (1-%d, default %d)]",
+		    o->max_rounds, o->rounds);
+	if (strchr(o->optstring, 't') != NULL)
+		fprintf(stderr, " [-t seconds per phase (0-5, default %.1f)]",
+		    o->seconds);
+	fprintf(stderr, "\n");
+}
+
+/*
+ * Parse the options o->optstring names into o (see benchutil.h); 0, or
+ * -1 after printing the usage.
+ */
+int
+bench_parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	const struct bench_opts	 defaults = *o;
+	double			 t;
+	long			 n;
+	int			 ch, r;
+
+	while ((ch = getopt(argc, argv, o->optstring)) != -1) {
+		if (ch == 'n' && (n = atol(optarg)) > 0 && n <= 10000)
+			o->n = (size_t)n;
+		else if (ch == 'r' && (r = atoi(optarg)) > 0 &&
+		    r <= o->max_rounds)
+			o->rounds = r;
+		else if (ch == 't' && (t = atof(optarg)) > 0 && t <= 5)
+			o->seconds = t;
+		else {
+			print_usage(argv[0], &defaults);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Start a benchmark: line-buffered output, ^C caught, the header. */
+void
+bench_init(const char *name, const char *what)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	catch_signals();
+	print_header(name, what);
+}
+
+/*
+ * End a benchmark: say whether there were problems (errors: failed
+ * requests, counted apart) and whether it was cut short; the exit status.
+ */
+int
+bench_finish(int problems, size_t errors)
+{
+	if (errors > 0)
+		printf("PROBLEMS: %d in daemon runs and cleanup, %zu request "
+		    "errors\n", problems, errors);
+	else if (problems > 0)
+		printf("PROBLEMS: %d (see above)\n", problems);
+	if (bench_interrupted)
+		printf("INTERRUPTED: the figures above are partial\n");
+	return (problems > 0 || errors > 0);
+}
+
+/* n per second, guarding against a zero interval. */
+double
+bench_per_sec(size_t n, double secs)
+{
+	return (secs > 0 ? (double)n / secs : 0);
+}
+
+/* Sort helper for doubles. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
+}
+
+/* The median of v[0..n-1] (v is sorted in place). */
+double
+bench_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+/* One line of a summary's ratios, label and value in columns. */
+void
+bench_print_ratio(const char *label, int decimals, double ratio)
+{
+	printf("  %-46s%6.*fx\n", label, decimals, ratio);
 }
 
 /* An environment override, else the built-in default. */
@@ -479,6 +582,16 @@ bench_daemon_stop(struct bench_daemon *d)
 	return (problems);
 }
 
+/* The daemon's open fds but LevelDB's (their number follows compactions). */
+int
+bench_daemon_fds(const struct bench_daemon *d)
+{
+	char	skip[PATH_MAX + 16];
+
+	snprintf(skip, sizeof skip, "%s/leveldb/", d->state_dir);
+	return (bench_fd_count(d->pid, skip));
+}
+
 /* A connection in the benchmark namespace with a call timeout; or NULL. */
 struct sbc *
 bench_connect(const struct bench_daemon *d)
@@ -610,6 +723,19 @@ const char *
 bench_exec_spec(void)
 {
 	return (exec_spec);
+}
+
+/* Set dr's runtime and its spec: exec runs bench_exec_spec, pause none. */
+void
+bench_drive_runtime(struct bench_drive *dr, const char *runtime)
+{
+	dr->runtime = runtime;
+	dr->spec = NULL;
+	dr->spec_len = 0;
+	if (strcmp(runtime, BENCH_RUNTIME_EXEC) == 0) {
+		dr->spec = exec_spec;
+		dr->spec_len = strlen(exec_spec);
+	}
 }
 
 /* Format the id of sandbox number i. */

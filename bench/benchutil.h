@@ -1,6 +1,7 @@
 /*
- * benchutil.h: what the benchmarks share: a private sandboxd to measure,
- * its memory, and a pipelined driver of sandbox lifecycles.
+ * benchutil.h: what the benchmarks share: their command line, start, end
+ * and summary lines, a private sandboxd to measure, its memory, and a
+ * pipelined driver of sandbox lifecycles.
  *
  * Every daemon gets a fresh mkdtemp directory under /tmp:
  *
@@ -16,10 +17,13 @@
  * unmounts and removes leftover netns files, reports every leftover and
  * warning line of the daemon's log, and removes the directory.
  *
- * bench_catch_signals makes SIGINT, SIGTERM and SIGHUP set
- * bench_interrupted: loops stop early and the cleanup still runs.  The
- * daemon runs in its own process group, so a ^C reaches only the
- * benchmark, which then stops it in order.
+ * A benchmark's main parses its options with bench_parse_args, calls
+ * bench_init (line-buffered output, signals, the header), measures, and
+ * returns bench_finish(problems, errors), which prints the closing
+ * PROBLEMS and INTERRUPTED lines.  bench_init makes SIGINT, SIGTERM and
+ * SIGHUP set bench_interrupted: loops stop early and the cleanup still
+ * runs.  The daemon runs in its own process group, so a ^C reaches only
+ * the benchmark, which then stops it in order.
  *
  * The driver (bench_drive) runs a list of steps (Store.Create, Controller
  * Create/Start/Stop/Wait/Shutdown, Store.Delete) for ids <prefix>-00000 ..
@@ -72,6 +76,26 @@ enum bench_step {
 	STEP_STORE_DELETE,
 };
 
+/*
+ * A benchmark's options, some of -n SANDBOXES (1-10000), -r ROUNDS
+ * (1-max_rounds) and -t SECONDS per phase (0-5]: optstring names them for
+ * getopt; the values set before bench_parse_args are the defaults.
+ */
+struct bench_opts {
+	const char	*optstring;
+	size_t		 n;
+	int		 rounds;
+	int		 max_rounds;
+	double		 seconds;
+};
+
+/* A ratio of a summary: column num over column den, under a label. */
+struct bench_ratio {
+	const char	*label;
+	int		 num;
+	int		 den;
+};
+
 /* What bench_drive runs and what it counts. */
 struct bench_drive {
 	const char		*prefix;	/* ids: <prefix>-%05zu */
@@ -95,17 +119,23 @@ struct bench_drive {
 extern volatile sig_atomic_t	bench_interrupted;
 
 /* benchutil.c */
-void		 bench_catch_signals(void);
+int		 bench_parse_args(int, char **, struct bench_opts *);
+void		 bench_init(const char *, const char *);
+int		 bench_finish(int, size_t);
 double		 bench_now(void);
 void		 bench_sleep_ms(int);
-void		 bench_header(const char *, const char *);
+double		 bench_per_sec(size_t, double);
+double		 bench_median(double *, int);
+void		 bench_print_ratio(const char *, int, double);
 void		 bench_daemon_start(struct bench_daemon *, const char *);
 int		 bench_daemon_stop(struct bench_daemon *);
+int		 bench_daemon_fds(const struct bench_daemon *);
 struct sbc	*bench_connect(const struct bench_daemon *);
 int		 bench_mem(pid_t, long *, long *);
 int		 bench_fd_count(pid_t, const char *);
 double		 bench_cpu_seconds(pid_t);
 double		 bench_run_delay(pid_t);
+void		 bench_drive_runtime(struct bench_drive *, const char *);
 int		 bench_drive(const struct bench_daemon *, struct bench_drive *);
 const char	*bench_exec_spec(void);
 
