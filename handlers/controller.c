@@ -36,6 +36,10 @@ RB_GENERATE(instance_tree, instance, entry, inst_cmp)
 
 static struct instance_tree	instances = RB_INITIALIZER(&instances);
 
+static int	inst_encode(const struct instance *, const ct_Sandbox *,
+		    uint8_t **, size_t *, char **);
+static void	start_queued(struct instance *);
+
 /* Order instances by namespace, then id. */
 static int
 inst_cmp(struct instance *a, struct instance *b)
@@ -173,7 +177,6 @@ int
 inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 {
 	struct inst_record	*old = NULL;
-	sv_Instance		*rec;
 	uint8_t			*buf;
 	size_t			 len;
 	int			 rc = -1;
@@ -186,6 +189,23 @@ inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 		}
 		sb = &old->inst->sandbox;
 	}
+	if (inst_encode(inst, sb, &buf, &len, cause) == 0) {
+		store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
+		free(buf);
+		rc = 0;
+	}
+	inst_record_free(old);
+	return (rc);
+}
+
+/* Encode the instance's record, with sb as its metadata copy. */
+static int
+inst_encode(const struct instance *inst, const ct_Sandbox *sb, uint8_t **buf,
+    size_t *len, char **cause)
+{
+	sv_Instance	*rec;
+	int		 rc;
+
 	rec = xcalloc(1, sizeof(*rec));
 	rec->state = inst->state;
 	rec->pid = inst->pid;
@@ -203,13 +223,8 @@ inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 	rec->stop_deadline = inst->stop_deadline;
 	rec->has_sandbox = true;
 	rec->sandbox = *sb;
-	if (msg_encode(sv_Instance_fields, rec, &buf, &len, cause)) {
-		store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
-		free(buf);
-		rc = 0;
-	}
+	rc = msg_encode(sv_Instance_fields, rec, buf, len, cause) ? 0 : -1;
 	free(rec);		/* borrowed every pointer */
-	inst_record_free(old);
 	return (rc);
 }
 
@@ -250,81 +265,6 @@ inst_save_or_fail(struct call *call, struct instance *inst,
 	return (false);
 }
 
-/* ---- waiters -------------------------------------------------------- */
-
-/* A waiter's client left or its deadline passed: forget it. */
-static void
-waiter_cancel_cb(struct call *call, int code, void *arg)
-{
-	struct waiter	*w = arg;
-
-	(void)call;
-	(void)code;
-	TAILQ_REMOVE(&w->inst->waiters, w, entry);
-	free(w);
-}
-
-/* Park a call on inst until it exits. */
-static enum handler_result
-waiter_add(struct call *call, struct instance *inst, enum waiter_kind kind)
-{
-	struct waiter	*w;
-
-	w = xcalloc(1, sizeof(*w));
-	w->call = call;
-	w->inst = inst;
-	w->kind = kind;
-	TAILQ_INSERT_TAIL(&inst->waiters, w, entry);
-	return (call_defer(call, waiter_cancel_cb, w));
-}
-
-/* Answer one waiter with the instance's exit. */
-static void
-waiter_answer(struct waiter *w, const struct instance *inst)
-{
-	cssv_ControllerWaitResponse	cw = { 0 };
-	crsv_WaitSandboxResponse	sw = { 0 };
-	cssv_ControllerStopResponse	empty = { 0 };
-
-	switch (w->kind) {
-	case WAITER_WAIT:
-		cw.exit_status = inst->exit_status;
-		cw.has_exited_at = true;
-		cw.exited_at = inst->exited_at;
-		call_finish(w->call, cssv_ControllerWaitResponse_fields, &cw);
-		break;
-	case WAITER_SHIM_WAIT:
-		sw.exit_status = inst->exit_status;
-		sw.has_exited_at = true;
-		sw.exited_at = inst->exited_at;
-		call_finish(w->call, crsv_WaitSandboxResponse_fields, &sw);
-		break;
-	case WAITER_EMPTY:
-		call_finish(w->call, cssv_ControllerStopResponse_fields, &empty);
-		break;
-	}
-}
-
-/*
- * Answer every waiter.  If the process never ran (Shutdown of a created
- * sandbox), Wait has no exit to report: Canceled, as wire.md says.
- */
-static void
-waiters_release(struct instance *inst)
-{
-	struct waiter	*w;
-
-	while ((w = TAILQ_FIRST(&inst->waiters)) != NULL) {
-		TAILQ_REMOVE(&inst->waiters, w, entry);
-		if (w->kind != WAITER_EMPTY && inst->state != SB_STATE_STOPPED)
-			call_finish_error(w->call, STATUS_CANCELED, "sandbox "
-			    "\"%s\" was shut down before it exited", inst->id);
-		else
-			waiter_answer(w, inst);
-		free(w);
-	}
-}
-
 /* ---- teardown ------------------------------------------------------- */
 
 /* Remove the bundle directory and what is in it (the log). */
@@ -342,32 +282,43 @@ bundle_remove(const struct instance *inst)
 	free(dir);
 }
 
-/* Remove the netns sandboxd made for inst; false (logged) on failure. */
-static bool
-netns_release(struct instance *inst)
-{
-	char	*cause = NULL;
-
-	if (!inst->netns_owned || inst->netns_path == NULL)
-		return (true);
-	if (netns_remove(inst->netns_path, &cause) == -1) {
-		log_warnx("sandbox %s/%s: %s", inst->ns, inst->id, cause);
-		free(cause);
-		return (false);
-	}
-	return (true);
-}
-
-/* Shutdown's last step: release everything and forget the instance. */
+/* Shutdown's last step: answer, remove bundle and record, forget. */
 static void
-inst_teardown(struct instance *inst)
+teardown_finish(struct instance *inst)
 {
 	log_info("sandbox %s/%s: shut down", inst->ns, inst->id);
 	waiters_release(inst);
-	netns_release(inst);
 	bundle_remove(inst);
 	store_del(STORE_INSTANCE, inst->ns, inst->id);
 	inst_remove(inst);
+}
+
+/* The netns the sandbox owned is gone (or could not be removed). */
+static void
+teardown_netns_done(const char *path, const char *error, void *arg)
+{
+	struct instance	*inst = arg;
+
+	(void)path;
+	inst->netns_req = NULL;
+	if (error != NULL)
+		log_warnx("sandbox %s/%s: %s", inst->ns, inst->id, error);
+	teardown_finish(inst);
+}
+
+/*
+ * Shutdown, once no process runs: remove the netns sandboxd made (off the
+ * loop: unmounting can take a while), then finish.
+ */
+static void
+inst_teardown(struct instance *inst)
+{
+	if (inst->netns_owned && inst->netns_path != NULL) {
+		inst->netns_req = netns_remove_async(inst->netns_path,
+		    teardown_netns_done, inst);
+		return;
+	}
+	teardown_finish(inst);
 }
 
 /* ---- exits ---------------------------------------------------------- */
@@ -491,36 +442,30 @@ netns_clear_leftover(struct call *call, struct instance *inst,
 	return (true);
 }
 
-/* Make a persistent netns <run_dir>/netns/<ns>-<id> for inst. */
+/*
+ * Plan a persistent netns <run_dir>/netns/<ns>-<id> for inst: it is made
+ * off the loop (see create_deferred) once the Create is otherwise ready.
+ */
 static bool
-netns_make(struct call *call, struct instance *inst)
+netns_plan(struct call *call, struct instance *inst)
 {
-	char	*cause = NULL, *dir, *name, *path;
-	int	 rc;
+	char	*path;
 
-	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
-	xasprintf(&name, "%s-%s", inst->ns, inst->id);
-	xasprintf(&path, "%s/%s", dir, name);
-	rc = netns_clear_leftover(call, inst, path) ? 0 : -1;
-	if (rc == 0 &&
-	    (rc = netns_create(dir, name, &inst->netns_path, &cause)) == -1) {
-		call_fail(call, STATUS_UNKNOWN, "sandbox \"%s\": cannot create "
-		    "a network namespace: %s", inst->id, cause);
-		free(cause);
-	}
-	free(dir);
-	free(name);
-	free(path);
-	if (rc == -1)
+	xasprintf(&path, "%s/netns/%s-%s", handler_cfg.run_dir, inst->ns,
+	    inst->id);
+	if (!netns_clear_leftover(call, inst, path)) {
+		free(path);
 		return (false);
+	}
+	inst->netns_path = path;
 	inst->netns_owned = true;
 	return (true);
 }
 
 /*
  * The sandbox's network namespace, in order: the request's netns_path,
- * the spec's network namespace path, or one made here if the runtime
- * needs one.
+ * the spec's network namespace path, or, if the runtime needs one, a new
+ * one (planned here, made by create_deferred).
  */
 static bool
 netns_prepare(struct call *call, struct instance *inst, const ct_Sandbox *sb,
@@ -545,7 +490,7 @@ netns_prepare(struct call *call, struct instance *inst, const ct_Sandbox *sb,
 		free(spec_path);
 		return (ok);
 	}
-	return (needs ? netns_make(call, inst) : true);
+	return (needs ? netns_plan(call, inst) : true);
 }
 
 /* mkdir -p the bundle directory. */
@@ -572,9 +517,103 @@ bundle_prepare(struct call *call, struct instance *inst)
 	return (ok);
 }
 
-/* Make the instance of sb: netns, bundle, record.  Undo all on failure. */
+/* A Create waiting for its netns: the record to put once it exists. */
+struct create_op {
+	struct instance	*inst;
+	uint8_t		*rec;
+	size_t		 len;
+	char		*runtime;
+};
+
+static void
+create_op_free(struct create_op *op)
+{
+	free(op->rec);
+	free(op->runtime);
+	free(op);
+}
+
+static void
+create_log(const struct instance *inst, const char *runtime)
+{
+	log_info("sandbox %s/%s: created (runtime %s%s%s)", inst->ns, inst->id,
+	    runtime, inst->netns_path != NULL ? ", netns " : "",
+	    inst->netns_path != NULL ? inst->netns_path : "");
+}
+
+/*
+ * The netns of a deferred Create exists, or could not be made.  Made:
+ * put the record and answer (a Shutdown that came meanwhile then runs).
+ * Not made: undo the rest, as if the Create had never been.
+ */
+static void
+create_netns_done(const char *path, const char *error, void *arg)
+{
+	struct create_op	*op = arg;
+	struct instance		*inst = op->inst;
+
+	(void)path;
+	inst->netns_req = NULL;
+	inst->creating = false;
+	if (error != NULL) {
+		log_warnx("sandbox %s/%s: cannot create a network namespace: %s",
+		    inst->ns, inst->id, error);
+		waiters_release_create(inst, error);
+		waiters_release_start(inst, error);
+		waiters_release(inst);
+		bundle_remove(inst);
+		inst_remove(inst);
+	} else {
+		store_put(STORE_INSTANCE, inst->ns, inst->id, op->rec, op->len);
+		create_log(inst, op->runtime);
+		waiters_release_create(inst, NULL);
+		if (inst->shutting_down)
+			inst_teardown(inst);
+		else
+			start_queued(inst);
+	}
+	create_op_free(op);
+}
+
+/*
+ * Finish a Create that needs a new netns off the loop: the record is
+ * encoded now (the request's memory goes when the handler returns) and
+ * put when the namespace exists, so that no acknowledged sandbox lacks
+ * one; the answer waits for both.
+ */
 static enum handler_result
-create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path)
+create_deferred(struct call *call, struct instance *inst, const ct_Sandbox *sb,
+    enum waiter_kind kind)
+{
+	struct create_op	*op;
+	char			*cause = NULL, *dir, *name;
+
+	op = xcalloc(1, sizeof(*op));
+	op->inst = inst;
+	op->runtime = xstrdup(sb->runtime.name);
+	if (inst_encode(inst, sb, &op->rec, &op->len, &cause) == -1) {
+		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": %s", inst->id,
+		    cause);
+		free(cause);
+		create_op_free(op);
+		return (HANDLER_ERROR);
+	}
+	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
+	xasprintf(&name, "%s-%s", inst->ns, inst->id);
+	inst->creating = true;
+	inst->netns_req = netns_create_async(dir, name, create_netns_done, op);
+	free(dir);
+	free(name);
+	return (waiter_add(call, inst, kind));
+}
+
+/*
+ * Make the instance of sb: netns, bundle, record.  Undo all on failure.
+ * kind says which service's answer a deferred Create gives.
+ */
+static enum handler_result
+create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path,
+    enum waiter_kind kind)
 {
 	struct instance	*inst;
 
@@ -597,14 +636,16 @@ create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path)
 		goto fail;
 	if (!bundle_prepare(call, inst))
 		goto fail;
+	if (inst->netns_owned) {
+		if (create_deferred(call, inst, sb, kind) == HANDLER_ERROR)
+			goto fail;
+		return (HANDLER_DEFERRED);
+	}
 	if (!inst_save_or_fail(call, inst, sb))
 		goto fail;
-	log_info("sandbox %s/%s: created (runtime %s%s%s)", inst->ns, inst->id,
-	    sb->runtime.name, inst->netns_path != NULL ? ", netns " : "",
-	    inst->netns_path != NULL ? inst->netns_path : "");
+	create_log(inst, sb->runtime.name);
 	return (HANDLER_DONE);
 fail:
-	netns_release(inst);
 	bundle_remove(inst);
 	inst_remove(inst);
 	return (HANDLER_ERROR);
@@ -616,7 +657,7 @@ fail:
  */
 enum handler_result
 ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
-    const char *netns_path)
+    const char *netns_path, enum waiter_kind kind)
 {
 	const char		*ns = call_namespace(call);
 	struct record		 rec = { 0 };
@@ -646,7 +687,7 @@ ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
 			free(cause);
 			return (HANDLER_ERROR);
 		}
-		return (create_instance(call, given, netns_path));
+		return (create_instance(call, given, netns_path, kind));
 	}
 	found = record_load(ns, id, &rec, &cause);
 	if (found == 0)
@@ -658,7 +699,7 @@ ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
 		free(cause);
 		return (HANDLER_ERROR);
 	}
-	r = create_instance(call, rec.sb, netns_path);
+	r = create_instance(call, rec.sb, netns_path, kind);
 	record_free(&rec);
 	return (r);
 }
@@ -715,7 +756,8 @@ ctrl_create_from_bundle(struct call *call, const char *id, const char *bundle,
 
 	if (store_exists(STORE_SANDBOX, call_namespace(call), id) ||
 	    bundle == NULL || *bundle == '\0')
-		return (ctrl_create(call, id, NULL, netns_path));
+		return (ctrl_create(call, id, NULL, netns_path,
+		    WAITER_SHIM_CREATE));
 	if (validate_identifier("sandbox id", id, &cause) == -1) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
 		free(cause);
@@ -736,7 +778,7 @@ ctrl_create_from_bundle(struct call *call, const char *id, const char *bundle,
 	sb->spec.type_url = (char *)OCI_SPEC_TYPE_URL;
 	sb->spec.value.data = json;
 	sb->spec.value.len = len;
-	r = create_instance(call, sb, netns_path);
+	r = create_instance(call, sb, netns_path, WAITER_SHIM_CREATE);
 	free(sb);
 	free(json);
 	return (r);
@@ -748,6 +790,13 @@ ctrl_create_from_bundle(struct call *call, const char *id, const char *bundle,
 static enum handler_result
 start_refused(struct call *call, const struct instance *inst)
 {
+	if (inst->shutting_down)
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
+		    "\"%s\" is being shut down", inst->id));
+	if (inst->creating)
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
+		    "\"%s\" already has a Start waiting for its Create",
+		    inst->id));
 	switch (inst->state) {
 	case SB_STATE_RUNNING:
 	case SB_STATE_STOPPING:
@@ -779,55 +828,158 @@ start_launch(struct instance *inst, const sv_Instance *rec,
 	dir = inst_bundle_dir(inst);
 	xasprintf(&launch->log_path, "%s/sandbox.log", dir);
 	free(dir);
+	launch->hold = true;
 	return (0);
 }
 
-/* Start: spawn the init process.  *recp: the record, owned by the call. */
-enum handler_result
-ctrl_start(struct call *call, const char *id, struct inst_record **recp)
+/* Forget a start: the instance is created again, with no process. */
+static void
+start_clear(struct instance *inst)
 {
-	struct instance		*inst;
+	inst->state = SB_STATE_CREATED;
+	inst->pid = 0;
+	inst->start_time = 0;
+	inst->stop_deadline = 0;
+	memset(&inst->started_at, 0, sizeof(inst->started_at));
+}
+
+/*
+ * The start failed: the process never ran.  Back to created, as if Start
+ * had not been called, unless a Shutdown was waiting for it to end.
+ */
+static void
+start_undo(struct instance *inst, const char *error)
+{
+	char	*cause = NULL;
+
+	log_warnx("sandbox %s/%s: start failed: %s", inst->ns, inst->id, error);
+	inst->proc = NULL;		/* procmgr frees it */
+	waiters_release_start(inst, error);
+	if (inst->shutting_down) {
+		inst_teardown(inst);
+		return;
+	}
+	start_clear(inst);
+	if (inst_save(inst, NULL, &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save: %s", inst->ns, inst->id,
+		    cause);
+		free(cause);
+	}
+}
+
+/* The init process exec'd, or failed to: answer Start. */
+static void
+inst_ready_cb(struct proc *p, const char *error, void *arg)
+{
+	struct instance	*inst = arg;
+
+	(void)p;
+	if (error != NULL) {
+		start_undo(inst, error);
+		return;
+	}
+	log_info("sandbox %s/%s: started, pid %u", inst->ns, inst->id,
+	    inst->pid);
+	waiters_release_start(inst, NULL);
+}
+
+/*
+ * Spawn inst's init process, held until the batch recording its pid is
+ * synced, so that a crash before then leaves no process nobody knows of.
+ * 0, or -1 with *code and *cause (the instance stays created).
+ */
+static int
+start_spawn(struct instance *inst, int *code, char **cause)
+{
 	struct inst_record	*rec;
 	struct proc_launch	 launch = { 0 };
-	struct proc		*p;
-	char			*cause = NULL;
+	struct proc		*p = NULL;
+	char			*why = NULL;
+	int			 rc;
 
-	if ((inst = inst_lookup(call, id)) == NULL)
-		return (HANDLER_ERROR);
-	if (inst->state != SB_STATE_CREATED)
-		return (start_refused(call, inst));
-	if (inst_load(inst->ns, inst->id, &rec, &cause) != 1) {
-		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": cannot read "
-		    "its record: %s", id, cause != NULL ? cause : "missing");
-		free(cause);
-		return (HANDLER_ERROR);
+	*code = STATUS_INTERNAL;
+	if (inst_load(inst->ns, inst->id, &rec, &why) != 1) {
+		xasprintf(cause, "sandbox \"%s\": cannot read its record: %s",
+		    inst->id, why != NULL ? why : "missing");
+		free(why);
+		return (-1);
 	}
-	call_own_fn(call, inst_record_free, rec);
-	if (start_launch(inst, rec->inst, &launch, &cause) == -1 ||
-	    (p = proc_spawn(&launch, inst_exit_cb, inst, &cause)) == NULL) {
-		proc_launch_free(&launch);
-		call_fail(call, STATUS_UNKNOWN, "sandbox \"%s\": start: %s", id,
-		    cause);
-		log_warnx("sandbox %s/%s: start failed: %s", inst->ns, id, cause);
-		free(cause);
-		return (HANDLER_ERROR);
-	}
+	if (start_launch(inst, rec->inst, &launch, &why) == 0)
+		p = proc_spawn(&launch, inst_exit_cb, inst_ready_cb, inst, &why);
 	proc_launch_free(&launch);
+	if (p == NULL) {
+		*code = STATUS_UNKNOWN;
+		xasprintf(cause, "sandbox \"%s\": start: %s", inst->id, why);
+		log_warnx("sandbox %s/%s: start failed: %s", inst->ns, inst->id,
+		    why);
+		free(why);
+		inst_record_free(rec);
+		return (-1);
+	}
 	inst->proc = p;
 	inst->pid = (uint32_t)proc_pid(p);
 	inst->start_time = proc_start_time(p);
 	inst->state = SB_STATE_RUNNING;
 	ts_now(&inst->started_at);
-	if (!inst_save_or_fail(call, inst, &rec->inst->sandbox)) {
-		/* Not recorded: do not leave an untracked process behind. */
-		proc_kill(p, SIGKILL);
+	rc = inst_save(inst, &rec->inst->sandbox, &why);
+	inst_record_free(rec);
+	if (rc == -1) {
+		xasprintf(cause, "sandbox \"%s\": cannot save state: %s",
+		    inst->id, why);
+		free(why);
+		/* Freed while held: the child exits without running. */
+		proc_free(p);
+		inst->proc = NULL;
+		start_clear(inst);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A Start that came while the Create was still making the netns: go on
+ * now that it has.  Its waiter is answered as any Start's is.
+ */
+static void
+start_queued(struct instance *inst)
+{
+	char	*cause = NULL;
+	int	 code;
+
+	if (inst->shutting_down || !waiters_have_start(inst))
+		return;
+	if (start_spawn(inst, &code, &cause) == -1) {
+		waiters_release_start(inst, cause);
+		free(cause);
+	}
+}
+
+/*
+ * Start: spawn the init process; the answer (kind: which service's)
+ * waits for the exec.  A Start pipelined behind its Create, while the
+ * netns is being made, waits for that first.
+ */
+enum handler_result
+ctrl_start(struct call *call, const char *id, enum waiter_kind kind)
+{
+	struct instance	*inst;
+	char		*cause = NULL;
+	int		 code;
+
+	if ((inst = inst_lookup(call, id)) == NULL)
+		return (HANDLER_ERROR);
+	if (inst->creating && !inst->shutting_down &&
+	    !waiters_have_start(inst))
+		return (waiter_add(call, inst, kind));
+	if (inst->state != SB_STATE_CREATED || inst->creating ||
+	    inst->shutting_down)
+		return (start_refused(call, inst));
+	if (start_spawn(inst, &code, &cause) == -1) {
+		call_fail(call, code, "%s", cause);
+		free(cause);
 		return (HANDLER_ERROR);
 	}
-	log_info("sandbox %s/%s: started, pid %u", inst->ns, id, inst->pid);
-	rec->inst->pid = inst->pid;
-	rec->inst->state = inst->state;
-	*recp = rec;
-	return (HANDLER_DONE);
+	return (waiter_add(call, inst, kind));
 }
 
 /* Stop: SIGTERM, SIGKILL after timeout_secs (0: at once); answer at exit. */
@@ -877,14 +1029,16 @@ ctrl_wait(struct call *call, const char *id, enum waiter_kind kind,
 
 /*
  * Shutdown: kill what runs, answer waiters, remove netns, bundle and
- * record.  Deferred until the process is reaped.  Shutting down an id the
- * controller forgot but the store knows is fine (idempotent).
+ * record.  Deferred until the process is reaped and the netns removed;
+ * a Create still making its netns finishes first.  Shutting down an id
+ * the controller forgot but the store knows is fine (idempotent).
  */
 enum handler_result
 ctrl_shutdown(struct call *call, const char *id)
 {
-	struct instance	*inst;
-	char		*cause = NULL;
+	struct instance		*inst;
+	enum handler_result	 r;
+	char			*cause = NULL;
 
 	if (validate_identifier("sandbox id", id, &cause) == -1) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
@@ -897,14 +1051,20 @@ ctrl_shutdown(struct call *call, const char *id)
 		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
 		    "found in namespace \"%s\"", id, call_namespace(call)));
 	}
-	if (inst->proc == NULL) {
-		inst_teardown(inst);
-		return (HANDLER_DONE);
-	}
+	if (inst->shutting_down)
+		return (waiter_add(call, inst, WAITER_EMPTY));
 	inst->shutting_down = true;
-	if (proc_kill(inst->proc, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("sandbox %s/%s: kill pid %u", inst->ns, id, inst->pid);
-	return (waiter_add(call, inst, WAITER_EMPTY));
+	r = waiter_add(call, inst, WAITER_EMPTY);
+	if (inst->creating)
+		return (r);		/* create_netns_done goes on */
+	if (inst->proc != NULL) {
+		if (proc_kill(inst->proc, SIGKILL) == -1 && errno != ESRCH)
+			log_warn("sandbox %s/%s: kill pid %u", inst->ns, id,
+			    inst->pid);
+		return (r);		/* inst_exit_cb goes on */
+	}
+	inst_teardown(inst);		/* may answer r's call at once */
+	return (r);
 }
 
 /* Update: field paths applied to the controller's copy of the metadata. */
@@ -920,6 +1080,9 @@ ctrl_update(struct call *call, const char *id, ct_Sandbox *in,
 
 	if ((inst = inst_lookup(call, id)) == NULL)
 		return (HANDLER_ERROR);
+	if (inst->creating)
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
+		    "\"%s\" is still being created", id));
 	if (inst_load(inst->ns, inst->id, &rec, &cause) != 1) {
 		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": cannot read "
 		    "its record: %s", id, cause != NULL ? cause : "missing");
@@ -974,13 +1137,14 @@ ctrl_instance_active(const char *ns, const char *id)
 static void
 release_one(struct instance *inst, void *arg)
 {
-	struct waiter	*w;
+	void	*op;
 
 	(void)arg;
-	/* call_cancel_all already answered the waiters' calls. */
-	while ((w = TAILQ_FIRST(&inst->waiters)) != NULL) {
-		TAILQ_REMOVE(&inst->waiters, w, entry);
-		free(w);
+	waiters_forget(inst);
+	if (inst->netns_req != NULL) {
+		op = netns_req_cancel(inst->netns_req);
+		if (inst->creating)
+			create_op_free(op);
 	}
 	inst_remove(inst);
 }

@@ -30,8 +30,12 @@ enum sb_state {
 	SB_STATE_UNKNOWN = 5,	/* record unreadable at recovery: set aside */
 };
 
-/* Which answer a deferred call expects when the sandbox exits. */
+/* Which answer a deferred call expects, and when: netns, exec or exit. */
 enum waiter_kind {
+	WAITER_CREATE,		/* ControllerCreateResponse, netns made */
+	WAITER_SHIM_CREATE,	/* CreateSandboxResponse, netns made */
+	WAITER_START,		/* ControllerStartResponse, at exec */
+	WAITER_SHIM_START,	/* StartSandboxResponse, at exec */
 	WAITER_WAIT,		/* ControllerWaitResponse */
 	WAITER_SHIM_WAIT,	/* WaitSandboxResponse */
 	WAITER_EMPTY,		/* Stop, Shutdown: an empty message */
@@ -60,11 +64,11 @@ struct ctrl_status {
 
 /* controller.c */
 enum handler_result ctrl_create(struct call *, const char *, ct_Sandbox *,
-		    const char *);
+		    const char *, enum waiter_kind);
 enum handler_result ctrl_create_from_bundle(struct call *, const char *,
 		    const char *, const char *);
 enum handler_result ctrl_start(struct call *, const char *,
-		    struct inst_record **);
+		    enum waiter_kind);
 enum handler_result ctrl_stop(struct call *, const char *, uint32_t);
 enum handler_result ctrl_wait(struct call *, const char *, enum waiter_kind,
 		    uint32_t *, gp_Timestamp *);

@@ -18,37 +18,21 @@ h_ctrl_create(struct call *call, const void *reqp, void *respp)
 	enum handler_result		 r;
 
 	r = ctrl_create(call, req->sandbox_id,
-	    req->has_sandbox ? &req->sandbox : NULL, req->netns_path);
+	    req->has_sandbox ? &req->sandbox : NULL, req->netns_path,
+	    WAITER_CREATE);
 	if (r == HANDLER_DONE)
 		memcpy(resp->sandbox_id, req->sandbox_id, sizeof(resp->sandbox_id));
 	return (r);
 }
 
-/* Start answers with the pid, creation time, labels and the spec. */
+/* Start answers once the init process has exec'd (see waiter.c). */
 enum handler_result
 h_ctrl_start(struct call *call, const void *reqp, void *respp)
 {
 	const cssv_ControllerStartRequest	*req = reqp;
-	cssv_ControllerStartResponse		*resp = respp;
-	struct inst_record			*rec;
-	const ct_Sandbox			*sb;
-	pb_size_t				 i;
 
-	if (ctrl_start(call, req->sandbox_id, &rec) != HANDLER_DONE)
-		return (HANDLER_ERROR);
-	sb = &rec->inst->sandbox;
-	memcpy(resp->sandbox_id, req->sandbox_id, sizeof(resp->sandbox_id));
-	resp->pid = rec->inst->pid;
-	resp->has_created_at = true;
-	resp->created_at = rec->inst->created_at;
-	for (i = 0; i < sb->labels_count; i++) {
-		resp->labels[i].key = sb->labels[i].key;
-		resp->labels[i].value = sb->labels[i].value;
-	}
-	resp->labels_count = sb->labels_count;
-	resp->has_spec = sb->has_spec;
-	resp->spec = sb->spec;
-	return (HANDLER_DONE);
+	(void)respp;
+	return (ctrl_start(call, req->sandbox_id, WAITER_START));
 }
 
 enum handler_result

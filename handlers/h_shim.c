@@ -24,17 +24,9 @@ enum handler_result
 h_shim_start(struct call *call, const void *reqp, void *respp)
 {
 	const crsv_StartSandboxRequest	*req = reqp;
-	crsv_StartSandboxResponse	*resp = respp;
-	struct inst_record		*rec;
 
-	if (ctrl_start(call, req->sandbox_id, &rec) != HANDLER_DONE)
-		return (HANDLER_ERROR);
-	resp->pid = rec->inst->pid;
-	resp->has_created_at = true;
-	resp->created_at = rec->inst->created_at;
-	resp->has_spec = rec->inst->sandbox.has_spec;
-	resp->spec = rec->inst->sandbox.spec;
-	return (HANDLER_DONE);
+	(void)respp;
+	return (ctrl_start(call, req->sandbox_id, WAITER_SHIM_START));
 }
 
 enum handler_result

@@ -12,9 +12,10 @@
 #include "queue.h"
 #include "tree.h"
 
+struct netns_req;
 struct proc;
 
-/* A deferred Wait, Stop or Shutdown on an instance. */
+/* A deferred Start, Wait, Stop or Shutdown on an instance. */
 struct waiter {
 	TAILQ_ENTRY(waiter)	 entry;
 	struct call		*call;
@@ -31,6 +32,7 @@ struct instance {
 	RB_ENTRY(instance)	 entry;
 	struct waiter_list	 waiters;
 	struct proc		*proc;		/* NULL unless running/stopping */
+	struct netns_req	*netns_req;	/* netns being made or removed */
 	char			*ns;
 	char			*netns_path;	/* NULL: none */
 	uint64_t		 start_time;	/* /proc/<pid>/stat field 22 */
@@ -44,6 +46,7 @@ struct instance {
 	bool			 netns_owned;
 	bool			 adopted;	/* re-adopted after a restart */
 	bool			 shutting_down;
+	bool			 creating;	/* netns being made: no record yet */
 	char			 id[];
 };
 
@@ -60,5 +63,14 @@ void		 inst_exit_cb(struct proc *, int, const struct timespec *,
 char		*inst_bundle_dir(const struct instance *);
 const char	*inst_state_name(const struct instance *);
 void		 inst_foreach(void (*)(struct instance *, void *), void *);
+
+/* waiter.c */
+enum handler_result waiter_add(struct call *, struct instance *,
+		    enum waiter_kind);
+bool		 waiters_have_start(const struct instance *);
+void		 waiters_release_create(struct instance *, const char *);
+void		 waiters_release_start(struct instance *, const char *);
+void		 waiters_release(struct instance *);
+void		 waiters_forget(struct instance *);
 
 #endif /* SANDBOXD_INSTANCE_H */

@@ -6,7 +6,13 @@
  * daemon was down: stopped, status 255, exited_at = now.  A record that
  * cannot be read is set aside in state unknown, never fatal: one bad
  * record must not keep a node from starting.
+ *
+ * Then the daemon's netns directory is swept: a namespace file no
+ * instance owns was made by a Create whose commit never landed (the
+ * daemon was killed between the two), and nobody else will remove it.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +131,84 @@ recover_one(const char *ns, const char *id)
 		readopt(inst);
 }
 
+/* The netns paths instances hold, sorted, for the sweep. */
+struct netns_set {
+	char	**paths;
+	size_t	  n, cap;
+};
+
+/*
+ * An instance holds its netns path; one whose record was set aside might
+ * own the file its name would have, so that one is kept too.
+ */
+static void
+netns_set_add(struct instance *inst, void *arg)
+{
+	struct netns_set	*set = arg;
+	char			*path;
+
+	if (inst->state == SB_STATE_UNKNOWN)
+		xasprintf(&path, "%s/netns/%s-%s", handler_cfg.run_dir,
+		    inst->ns, inst->id);
+	else if (inst->netns_path != NULL)
+		path = xstrdup(inst->netns_path);
+	else
+		return;
+	if (set->n == set->cap) {
+		set->cap = set->cap != 0 ? set->cap * 2 : 64;
+		set->paths = xreallocarray(set->paths, set->cap,
+		    sizeof(*set->paths));
+	}
+	set->paths[set->n++] = path;
+}
+
+static int
+path_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char * const *)a, *(char * const *)b));
+}
+
+/* Remove the files in <run_dir>/netns that no instance holds. */
+static void
+sweep_netns(void)
+{
+	struct netns_set	 set = { 0 };
+	struct dirent		*de;
+	DIR			*d;
+	char			*dir, *path, *cause = NULL;
+
+	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
+	if ((d = opendir(dir)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("recovery: %s", dir);
+		free(dir);
+		return;
+	}
+	inst_foreach(netns_set_add, &set);
+	qsort(set.paths, set.n, sizeof(*set.paths), path_cmp);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		xasprintf(&path, "%s/%s", dir, de->d_name);
+		if (bsearch(&path, set.paths, set.n, sizeof(*set.paths),
+		    path_cmp) == NULL) {
+			log_info("recovery: removing network namespace %s, "
+			    "which no sandbox owns", path);
+			if (netns_remove(path, &cause) == -1) {
+				log_warnx("recovery: %s", cause);
+				free(cause);
+				cause = NULL;
+			}
+		}
+		free(path);
+	}
+	closedir(d);
+	while (set.n > 0)
+		free(set.paths[--set.n]);
+	free(set.paths);
+	free(dir);
+}
+
 /* Take back every recorded instance. */
 void
 ctrl_recover(void)
@@ -143,4 +227,5 @@ ctrl_recover(void)
 	free(l.id);
 	if (l.n > 0)
 		log_info("recovery: %zu sandbox instance(s) restored", l.n);
+	sweep_netns();
 }

@@ -47,6 +47,7 @@
 
 #include "log.h"
 #include "procmgr.h"
+#include "queue.h"
 #include "tree.h"
 #include "xmalloc.h"
 
@@ -59,7 +60,7 @@
 #define PROC_USAGE_MAX	4096	/* processes walked by proc_read_usage */
 
 /*
- * One watched process: 336 bytes on x86_64 (two embedded struct event of
+ * One watched process: 344 bytes on x86_64 (two embedded struct event of
  * 128 bytes each, the tree links and a few words), one allocation.
  */
 struct proc {
@@ -78,7 +79,29 @@ struct proc {
 #define PROC_WATCH	0x04		/* watch is added */
 #define PROC_EXITED	0x08		/* finished, callback called */
 #define PROC_KILLED	0x10		/* SIGKILL sent */
+	struct proc_start *start;	/* until the child exec'd or failed */
 };
+
+/*
+ * A child between clone and exec.  Its error pipe (close-on-exec) reads
+ * EOF once the exec worked; a failed step writes a proc_child_err.  A held
+ * child also waits on its gate pipe for one byte before anything else.
+ * The launch's strings are copied for the error message, which is made
+ * after the caller has freed the launch.
+ */
+struct proc_start {
+	TAILQ_ENTRY(proc_start)	 entry;		/* proc_held, while held */
+	struct event		 ev;		/* errfd readable */
+	proc_ready_cb		 cb;
+	char			*path;
+	char			*cwd;
+	char			*log_path;
+	char			*hostname;
+	char			*netns_path;
+	int			 errfd;		/* read end, non-blocking */
+	int			 gatefd;	/* write end; -1 unless held */
+};
+TAILQ_HEAD(proc_start_list, proc_start);
 
 /* What the child reports through the pipe when a step fails. */
 enum proc_step {
@@ -118,6 +141,7 @@ RB_PROTOTYPE(proc_tree, proc, entry, proc_cmp);
 RB_GENERATE(proc_tree, proc, entry, proc_cmp);
 
 static struct proc_tree	 proc_tree = RB_INITIALIZER(&proc_tree);
+static struct proc_start_list proc_held = TAILQ_HEAD_INITIALIZER(proc_held);
 static struct event_base *proc_base;
 static struct event	 proc_sigev;
 static int		 proc_sigfd = -1;
@@ -131,6 +155,9 @@ static void	proc_pidfd_cb(int, short, void *);
 static void	proc_poll_cb(int, short, void *);
 static void	proc_stop_cb(int, short, void *);
 static void	proc_sigchld_cb(int, short, void *);
+static void	proc_start_cb(int, short, void *);
+static int	proc_start_finish(struct proc *, bool);
+static void	proc_start_free(struct proc *);
 
 /* Order procs by pid. */
 static int
@@ -448,6 +475,9 @@ proc_exited(struct proc *p, int status)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	proc_unwatch(p);
 	p->flags |= PROC_EXITED;
+	/* The ready callback comes first; after a failed exec, nothing else. */
+	if (p->start != NULL && proc_start_finish(p, true) == -1)
+		return;
 	log_debug("%s: pid %d status %d", __func__, (int)p->pid, status);
 	p->cb(p, status, &ts, p->arg);
 }
@@ -633,7 +663,8 @@ proc_stop(struct proc *p, unsigned int timeout)
 }
 
 /*
- * Stop watching and free; the process, if it still runs, is left alone.
+ * Stop watching and free; the process, if it still runs, is left alone
+ * (a held child, its gate closed, exits without running the program).
  * Safe from p's own exit callback.
  */
 void
@@ -645,6 +676,7 @@ proc_free(struct proc *p)
 	if (p == NULL)
 		return;
 	child = (p->flags & PROC_INTREE) != 0;
+	proc_start_free(p);
 	proc_unwatch(p);
 	/* A zombie no event will reap any more: reap it now. */
 	if (child && waitpid(p->pid, &st, WNOHANG) > 0 && proc_pidfd)
@@ -715,7 +747,11 @@ proc_child_fail(int errfd, enum proc_step step, int err)
 	_exit(127);
 }
 
-/* Default dispositions and an empty mask, as a fresh process expects. */
+/*
+ * Default dispositions and an empty mask, as a fresh process expects.
+ * Done first, so that a Stop's SIGTERM during the hold does what it would
+ * do to the program (the daemon's own handlers are copied by the clone).
+ */
 static int
 proc_child_signals(int clone_flags)
 {
@@ -795,14 +831,51 @@ proc_child_close_range(unsigned int lo, unsigned int hi)
 	return (0);
 }
 
-/* Do everything before exec; 0, or the step that failed. */
+/*
+ * Close every fd above 2 but keep_a and keep_b (both above 2; keep_b may
+ * be -1).  Done before the hold: a held child must not keep other
+ * children's pipes open, or their EOFs would wait for it.
+ */
 static int
-proc_child_setup(const struct proc_launch *l, int errfd)
+proc_child_close_fds(int keep_a, int keep_b)
+{
+	unsigned int	lo, hi;
+
+	if (keep_b == -1)
+		keep_b = keep_a;
+	lo = (unsigned int)(keep_a < keep_b ? keep_a : keep_b);
+	hi = (unsigned int)(keep_a < keep_b ? keep_b : keep_a);
+	if (proc_child_close_range(3, lo - 1) == -1 ||
+	    (hi > lo && proc_child_close_range(lo + 1, hi - 1) == -1) ||
+	    proc_child_close_range(hi + 1, ~0U) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Wait for the parent's go.  EOF means it died, or gave up on us, before
+ * our pid was on disk: leave without a trace (nobody is told).
+ */
+static void
+proc_child_hold(int gatefd)
+{
+	ssize_t	n;
+	char	c;
+
+	do
+		n = read(gatefd, &c, 1);
+	while (n == -1 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+	close(gatefd);
+}
+
+/* Do everything between the hold and exec; 0, or the step that failed. */
+static int
+proc_child_setup(const struct proc_launch *l)
 {
 	const char	*out = l->log_path != NULL ? l->log_path : "/dev/null";
 
-	if (proc_child_signals(l->clone_flags) == -1)
-		return (PROC_STEP_SIGNALS);
 	if (setsid() == -1)
 		return (PROC_STEP_SETSID);
 	if (l->netns_path != NULL && proc_child_netns(l->netns_path) == -1)
@@ -814,23 +887,26 @@ proc_child_setup(const struct proc_launch *l, int errfd)
 		return (PROC_STEP_STDIN);
 	if (proc_child_dup(out, O_WRONLY | O_APPEND | O_CREAT, 1, 2) == -1)
 		return (PROC_STEP_LOG);
-	if (proc_child_close_range(3, (unsigned int)errfd - 1) == -1 ||
-	    proc_child_close_range((unsigned int)errfd + 1, ~0U) == -1)
-		return (PROC_STEP_CLOSEFDS);
 	if (chdir(l->cwd != NULL ? l->cwd : "/") == -1)
 		return (PROC_STEP_CHDIR);
 	return (0);
 }
 
-/* The child: set up, exec, or tell the parent why not. */
+/* The child: set up, wait if held, exec, or tell the parent why not. */
 static void __attribute__((__noreturn__))
-proc_child(const struct proc_launch *l, int errfd)
+proc_child(const struct proc_launch *l, int errfd, int gatefd)
 {
 	char	*noenv[] = { NULL };
 	char	*argv0[] = { l->path, NULL };
 	int	 step;
 
-	if ((step = proc_child_setup(l, errfd)) != 0)
+	if (proc_child_signals(l->clone_flags) == -1)
+		proc_child_fail(errfd, PROC_STEP_SIGNALS, errno);
+	if (proc_child_close_fds(errfd, gatefd) == -1)
+		proc_child_fail(errfd, PROC_STEP_CLOSEFDS, errno);
+	if (gatefd != -1)
+		proc_child_hold(gatefd);
+	if ((step = proc_child_setup(l)) != 0)
 		proc_child_fail(errfd, step, errno);
 	execve(l->path, l->argv != NULL ? l->argv : argv0,
 	    l->envp != NULL ? l->envp : noenv);
@@ -841,36 +917,36 @@ proc_child(const struct proc_launch *l, int errfd)
  * Parent side.
  */
 
-/* The cause for a failed child step. */
+/* The cause for a failed child step, from the strings the start kept. */
 static void
-proc_spawn_cause(const struct proc_launch *l, const struct proc_child_err *ce,
+proc_spawn_cause(const struct proc_start *s, const struct proc_child_err *ce,
     char **cause)
 {
 	const char	*e = strerror(ce->err);
 
 	switch (ce->step) {
 	case PROC_STEP_NETNS:
-		xasprintf(cause, "setns %s: %s", l->netns_path, e);
+		xasprintf(cause, "setns %s: %s", s->netns_path, e);
 		break;
 	case PROC_STEP_HOSTNAME:
-		xasprintf(cause, "sethostname %s: %s", l->hostname, e);
+		xasprintf(cause, "sethostname %s: %s", s->hostname, e);
 		break;
 	case PROC_STEP_STDIN:
 		xasprintf(cause, "open /dev/null: %s", e);
 		break;
 	case PROC_STEP_LOG:
-		xasprintf(cause, "open %s: %s", l->log_path != NULL ?
-		    l->log_path : "/dev/null", e);
+		xasprintf(cause, "open %s: %s", s->log_path != NULL ?
+		    s->log_path : "/dev/null", e);
 		break;
 	case PROC_STEP_CHDIR:
-		xasprintf(cause, "chdir %s: %s", l->cwd != NULL ? l->cwd : "/",
+		xasprintf(cause, "chdir %s: %s", s->cwd != NULL ? s->cwd : "/",
 		    e);
 		break;
 	case PROC_STEP_EXEC:
-		xasprintf(cause, "exec %s: %s", l->path, e);
+		xasprintf(cause, "exec %s: %s", s->path, e);
 		break;
 	default:
-		xasprintf(cause, "spawn %s: step %d: %s", l->path, ce->step, e);
+		xasprintf(cause, "spawn %s: step %d: %s", s->path, ce->step, e);
 		break;
 	}
 }
@@ -913,58 +989,51 @@ proc_clone(int flags, int *pidfd)
 	return (pid);
 }
 
-/*
- * The child's error pipe (close-on-exec), its write end above fd 2: the
- * child replaces 0-2 before exec and must still be able to report.
- */
+/* Move fd above 2 (close-on-exec): the child replaces 0-2 before exec. */
 static int
-proc_pipe(int pfd[2])
+proc_fd_above_stdio(int *fd)
 {
-	int	fd, saved;
+	int	nfd;
 
-	if (pipe2(pfd, O_CLOEXEC) == -1)
-		return (-1);
-	if (pfd[1] > 2)
+	if (*fd > 2)
 		return (0);
-	if ((fd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3)) == -1) {
-		saved = errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		errno = saved;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
 		return (-1);
-	}
-	close(pfd[1]);
-	pfd[1] = fd;
+	close(*fd);
+	*fd = nfd;
 	return (0);
 }
 
-/* Wait for the child's exec: 0 if it ran, -1 with the failed step. */
+/* A close-on-exec pipe with both ends above fd 2. */
 static int
-proc_wait_exec(int fd, struct proc_child_err *ce)
+proc_pipe(int pfd[2])
 {
-	ssize_t	n;
+	int	saved;
 
-	do
-		n = read(fd, ce, sizeof *ce);
-	while (n == -1 && errno == EINTR);
-	if (n == 0)
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		return (-1);
+	if (proc_fd_above_stdio(&pfd[0]) == 0 &&
+	    proc_fd_above_stdio(&pfd[1]) == 0)
 		return (0);
-	if (n != (ssize_t)sizeof *ce) {
-		ce->step = PROC_STEP_PIPE;
-		ce->err = n == -1 ? errno : EPIPE;
-	}
+	saved = errno;
+	close(pfd[0]);
+	close(pfd[1]);
+	errno = saved;
 	return (-1);
 }
 
-/* Kill (if need be) and reap a child that did not make it to exec. */
+/* Close both ends of each pipe that is open. */
 static void
-proc_reap_failed(pid_t pid, int pidfd)
+proc_close_pipes(int errp[2], int gatep[2])
 {
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	if (pidfd != -1)
-		close(pidfd);
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (errp[i] != -1)
+			close(errp[i]);
+		if (gatep[i] != -1)
+			close(gatep[i]);
+	}
 }
 
 /* Refuse launches that cannot work before forking. */
@@ -983,44 +1052,207 @@ proc_check_launch(const struct proc_launch *l, char **cause)
 	return (0);
 }
 
-/* Start a process as launch says, and watch it. */
-struct proc *
-proc_spawn(const struct proc_launch *l, proc_exit_cb cb, void *arg,
-    char **cause)
+static char *
+proc_strdup_or_null(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+/* Begin watching p's way to exec: its error pipe, and its gate if held. */
+static void
+proc_start_watch(struct proc *p, const struct proc_launch *l,
+    proc_ready_cb cb, int errfd, int gatefd)
+{
+	struct proc_start	*s;
+
+	s = xcalloc(1, sizeof *s);
+	s->cb = cb;
+	s->path = xstrdup(l->path);
+	s->cwd = proc_strdup_or_null(l->cwd);
+	s->log_path = proc_strdup_or_null(l->log_path);
+	s->hostname = proc_strdup_or_null(l->hostname);
+	s->netns_path = proc_strdup_or_null(l->netns_path);
+	s->errfd = errfd;
+	s->gatefd = gatefd;
+	if (fcntl(errfd, F_SETFL, O_NONBLOCK) == -1)
+		log_warn("%s: O_NONBLOCK", __func__);
+	event_assign(&s->ev, proc_base, errfd, EV_READ | EV_PERSIST,
+	    proc_start_cb, p);
+	event_add(&s->ev, NULL);
+	if (gatefd != -1)
+		TAILQ_INSERT_TAIL(&proc_held, s, entry);
+	p->start = s;
+}
+
+/* Forget p's start: the pipes (a held child then exits) and the strings. */
+static void
+proc_start_free(struct proc *p)
+{
+	struct proc_start	*s = p->start;
+
+	if (s == NULL)
+		return;
+	event_del(&s->ev);
+	close(s->errfd);
+	if (s->gatefd != -1) {
+		TAILQ_REMOVE(&proc_held, s, entry);
+		close(s->gatefd);
+	}
+	free(s->path);
+	free(s->cwd);
+	free(s->log_path);
+	free(s->hostname);
+	free(s->netns_path);
+	free(s);
+	p->start = NULL;
+}
+
+/*
+ * Read the error pipe.  1: nothing yet, look again later.  0: the exec
+ * worked (EOF).  -1: a step failed, *ce says which.  When the child is
+ * known to be dead, no data means it got as far as it could: a signal
+ * killed it before or after exec, and its exit reports that.
+ */
+static int
+proc_start_read(struct proc_start *s, bool dead, struct proc_child_err *ce)
+{
+	ssize_t	n;
+
+	do
+		n = read(s->errfd, ce, sizeof *ce);
+	while (n == -1 && errno == EINTR);
+	if (n == 0 || (n == -1 && errno == EAGAIN && dead))
+		return (0);
+	if (n == -1 && errno == EAGAIN)
+		return (1);
+	if (n != (ssize_t)sizeof *ce) {
+		ce->step = PROC_STEP_PIPE;
+		ce->err = n == -1 ? errno : EPIPE;
+	}
+	return (-1);
+}
+
+/*
+ * A child that reported a failed step is in _exit: reap it at once, so
+ * that no zombie outlives the report (this wait is bounded by that).
+ */
+static void
+proc_reap_failed(struct proc *p)
+{
+	if (!(p->flags & PROC_INTREE))
+		return;
+	while (waitpid(p->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	proc_untree(p);
+}
+
+/*
+ * Report how p's start ended, if it has: 1 not yet, 0 exec'd, -1 failed.
+ * After a failure p is freed once the ready callback returns.
+ */
+static int
+proc_start_finish(struct proc *p, bool dead)
 {
 	struct proc_child_err	 ce;
-	struct proc		*p;
-	pid_t			 pid;
-	int			 pfd[2], pidfd, saved;
+	proc_ready_cb		 cb = p->start->cb;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = proc_start_read(p->start, dead, &ce)) == 1)
+		return (1);
+	if (rc == -1) {
+		proc_spawn_cause(p->start, &ce, &cause);
+		if (!dead)
+			proc_reap_failed(p);
+	}
+	proc_start_free(p);
+	log_debug("%s: pid %d %s%s", __func__, (int)p->pid,
+	    rc == 0 ? "exec'd" : "failed: ", rc == 0 ? "" : cause);
+	cb(p, cause, p->arg);
+	if (rc == -1) {
+		free(cause);
+		proc_free(p);
+	}
+	return (rc);
+}
+
+/* The error pipe of a starting child is readable. */
+static void
+proc_start_cb(__attribute__((unused)) int fd,
+    __attribute__((unused)) short events, void *arg)
+{
+	proc_start_finish(arg, false);
+}
+
+/*
+ * Let every held child go on to exec: the batch recording their pids is
+ * on disk.  A child that died meanwhile makes the write fail with EPIPE
+ * (SIGPIPE is ignored); its exit is reported as usual.
+ */
+void
+proc_release_held(void)
+{
+	struct proc_start	*s;
+	char			 go = 1;
+
+	while ((s = TAILQ_FIRST(&proc_held)) != NULL) {
+		TAILQ_REMOVE(&proc_held, s, entry);
+		if (write(s->gatefd, &go, 1) != 1 && errno != EPIPE)
+			log_warn("%s: write", __func__);
+		close(s->gatefd);
+		s->gatefd = -1;
+	}
+}
+
+/* Has p not yet exec'd (or failed to)? */
+bool
+proc_is_starting(const struct proc *p)
+{
+	return (p->start != NULL);
+}
+
+/*
+ * Start a process as launch says, and watch it.  Returns once cloned; the
+ * ready callback says later whether the exec worked.
+ */
+struct proc *
+proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
+    void *arg, char **cause)
+{
+	struct proc	*p;
+	pid_t		 pid;
+	int		 errp[2] = { -1, -1 }, gatep[2] = { -1, -1 };
+	int		 pidfd, saved;
 
 	if (proc_base == NULL)
 		fatalx("%s: procmgr not initialized", __func__);
 	if (proc_check_launch(l, cause) == -1)
 		return (NULL);
-	if (proc_pipe(pfd) == -1) {
+	if (proc_pipe(errp) == -1 || (l->hold && proc_pipe(gatep) == -1)) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
+		proc_close_pipes(errp, gatep);
 		return (NULL);
 	}
 	if ((pid = proc_clone(l->clone_flags, &pidfd)) == 0)
-		proc_child(l, pfd[1]);
+		proc_child(l, errp[1], gatep[0]);
 	saved = errno;
-	close(pfd[1]);
+	close(errp[1]);
+	errp[1] = -1;
+	if (gatep[0] != -1) {
+		close(gatep[0]);
+		gatep[0] = -1;
+	}
 	if (pid == -1) {
-		close(pfd[0]);
+		proc_close_pipes(errp, gatep);
 		xasprintf(cause, "clone %s: %s", l->path, strerror(saved));
 		return (NULL);
 	}
-	if (proc_wait_exec(pfd[0], &ce) == -1) {
-		close(pfd[0]);
-		proc_reap_failed(pid, pidfd);
-		proc_spawn_cause(l, &ce, cause);
-		return (NULL);
-	}
-	close(pfd[0]);
 	p = proc_new(pid, pidfd, true, cb, arg);
 	if (proc_read_start_time(pid, &p->start_time) == -1)
 		log_warn("%s: start time of pid %d", __func__, (int)pid);
-	log_debug("%s: %s pid %d", __func__, l->path, (int)pid);
+	proc_start_watch(p, l, ready, errp[0], gatep[1]);
+	log_debug("%s: %s pid %d%s", __func__, l->path, (int)pid,
+	    l->hold ? " (held)" : "");
 	return (p);
 }
 

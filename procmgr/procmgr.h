@@ -33,6 +33,7 @@ struct proc_launch {
 	int	  clone_flags;	/* CLONE_NEWPID | CLONE_NEWIPC | ... or 0 */
 	char	 *netns_path;	/* network namespace to join, or NULL */
 	char	 *log_path;	/* stdout and stderr appended here; NULL: /dev/null */
+	bool	  hold;		/* wait to exec until proc_release_held */
 };
 
 /* Resource use of a sandbox's processes, read from /proc. */
@@ -52,9 +53,23 @@ typedef void (*proc_exit_cb)(struct proc *, int status,
     const struct timespec *exited_at, void *arg);
 
 /*
+ * Called once, from the loop, when a spawned child has exec'd (error NULL)
+ * or failed to (error says which step and why).  It always comes before
+ * the exit callback.  After a failure the process never ran the program
+ * and no exit callback follows: p is freed when this callback returns.
+ */
+typedef void (*proc_ready_cb)(struct proc *, const char *error, void *arg);
+
+/*
  * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
- * fallback even where pidfds work (tests).  proc_kill on an exited proc
- * fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout (0: at
+ * fallback even where pidfds work (tests).  proc_spawn clones and returns
+ * at once, pid and start time known; whether the exec worked comes later,
+ * through the ready callback, so a slow exec never stalls the loop.  A
+ * child launched with hold waits before doing anything visible until
+ * proc_release_held (the daemon calls it once the iteration's batch,
+ * which records the pid, is synced); if the daemon dies first, or the
+ * proc is freed, the child exits without running the program.
+ * proc_kill on an exited proc fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout (0: at
  * once); again while pending, a sooner deadline wins.  proc_free stops
  * watching without killing; it may be called from the proc's own exit
  * callback, which may also free or spawn other procs.
@@ -63,8 +78,10 @@ void		 proc_force_signalfd(bool);
 int		 proc_init(struct event_base *, char **);
 void		 proc_shutdown(void);
 bool		 proc_have_pidfd(void);
-struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb, void *,
-		    char **);
+struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
+		    proc_ready_cb, void *, char **);
+void		 proc_release_held(void);
+bool		 proc_is_starting(const struct proc *);
 struct proc	*proc_adopt(pid_t, uint64_t, proc_exit_cb, void *, char **);
 pid_t		 proc_pid(const struct proc *);
 uint64_t	 proc_start_time(const struct proc *);
@@ -86,6 +103,30 @@ int		 proc_read_usage(pid_t, struct proc_usage *);
 int		 netns_create(const char *, const char *, char **, char **);
 int		 netns_check(const char *, char **);
 int		 netns_remove(const char *, char **);
+
+/*
+ * netns_worker.c: netns_create and netns_remove off the loop, run by a
+ * helper process.  netns_worker_start forks it: call it early, before the
+ * daemon opens its store and sockets, as the helper keeps what is open
+ * then; without it (or once it died) the operations run in the daemon.
+ * netns_worker_init must come before any request.  Every answer comes
+ * from the loop, never from the call that asked, in the order asked:
+ * cb(path, NULL, arg) on success (path valid during the call), cb(NULL,
+ * error, arg) on failure.  The request is freed after its callback;
+ * netns_req_cancel before then drops the answer and returns the arg (a
+ * namespace made anyway is removed).  netns_worker_stop drops all that is queued.
+ */
+#define NETNS_WORKER_NAME	"sandboxd-netns"	/* the helper's comm */
+struct netns_req;
+typedef void (*netns_done_cb)(const char *, const char *, void *);
+int		 netns_worker_start(char **);
+void		 netns_worker_init(struct event_base *);
+void		 netns_worker_stop(void);
+pid_t		 netns_worker_pid(void);
+struct netns_req *netns_create_async(const char *, const char *,
+		    netns_done_cb, void *);
+struct netns_req *netns_remove_async(const char *, netns_done_cb, void *);
+void		*netns_req_cancel(struct netns_req *);
 
 /*
  * runtime.c: the built-in runtimes.  spec/len is the OCI spec JSON from

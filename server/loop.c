@@ -5,20 +5,23 @@
  * at a time (EVLOOP_ONCE) and then, in this order:
  *
  *   1. commits the iteration's LevelDB batch with one synced write;
- *   2. releases the answers parked during the iteration;
- *   3. frees connections that died during it.
+ *   2. lets the sandbox processes spawned during it exec: their pids are
+ *      on disk now, so a crash can no longer leave one nobody knows of;
+ *   3. releases the answers parked during the iteration;
+ *   4. frees connections that died during it.
  *
  * Answers wait for the commit so that an acknowledged change is always on
  * disk.  Every write of one iteration shares one fsync (group commit): the
  * daemon gathers the batch itself, since LevelDB only groups writers of
  * several threads.  If the synced write fails, LevelDB refuses all later
- * writes, so every parked request is answered Internal and the daemon
- * exits non-zero; a restart recovers from LevelDB's log.
+ * writes, so every parked or deferred request is answered Internal and
+ * the daemon exits non-zero; a restart recovers from LevelDB's log.
  */
 #include <stdlib.h>
 
 #include <event2/event.h>
 
+#include "procmgr.h"
 #include "protocol.h"
 #include "server.h"
 #include "storage.h"
@@ -28,20 +31,33 @@ struct event_base	*server_base;
 static bool	quitting;
 static int	exit_status;
 
-/* Commit, then answer, then free: see the comment at the top. */
+#define STORAGE_FAILED	"storage failure: the change was not saved"
+
+/*
+ * Commit, release, answer, free: see the comment at the top.  After a
+ * failed commit nothing is committed or released again: the calls still
+ * deferred (a Start waiting for its exec, say) and every later answer
+ * get Internal, and held children stay held until the daemon's exit
+ * closes their gates, so none runs without its pid on disk.
+ */
 void
 loop_after_iteration(void)
 {
-	char	*cause = NULL;
+	static bool	 failed;
+	char		*cause = NULL;
 
-	if (store_pending() && store_commit(&cause) == -1) {
+	if (!failed && store_pending() && store_commit(&cause) == -1) {
 		log_warnx("commit failed: %s; answering Internal to every "
 		    "waiting request and exiting", cause);
 		free(cause);
-		call_fail_parked(STATUS_INTERNAL,
-		    "storage failure: the change was not saved");
+		failed = true;
+		call_cancel_all(STATUS_INTERNAL, STORAGE_FAILED);
 		loop_quit(1);
 	}
+	if (failed)
+		call_fail_parked(STATUS_INTERNAL, STORAGE_FAILED);
+	else
+		proc_release_held();
 	call_flush_parked();
 	conn_free_dead();
 }

@@ -262,12 +262,20 @@ serve(void)
 	raise_fd_limit();
 	make_dir(cfg->state_dir, 0700);
 	make_dir(cfg->run_dir, 0700);
+	/* First, so that the helper holds none of the daemon's files. */
+	if (netns_worker_start(&cause) == -1) {
+		log_warnx("no network namespace helper (%s): namespaces are "
+		    "made on the loop", cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (store_open(cfg->state_dir, &cause) == -1)
 		fatalx("cannot open the store in %s: %s", cfg->state_dir, cause);
 	if ((server_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if (proc_init(server_base, &cause) == -1)
 		fatalx("process manager: %s", cause);
+	netns_worker_init(server_base);
 	pause = find_pause_path();
 	runtime_set_pause_path(pause);
 	free(pause);
@@ -297,6 +305,7 @@ serve(void)
 
 	listener_close();
 	ctrl_release_all();
+	netns_worker_stop();
 	proc_shutdown();
 	event_free(ev_term);
 	event_free(ev_int);

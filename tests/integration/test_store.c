@@ -22,35 +22,20 @@
 #define GC_CLIENTS	64
 #define GC_PER_CLIENT	100
 
-static struct itest_daemon d;
-
-static void
-setup(void)
-{
-	itest_daemon_start(&d, NULL);
-}
-
-static void
-teardown(void)
-{
-	itest_daemon_cleanup(&d);
-}
-
-TestSuite(store, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(store, .init = itest_setup, .fini = itest_teardown, .timeout = 60);
 
 /* Suites that start the daemon themselves. */
-TestSuite(store_nostart, .fini = teardown, .timeout = 60);
+TestSuite(store_nostart, .fini = itest_teardown, .timeout = 60);
 
-/* Assert a call's result, naming what was tried; clears err. */
-static void
-expect(int got, int want, struct sbc_error *err, const char *what)
+/* Metadata of id with the exec runtime and labels (n pairs). */
+static struct sbc_meta
+exec_meta(const char *id, const struct sbc_label *labels, size_t n)
 {
-	cr_assert_eq(got, want, "%s: got %d %s (%s), want %d %s", what, got,
-	    sbc_error_name(got), err->message != NULL ? err->message : "",
-	    want, sbc_error_name(want));
-	if (want != 0)
-		cr_assert_not_null(err->message, "%s: no error message", what);
-	sbc_error_clear(err);
+	struct sbc_meta	m = itest_meta(id, RUNTIME_EXEC, NULL);
+
+	m.labels = labels;
+	m.nlabels = n;
+	return (m);
 }
 
 /* Create id with labels (n pairs) and the exec runtime. */
@@ -58,12 +43,8 @@ static int
 mk(struct sbc *c, const char *id, const struct sbc_label *labels, size_t n,
     struct sbc_error *err)
 {
-	struct sbc_meta	m = {0};
+	struct sbc_meta	m = exec_meta(id, labels, n);
 
-	m.id = id;
-	m.runtime = RUNTIME_EXEC;
-	m.labels = labels;
-	m.nlabels = n;
 	return (sbc_store_create(c, &m, NULL, err));
 }
 
@@ -129,7 +110,7 @@ ts_after(const struct timespec *a, const struct timespec *b)
 
 Test(store, create_get_roundtrip)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_label	 labels[] = { { "app", "web" }, { "tier", "" } };
 	struct sbc_extension	 exts[] = {
 		{ "net", { "example.com/Net", "\x01\x00\x02", 3 } },
@@ -144,16 +125,14 @@ Test(store, create_get_roundtrip)
 	in.runtime_options.type_url = "example.com/Opts";
 	in.runtime_options.value = "o";
 	in.runtime_options.len = 1;
-	in.spec.type_url = OCI_SPEC_TYPE_URL;
-	in.spec.value = spec;
-	in.spec.len = strlen(spec);
+	in.spec = itest_spec(spec);
 	in.labels = labels;
 	in.nlabels = 2;
 	in.extensions = exts;
 	in.nextensions = 1;
 	in.sandboxer = "shim";
 	in.created_at.tv_sec = 1;	/* the server's clock wins */
-	expect(sbc_store_create(c, &in, &out, &err), 0, &err, "create");
+	itest_expect(sbc_store_create(c, &in, &out, &err), 0, &err, "create");
 	cr_assert_str_eq(out.id, "sb1");
 	cr_assert(out.created_at.tv_sec >= now - 5 &&
 	    out.created_at.tv_sec <= now + 5, "created_at %ld, now %ld",
@@ -161,7 +140,7 @@ Test(store, create_get_roundtrip)
 	cr_assert(ts_eq(&out.created_at, &out.updated_at),
 	    "created_at == updated_at on create");
 
-	expect(sbc_store_get(c, "sb1", &got, &err), 0, &err, "get");
+	itest_expect(sbc_store_get(c, "sb1", &got, &err), 0, &err, "get");
 	cr_assert_str_eq(got.id, "sb1");
 	cr_assert_str_eq(got.runtime, RUNTIME_EXEC);
 	cr_assert_str_eq(got.runtime_options.type_url, "example.com/Opts");
@@ -188,7 +167,7 @@ Test(store, create_get_roundtrip)
 
 Test(store, create_minimal_and_large_spec)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_meta		 in = {0}, got;
 	struct sbc_error	 err = {0};
 	size_t			 len = 1u << 20;
@@ -196,8 +175,9 @@ Test(store, create_minimal_and_large_spec)
 
 	/* An id alone: runtime may be empty in the store. */
 	in.id = "bare";
-	expect(sbc_store_create(c, &in, NULL, &err), 0, &err, "create bare");
-	expect(sbc_store_get(c, "bare", &got, &err), 0, &err, "get bare");
+	itest_expect(sbc_store_create(c, &in, NULL, &err), 0, &err,
+	    "create bare");
+	itest_expect(sbc_store_get(c, "bare", &got, &err), 0, &err, "get bare");
 	cr_assert_str_eq(got.runtime, "");
 	cr_assert_eq(got.nlabels, 0);
 	sbc_meta_free(&got);
@@ -208,8 +188,9 @@ Test(store, create_minimal_and_large_spec)
 	in.spec.type_url = OCI_SPEC_TYPE_URL;
 	in.spec.value = big;
 	in.spec.len = len;
-	expect(sbc_store_create(c, &in, NULL, &err), 0, &err, "create big");
-	expect(sbc_store_get(c, "big", &got, &err), 0, &err, "get big");
+	itest_expect(sbc_store_create(c, &in, NULL, &err), 0, &err,
+	    "create big");
+	itest_expect(sbc_store_get(c, "big", &got, &err), 0, &err, "get big");
 	cr_assert_eq(got.spec.len, len);
 	cr_assert_eq(memcmp(got.spec.value, big, len), 0);
 	sbc_meta_free(&got);
@@ -219,11 +200,11 @@ Test(store, create_minimal_and_large_spec)
 
 Test(store, duplicate_is_already_exists)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 
-	expect(mk(c, "dup", NULL, 0, &err), 0, &err, "first create");
-	expect(mk(c, "dup", NULL, 0, &err), STATUS_ALREADY_EXISTS, &err,
+	itest_expect(mk(c, "dup", NULL, 0, &err), 0, &err, "first create");
+	itest_expect(mk(c, "dup", NULL, 0, &err), STATUS_ALREADY_EXISTS, &err,
 	    "second create");
 	sbc_close(c);
 }
@@ -234,7 +215,7 @@ Test(store, invalid_ids)
 		"", "-a", "a-", "a..b", "a b", "a/b", ".a", "a_", "\xc3\xa9",
 		"a\nb", "a:b",
 	};
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m;
 	char			 id[80], what[128];
@@ -242,28 +223,29 @@ Test(store, invalid_ids)
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(what, sizeof what, "create \"%s\"", bad[i]);
-		expect(mk(c, bad[i], NULL, 0, &err), STATUS_INVALID_ARGUMENT,
-		    &err, what);
+		itest_expect(mk(c, bad[i], NULL, 0, &err),
+		    STATUS_INVALID_ARGUMENT, &err, what);
 	}
 	memset(id, 'a', 77);
 	id[77] = '\0';
-	expect(mk(c, id, NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, id, NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "create 77 chars");
-	expect(sbc_store_get(c, id, &m, &err), STATUS_INVALID_ARGUMENT, &err,
-	    "get 77 chars");
+	itest_expect(sbc_store_get(c, id, &m, &err), STATUS_INVALID_ARGUMENT,
+	    &err, "get 77 chars");
 	id[76] = '\0';
-	expect(mk(c, id, NULL, 0, &err), 0, &err, "create 76 chars");
-	expect(mk(c, "A.b_c-9", NULL, 0, &err), 0, &err, "create A.b_c-9");
-	expect(sbc_store_get(c, "", &m, &err), STATUS_INVALID_ARGUMENT, &err,
-	    "get empty id");
-	expect(sbc_store_delete(c, "a b", &err), STATUS_INVALID_ARGUMENT,
+	itest_expect(mk(c, id, NULL, 0, &err), 0, &err, "create 76 chars");
+	itest_expect(mk(c, "A.b_c-9", NULL, 0, &err), 0, &err,
+	    "create A.b_c-9");
+	itest_expect(sbc_store_get(c, "", &m, &err), STATUS_INVALID_ARGUMENT,
+	    &err, "get empty id");
+	itest_expect(sbc_store_delete(c, "a b", &err), STATUS_INVALID_ARGUMENT,
 	    &err, "delete bad id");
 	sbc_close(c);
 }
 
 Test(store, invalid_id_message_names_it)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 
 	cr_assert_eq(mk(c, "bad id!", NULL, 0, &err), STATUS_INVALID_ARGUMENT);
@@ -275,23 +257,23 @@ Test(store, invalid_id_message_names_it)
 
 Test(store, invalid_labels)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_label	 l[1];
 	char			*v = malloc(4097);
 
 	l[0].key = "";
 	l[0].value = "x";
-	expect(mk(c, "l1", l, 1, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, "l1", l, 1, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "empty label key");
 	memset(v, 'v', 4096);
 	v[4096] = '\0';
 	l[0].key = "k";
 	l[0].value = v;			/* 1 + 4096 bytes */
-	expect(mk(c, "l2", l, 1, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, "l2", l, 1, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "label of 4097 bytes");
 	v[4095] = '\0';			/* 1 + 4095 = 4096 bytes: fine */
-	expect(mk(c, "l3", l, 1, &err), 0, &err, "label of 4096 bytes");
+	itest_expect(mk(c, "l3", l, 1, &err), 0, &err, "label of 4096 bytes");
 	free(v);
 	sbc_close(c);
 }
@@ -300,34 +282,34 @@ Test(store, invalid_labels)
 
 Test(store, missing_namespace_is_failed_precondition)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		*list, m;
 	size_t			 n;
 
 	sbc_set_namespace(c, NULL);
-	expect(mk(c, "nons", NULL, 0, &err), STATUS_FAILED_PRECONDITION, &err,
-	    "create without namespace");
-	expect(sbc_store_get(c, "nons", &m, &err), STATUS_FAILED_PRECONDITION,
-	    &err, "get without namespace");
-	expect(sbc_store_list(c, NULL, 0, &list, &n, &err),
+	itest_expect(mk(c, "nons", NULL, 0, &err), STATUS_FAILED_PRECONDITION,
+	    &err, "create without namespace");
+	itest_expect(sbc_store_get(c, "nons", &m, &err),
+	    STATUS_FAILED_PRECONDITION, &err, "get without namespace");
+	itest_expect(sbc_store_list(c, NULL, 0, &list, &n, &err),
 	    STATUS_FAILED_PRECONDITION, &err, "list without namespace");
-	expect(sbc_store_delete(c, "nons", &err), STATUS_FAILED_PRECONDITION,
-	    &err, "delete without namespace");
+	itest_expect(sbc_store_delete(c, "nons", &err),
+	    STATUS_FAILED_PRECONDITION, &err, "delete without namespace");
 	sbc_close(c);
 }
 
 Test(store, grpc_namespace_key_accepted)
 {
-	struct sbc		*c = itest_connect(&d, "ns-grpc");
+	struct sbc		*c = itest_connect(&itest_d, "ns-grpc");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m;
 
 	sbc_set_namespace_grpc(c, true);
-	expect(mk(c, "g1", NULL, 0, &err), 0, &err,
+	itest_expect(mk(c, "g1", NULL, 0, &err), 0, &err,
 	    "create with containerd-namespace");
 	sbc_set_namespace_grpc(c, false);
-	expect(sbc_store_get(c, "g1", &m, &err), 0, &err,
+	itest_expect(sbc_store_get(c, "g1", &m, &err), 0, &err,
 	    "get in the same namespace, ttrpc key");
 	sbc_meta_free(&m);
 	sbc_close(c);
@@ -335,44 +317,46 @@ Test(store, grpc_namespace_key_accepted)
 
 Test(store, invalid_namespace)
 {
-	struct sbc		*c = itest_connect(&d, "bad ns");
+	struct sbc		*c = itest_connect(&itest_d, "bad ns");
 	struct sbc_error	 err = {0};
 	char			 ns[80];
 
-	expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "namespace \"bad ns\"");
 	memset(ns, 'n', 77);
 	ns[77] = '\0';
 	sbc_set_namespace(c, ns);
-	expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "namespace of 77 chars");
 	sbc_set_namespace(c, "a/b");
-	expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
+	itest_expect(mk(c, "x", NULL, 0, &err), STATUS_INVALID_ARGUMENT, &err,
 	    "namespace \"a/b\"");
 	sbc_close(c);
 }
 
 Test(store, namespaces_are_isolated)
 {
-	struct sbc		*c1 = itest_connect(&d, "ns1");
-	struct sbc		*c2 = itest_connect(&d, "ns2");
+	struct sbc		*c1 = itest_connect(&itest_d, "ns1");
+	struct sbc		*c2 = itest_connect(&itest_d, "ns2");
 	struct sbc_label	 l1[] = { { "owner", "one" } };
 	struct sbc_label	 l2[] = { { "owner", "two" } };
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m;
 
-	expect(mk(c1, "same", l1, 1, &err), 0, &err, "create in ns1");
-	expect(mk(c2, "same", l2, 1, &err), 0, &err, "create in ns2");
-	expect(mk(c1, "only1", NULL, 0, &err), 0, &err, "create only1");
+	itest_expect(mk(c1, "same", l1, 1, &err), 0, &err, "create in ns1");
+	itest_expect(mk(c2, "same", l2, 1, &err), 0, &err, "create in ns2");
+	itest_expect(mk(c1, "only1", NULL, 0, &err), 0, &err, "create only1");
 	expect_list(c1, NULL, "only1,same");
 	expect_list(c2, NULL, "same");
-	expect(sbc_store_get(c2, "same", &m, &err), 0, &err, "get in ns2");
+	itest_expect(sbc_store_get(c2, "same", &m, &err), 0, &err,
+	    "get in ns2");
 	cr_assert_str_eq(sbc_meta_label(&m, "owner"), "two");
 	sbc_meta_free(&m);
-	expect(sbc_store_get(c2, "only1", &m, &err), STATUS_NOT_FOUND, &err,
-	    "get ns1's id from ns2");
-	expect(sbc_store_delete(c1, "same", &err), 0, &err, "delete in ns1");
-	expect(sbc_store_get(c2, "same", &m, &err), 0, &err,
+	itest_expect(sbc_store_get(c2, "only1", &m, &err), STATUS_NOT_FOUND,
+	    &err, "get ns1's id from ns2");
+	itest_expect(sbc_store_delete(c1, "same", &err), 0, &err,
+	    "delete in ns1");
+	itest_expect(sbc_store_get(c2, "same", &m, &err), 0, &err,
 	    "ns2's copy survives");
 	sbc_meta_free(&m);
 	expect_list(c1, NULL, "only1");
@@ -384,34 +368,34 @@ Test(store, namespaces_are_isolated)
 
 Test(store, not_found)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m = {0};
 	const char		*fields[] = { "labels" };
 
-	expect(sbc_store_get(c, "ghost", &m, &err), STATUS_NOT_FOUND, &err,
-	    "get");
+	itest_expect(sbc_store_get(c, "ghost", &m, &err), STATUS_NOT_FOUND,
+	    &err, "get");
 	m.id = "ghost";
-	expect(sbc_store_update(c, &m, fields, 1, NULL, &err),
+	itest_expect(sbc_store_update(c, &m, fields, 1, NULL, &err),
 	    STATUS_NOT_FOUND, &err, "update");
-	expect(sbc_store_delete(c, "ghost", &err), STATUS_NOT_FOUND, &err,
+	itest_expect(sbc_store_delete(c, "ghost", &err), STATUS_NOT_FOUND, &err,
 	    "delete");
 	sbc_close(c);
 }
 
 Test(store, delete_then_gone)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m;
 
-	expect(mk(c, "del", NULL, 0, &err), 0, &err, "create");
-	expect(sbc_store_delete(c, "del", &err), 0, &err, "delete");
-	expect(sbc_store_get(c, "del", &m, &err), STATUS_NOT_FOUND, &err,
+	itest_expect(mk(c, "del", NULL, 0, &err), 0, &err, "create");
+	itest_expect(sbc_store_delete(c, "del", &err), 0, &err, "delete");
+	itest_expect(sbc_store_get(c, "del", &m, &err), STATUS_NOT_FOUND, &err,
 	    "get after delete");
-	expect(sbc_store_delete(c, "del", &err), STATUS_NOT_FOUND, &err,
+	itest_expect(sbc_store_delete(c, "del", &err), STATUS_NOT_FOUND, &err,
 	    "delete twice");
-	expect(mk(c, "del", NULL, 0, &err), 0, &err, "create again");
+	itest_expect(mk(c, "del", NULL, 0, &err), 0, &err, "create again");
 	sbc_close(c);
 }
 
@@ -419,7 +403,7 @@ Test(store, delete_while_running_is_failed_precondition)
 {
 	static const char	 spec[] = "{\"process\":{\"args\":"
 				     "[\"/bin/sleep\",\"60\"],\"cwd\":\"/\"}}";
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_sandbox_opts	 o = {0};
 	struct sbc_sandbox	*sb;
 	struct sbc_error	 err = {0};
@@ -427,21 +411,20 @@ Test(store, delete_while_running_is_failed_precondition)
 	uint32_t		 pid = 0;
 
 	o.runtime = RUNTIME_EXEC;
-	o.spec.type_url = OCI_SPEC_TYPE_URL;
-	o.spec.value = spec;
-	o.spec.len = strlen(spec);
-	expect(sbc_sandbox_new(c, "busy", &o, &sb, &err), 0, &err,
+	o.spec = itest_spec(spec);
+	itest_expect(sbc_sandbox_new(c, "busy", &o, &sb, &err), 0, &err,
 	    "new sandbox");
-	expect(sbc_sandbox_start(sb, &pid, &err), 0, &err, "start");
+	itest_expect(sbc_sandbox_start(sb, &pid, &err), 0, &err, "start");
 	cr_assert_gt(pid, 0);
-	expect(sbc_store_delete(c, "busy", &err), STATUS_FAILED_PRECONDITION,
-	    &err, "delete the metadata of a running sandbox");
-	expect(sbc_store_get(c, "busy", &m, &err), 0, &err,
+	itest_expect(sbc_store_delete(c, "busy", &err),
+	    STATUS_FAILED_PRECONDITION, &err, "delete the metadata of a "
+	    "running sandbox");
+	itest_expect(sbc_store_get(c, "busy", &m, &err), 0, &err,
 	    "metadata still there");
 	sbc_meta_free(&m);
-	expect(sbc_sandbox_shutdown(sb, &err), 0, &err,
+	itest_expect(sbc_sandbox_shutdown(sb, &err), 0, &err,
 	    "shutdown (controller, then store)");
-	expect(sbc_store_get(c, "busy", &m, &err), STATUS_NOT_FOUND, &err,
+	itest_expect(sbc_store_get(c, "busy", &m, &err), STATUS_NOT_FOUND, &err,
 	    "metadata gone after shutdown");
 	cr_assert_not(itest_pid_alive((pid_t)pid), "pid %u still runs", pid);
 	sbc_sandbox_free(sb);
@@ -450,7 +433,7 @@ Test(store, delete_while_running_is_failed_precondition)
 
 Test(store, pipelined_requests)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	cssv_StoreGetRequest	 req = {0};
 	cssv_StoreGetResponse	*resp = calloc(1, sizeof *resp);
@@ -461,18 +444,18 @@ Test(store, pipelined_requests)
 
 	for (i = 0; i < 3; i++) {
 		snprintf(id, sizeof id, "pl%d", i);
-		expect(mk(c, id, NULL, 0, &err), 0, &err, "create");
+		itest_expect(mk(c, id, NULL, 0, &err), 0, &err, "create");
 	}
 	for (i = 0; i < 3; i++) {
 		snprintf(req.sandbox_id, sizeof req.sandbox_id, "pl%d", i);
-		expect(sbc_send(c, SERVICE_STORE, "Get",
+		itest_expect(sbc_send(c, SERVICE_STORE, "Get",
 		    cssv_StoreGetRequest_fields, &req, &s[i], &err), 0, &err,
 		    "send");
 	}
 	for (i = 2; i >= 0; i--) {
 		memset(resp, 0, sizeof *resp);
-		expect(sbc_recv(c, s[i], cssv_StoreGetResponse_fields, resp,
-		    &reply, &err), 0, &err, "recv");
+		itest_expect(sbc_recv(c, s[i], cssv_StoreGetResponse_fields,
+		    resp, &reply, &err), 0, &err, "recv");
 		snprintf(id, sizeof id, "pl%d", i);
 		cr_assert_str_eq(resp->sandbox.sandbox_id, id);
 		sbc_reply_free(&reply);
@@ -495,8 +478,8 @@ make_filter_set(struct sbc *c)
 	struct sbc_meta		 m = {0};
 	struct sbc_error	 err = {0};
 
-	expect(mk(c, "sb-c", lc, 1, &err), 0, &err, "create sb-c");
-	expect(mk(c, "sb-a", la, 2, &err), 0, &err, "create sb-a");
+	itest_expect(mk(c, "sb-c", lc, 1, &err), 0, &err, "create sb-c");
+	itest_expect(mk(c, "sb-a", la, 2, &err), 0, &err, "create sb-a");
 	m.id = "sb.d";
 	m.runtime = RUNTIME_PAUSE;
 	m.labels = ld;
@@ -504,13 +487,14 @@ make_filter_set(struct sbc *c)
 	m.extensions = ext;
 	m.nextensions = 1;
 	m.sandboxer = "podsandbox";
-	expect(sbc_store_create(c, &m, NULL, &err), 0, &err, "create sb.d");
-	expect(mk(c, "sb-b", lb, 2, &err), 0, &err, "create sb-b");
+	itest_expect(sbc_store_create(c, &m, NULL, &err), 0, &err,
+	    "create sb.d");
+	itest_expect(mk(c, "sb-b", lb, 2, &err), 0, &err, "create sb-b");
 }
 
 Test(store, list_sorted_and_filtered)
 {
-	struct sbc	*c = itest_connect(&d, "default");
+	struct sbc	*c = itest_connect(&itest_d, "default");
 
 	make_filter_set(c);
 	expect_list(c, NULL, "sb-a,sb-b,sb-c,sb.d");
@@ -536,7 +520,7 @@ Test(store, list_sorted_and_filtered)
 
 Test(store, list_filters_are_ored)
 {
-	struct sbc	*c = itest_connect(&d, "default");
+	struct sbc	*c = itest_connect(&itest_d, "default");
 	const char	*f1[] = { "id==sb-c", "labels.app==db" };
 	const char	*f2[] = { "labels.env==prod", "labels.app==web" };
 	char		*got;
@@ -557,7 +541,7 @@ Test(store, list_bad_filter)
 		"labels.app=web", "labels.app==web,", "==web", "labels.",
 		"labels.app==\"web", "id===x",
 	};
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		*list;
 	size_t			 n, i;
@@ -580,14 +564,14 @@ Test(store, list_bad_filter)
 
 Test(store, list_bad_regex)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		*list;
 	size_t			 n;
 	const char		*f[] = { "labels.app~=(" };
 
-	expect(mk(c, "x", NULL, 0, &err), 0, &err, "create");
-	expect(sbc_store_list(c, f, 1, &list, &n, &err),
+	itest_expect(mk(c, "x", NULL, 0, &err), 0, &err, "create");
+	itest_expect(sbc_store_list(c, f, 1, &list, &n, &err),
 	    STATUS_INVALID_ARGUMENT, &err, "regex (");
 	sbc_close(c);
 }
@@ -600,35 +584,29 @@ upd(struct sbc *c, const char *id, const struct sbc_label *labels, size_t n,
     const char *const *fields, size_t nfields, struct sbc_meta *out,
     struct sbc_error *err)
 {
-	struct sbc_meta	m = {0};
+	struct sbc_meta	m = exec_meta(id, labels, n);
 
-	m.id = id;
-	m.runtime = RUNTIME_EXEC;
-	m.labels = labels;
-	m.nlabels = n;
 	return (sbc_store_update(c, &m, fields, nfields, out, err));
 }
 
 Test(store, update_label_paths)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_label	 l0[] = { { "a", "1" }, { "b", "2" } };
 	struct sbc_label	 lc[] = { { "c", "3" } };
 	struct sbc_label	 lx[] = { { "x", "9" } };
 	const char		*fc[] = { "labels.c" }, *fa[] = { "labels.a" };
 	const char		*fl[] = { "labels" };
 	struct sbc_meta		 created, m1, m2, m3, got;
-	struct sbc_meta		 in = {0};
+	struct sbc_meta		 in = exec_meta("u", l0, 2);
 	struct sbc_error	 err = {0};
 	struct timespec		 pause = { 0, 2000000 };
 
-	in.id = "u";
-	in.runtime = RUNTIME_EXEC;
-	in.labels = l0;
-	in.nlabels = 2;
-	expect(sbc_store_create(c, &in, &created, &err), 0, &err, "create");
+	itest_expect(sbc_store_create(c, &in, &created, &err), 0, &err,
+	    "create");
 	nanosleep(&pause, NULL);
-	expect(upd(c, "u", lc, 1, fc, 1, &m1, &err), 0, &err, "add labels.c");
+	itest_expect(upd(c, "u", lc, 1, fc, 1, &m1, &err), 0, &err,
+	    "add labels.c");
 	cr_assert_eq(m1.nlabels, 3);
 	cr_assert_str_eq(sbc_meta_label(&m1, "a"), "1");
 	cr_assert_str_eq(sbc_meta_label(&m1, "c"), "3");
@@ -637,17 +615,17 @@ Test(store, update_label_paths)
 	cr_assert(ts_after(&m1.updated_at, &created.updated_at),
 	    "updated_at must advance");
 	nanosleep(&pause, NULL);
-	expect(upd(c, "u", NULL, 0, fa, 1, &m2, &err), 0, &err,
+	itest_expect(upd(c, "u", NULL, 0, fa, 1, &m2, &err), 0, &err,
 	    "delete labels.a");
 	cr_assert_null(sbc_meta_label(&m2, "a"));
 	cr_assert_str_eq(sbc_meta_label(&m2, "b"), "2");
 	cr_assert_eq(m2.nlabels, 2);
 	cr_assert(ts_after(&m2.updated_at, &m1.updated_at));
-	expect(upd(c, "u", lx, 1, fl, 1, &m3, &err), 0, &err,
+	itest_expect(upd(c, "u", lx, 1, fl, 1, &m3, &err), 0, &err,
 	    "replace labels");
 	cr_assert_eq(m3.nlabels, 1);
 	cr_assert_str_eq(sbc_meta_label(&m3, "x"), "9");
-	expect(sbc_store_get(c, "u", &got, &err), 0, &err, "get");
+	itest_expect(sbc_store_get(c, "u", &got, &err), 0, &err, "get");
 	cr_assert_eq(got.nlabels, 1);
 	cr_assert(ts_eq(&got.updated_at, &m3.updated_at),
 	    "Get returns what Update returned");
@@ -662,28 +640,26 @@ Test(store, update_label_paths)
 
 Test(store, update_extensions_spec_runtime)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_extension	 e1[] = { { "one", { "t/1", "a", 1 } } };
 	struct sbc_extension	 e2[] = { { "two", { "t/2", "bb", 2 } } };
 	const char		*f1[] = { "extensions.one" };
 	const char		*fall[] = { "extensions" };
 	const char		*fdel[] = { "extensions.two" };
 	const char		*fspec[] = { "spec" }, *frt[] = { "runtime" };
-	struct sbc_meta		 m = {0}, out;
+	struct sbc_meta		 m = exec_meta("e", NULL, 0), out;
 	struct sbc_error	 err = {0};
 
-	expect(mk(c, "e", NULL, 0, &err), 0, &err, "create");
-	m.id = "e";
-	m.runtime = RUNTIME_EXEC;
+	itest_expect(mk(c, "e", NULL, 0, &err), 0, &err, "create");
 	m.extensions = e1;
 	m.nextensions = 1;
-	expect(sbc_store_update(c, &m, f1, 1, &out, &err), 0, &err,
+	itest_expect(sbc_store_update(c, &m, f1, 1, &out, &err), 0, &err,
 	    "extensions.one");
 	cr_assert_eq(out.nextensions, 1);
 	cr_assert_str_eq(out.extensions[0].name, "one");
 	sbc_meta_free(&out);
 	m.extensions = e2;
-	expect(sbc_store_update(c, &m, fall, 1, &out, &err), 0, &err,
+	itest_expect(sbc_store_update(c, &m, fall, 1, &out, &err), 0, &err,
 	    "extensions");
 	cr_assert_eq(out.nextensions, 1);
 	cr_assert_str_eq(out.extensions[0].name, "two");
@@ -691,19 +667,18 @@ Test(store, update_extensions_spec_runtime)
 	sbc_meta_free(&out);
 	m.extensions = NULL;
 	m.nextensions = 0;
-	expect(sbc_store_update(c, &m, fdel, 1, &out, &err), 0, &err,
+	itest_expect(sbc_store_update(c, &m, fdel, 1, &out, &err), 0, &err,
 	    "delete extensions.two");
 	cr_assert_eq(out.nextensions, 0);
 	sbc_meta_free(&out);
-	m.spec.type_url = OCI_SPEC_TYPE_URL;
-	m.spec.value = "{\"new\":1}";
-	m.spec.len = strlen("{\"new\":1}");
-	expect(sbc_store_update(c, &m, fspec, 1, &out, &err), 0, &err, "spec");
+	m.spec = itest_spec("{\"new\":1}");
+	itest_expect(sbc_store_update(c, &m, fspec, 1, &out, &err), 0, &err,
+	    "spec");
 	cr_assert_eq(out.spec.len, m.spec.len);
 	cr_assert_eq(memcmp(out.spec.value, m.spec.value, m.spec.len), 0);
 	sbc_meta_free(&out);
 	m.runtime = RUNTIME_PAUSE;
-	expect(sbc_store_update(c, &m, frt, 1, &out, &err), 0, &err,
+	itest_expect(sbc_store_update(c, &m, frt, 1, &out, &err), 0, &err,
 	    "runtime (explicit path may change the name)");
 	cr_assert_str_eq(out.runtime, RUNTIME_PAUSE);
 	sbc_meta_free(&out);
@@ -712,27 +687,21 @@ Test(store, update_extensions_spec_runtime)
 
 Test(store, update_empty_fields)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_label	 l0[] = { { "a", "1" } }, l1[] = { { "b", "2" } };
-	struct sbc_meta		 m = {0}, out;
+	struct sbc_meta		 m = exec_meta("ef", l1, 1), out;
 	struct sbc_error	 err = {0};
 
-	expect(mk(c, "ef", l0, 1, &err), 0, &err, "create");
-	m.id = "ef";
-	m.runtime = RUNTIME_EXEC;
-	m.labels = l1;
-	m.nlabels = 1;
-	m.spec.type_url = OCI_SPEC_TYPE_URL;
-	m.spec.value = "{}";
-	m.spec.len = 2;
-	expect(sbc_store_update(c, &m, NULL, 0, &out, &err), 0, &err,
+	itest_expect(mk(c, "ef", l0, 1, &err), 0, &err, "create");
+	m.spec = itest_spec("{}");
+	itest_expect(sbc_store_update(c, &m, NULL, 0, &out, &err), 0, &err,
 	    "update without fields, same runtime");
 	cr_assert_eq(out.nlabels, 1);
 	cr_assert_str_eq(sbc_meta_label(&out, "b"), "2");
 	cr_assert_eq(out.spec.len, 2);
 	sbc_meta_free(&out);
 	m.runtime = RUNTIME_PAUSE;
-	expect(sbc_store_update(c, &m, NULL, 0, &out, &err),
+	itest_expect(sbc_store_update(c, &m, NULL, 0, &out, &err),
 	    STATUS_INVALID_ARGUMENT, &err,
 	    "update without fields changing runtime.name");
 	sbc_close(c);
@@ -743,13 +712,13 @@ Test(store, update_bad_paths)
 	static const char *const bad[] = {
 		"id", "created_at", "updated_at", "bogus", "sandbox_id",
 	};
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 out;
 	const char		*f[1];
 	size_t			 i;
 
-	expect(mk(c, "bp", NULL, 0, &err), 0, &err, "create");
+	itest_expect(mk(c, "bp", NULL, 0, &err), 0, &err, "create");
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		f[0] = bad[i];
 		cr_assert_eq(upd(c, "bp", NULL, 0, f, 1, &out, &err),
@@ -765,15 +734,15 @@ Test(store, update_bad_paths)
 
 Test(store, update_invalid_label)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_label	 l[] = { { "", "x" } };
 	const char		*f[] = { "labels" };
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 out;
 
-	expect(mk(c, "ul", NULL, 0, &err), 0, &err, "create");
-	expect(upd(c, "ul", l, 1, f, 1, &out, &err), STATUS_INVALID_ARGUMENT,
-	    &err, "update with an empty label key");
+	itest_expect(mk(c, "ul", NULL, 0, &err), 0, &err, "create");
+	itest_expect(upd(c, "ul", l, 1, f, 1, &out, &err),
+	    STATUS_INVALID_ARGUMENT, &err, "update with an empty label key");
 	sbc_close(c);
 }
 
@@ -792,11 +761,12 @@ make_persist_set(struct sbc *c, struct timespec *created_p0)
 
 	for (i = 0; i < 10; i++) {
 		snprintf(id, sizeof id, "p%d", i);
-		expect(mk(c, id, NULL, 0, &err), 0, &err, "create");
+		itest_expect(mk(c, id, NULL, 0, &err), 0, &err, "create");
 	}
-	expect(upd(c, "p3", l, 1, f, 1, NULL, &err), 0, &err, "update p3");
-	expect(sbc_store_delete(c, "p7", &err), 0, &err, "delete p7");
-	expect(sbc_store_get(c, "p0", &m, &err), 0, &err, "get p0");
+	itest_expect(upd(c, "p3", l, 1, f, 1, NULL, &err), 0, &err,
+	    "update p3");
+	itest_expect(sbc_store_delete(c, "p7", &err), 0, &err, "delete p7");
+	itest_expect(sbc_store_get(c, "p0", &m, &err), 0, &err, "get p0");
 	*created_p0 = m.created_at;
 	sbc_meta_free(&m);
 }
@@ -805,42 +775,42 @@ make_persist_set(struct sbc *c, struct timespec *created_p0)
 static void
 check_persist_set(const struct timespec *created_p0)
 {
-	struct sbc		*c = itest_connect(&d, "default");
+	struct sbc		*c = itest_connect(&itest_d, "default");
 	struct sbc_error	 err = {0};
 	struct sbc_meta		 m;
 
 	expect_list(c, NULL, "p0,p1,p2,p3,p4,p5,p6,p8,p9");
-	expect(sbc_store_get(c, "p3", &m, &err), 0, &err, "get p3");
+	itest_expect(sbc_store_get(c, "p3", &m, &err), 0, &err, "get p3");
 	cr_assert_str_eq(sbc_meta_label(&m, "gen"), "2");
 	sbc_meta_free(&m);
-	expect(sbc_store_get(c, "p0", &m, &err), 0, &err, "get p0");
+	itest_expect(sbc_store_get(c, "p0", &m, &err), 0, &err, "get p0");
 	cr_assert(ts_eq(&m.created_at, created_p0));
 	sbc_meta_free(&m);
-	expect(sbc_store_get(c, "p7", &m, &err), STATUS_NOT_FOUND, &err,
+	itest_expect(sbc_store_get(c, "p7", &m, &err), STATUS_NOT_FOUND, &err,
 	    "p7 stays deleted");
 	sbc_close(c);
 }
 
 Test(store, persists_across_clean_restart)
 {
-	struct sbc	*c = itest_connect(&d, "default");
+	struct sbc	*c = itest_connect(&itest_d, "default");
 	struct timespec	 t;
 
 	make_persist_set(c, &t);
 	sbc_close(c);
-	itest_daemon_restart(&d);	/* SIGTERM, exit 0, start */
+	itest_daemon_restart(&itest_d);	/* SIGTERM, exit 0, start */
 	check_persist_set(&t);
 }
 
 Test(store, persists_across_kill9)
 {
-	struct sbc	*c = itest_connect(&d, "default");
+	struct sbc	*c = itest_connect(&itest_d, "default");
 	struct timespec	 t;
 
 	make_persist_set(c, &t);
-	itest_daemon_kill9(&d);
+	itest_daemon_kill9(&itest_d);
 	sbc_close(c);
-	itest_daemon_restart(&d);
+	itest_daemon_restart(&itest_d);
 	check_persist_set(&t);
 }
 
@@ -853,7 +823,7 @@ gc_client(int k)
 	char			 id[32], *cause = NULL;
 	int			 i, code;
 
-	if ((c = sbc_connect(d.socket, &cause)) == NULL) {
+	if ((c = sbc_connect(itest_d.socket, &cause)) == NULL) {
 		fprintf(stderr, "client %d: %s\n", k, cause);
 		_exit(100);
 	}
@@ -898,10 +868,11 @@ Test(store, group_commit_64_clients_then_kill9, .timeout = 120)
 	    (long long)(itest_now_ms() - t0));
 
 	/* Every acknowledged create survives kill -9. */
-	itest_daemon_kill9(&d);
-	itest_daemon_restart(&d);
-	c = itest_connect(&d, "default");
-	expect(sbc_store_list(c, NULL, 0, &list, &n, &err), 0, &err, "list");
+	itest_daemon_kill9(&itest_d);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "default");
+	itest_expect(sbc_store_list(c, NULL, 0, &list, &n, &err), 0, &err,
+	    "list");
 	cr_assert_eq(n, (size_t)GC_CLIENTS * GC_PER_CLIENT, "listed %zu", n);
 	for (i = 0; i < n; i++) {
 		snprintf(want, sizeof want, "gc-%02zu-%03zu", i / GC_PER_CLIENT,
@@ -920,9 +891,9 @@ Test(store_nostart, injected_commit_failure)
 	int			 i, code = 0, status;
 	bool			 failed = false;
 
-	itest_daemon_setenv(&d, "SANDBOXD_TEST_FAIL_COMMIT_AFTER", "3");
-	itest_daemon_start(&d, NULL);
-	c = itest_connect(&d, "default");
+	itest_daemon_setenv(&itest_d, "SANDBOXD_TEST_FAIL_COMMIT_AFTER", "3");
+	itest_daemon_start(&itest_d, NULL);
+	c = itest_connect(&itest_d, "default");
 	for (i = 0; i < 10 && !failed; i++) {
 		snprintf(id, sizeof id, "cf%d", i);
 		code = mk(c, id, NULL, 0, &err);
@@ -942,16 +913,16 @@ Test(store_nostart, injected_commit_failure)
 	sbc_close(c);
 
 	/* The daemon exits non-zero after a failed commit. */
-	status = itest_daemon_wait_exit(&d, 10000);
+	status = itest_daemon_wait_exit(&itest_d, 10000);
 	cr_assert_neq(status, -1, "the daemon still runs after a failed "
 	    "commit");
 	cr_assert(!WIFEXITED(status) || WEXITSTATUS(status) != 0,
 	    "the daemon exited 0 after a failed commit");
 
 	/* Restarted without the hook: acknowledged creates only. */
-	itest_daemon_clearenv(&d);
-	itest_daemon_restart(&d);
-	c = itest_connect(&d, "default");
+	itest_daemon_clearenv(&itest_d);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "default");
 	got = list_ids(c, NULL, 0);
 	cr_assert_str_eq(got, acked, "after restart: [%s], acknowledged: [%s]",
 	    got, acked);

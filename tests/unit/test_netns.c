@@ -26,6 +26,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <event2/event.h>
 
 #include "procmgr.h"
 
@@ -492,4 +495,216 @@ Test(netns, lo_failure_leaves_nothing)
 	require_netns();
 	fail_syscall(SYS_ioctl, 1, SIOCSIFFLAGS, EPERM);
 	create_fails_cleanly("SIOCSIFFLAGS");
+}
+
+/*
+ * The helper process (netns_worker.c): the same operations, answered
+ * through the loop.
+ */
+
+/* What one request's callback saw. */
+struct answer {
+	int	 calls;
+	int	 order;		/* answers_seen when it came */
+	char	*path;
+	char	*error;
+};
+
+static int	answers_seen;
+
+static void
+answer_cb(const char *path, const char *error, void *arg)
+{
+	struct answer	*a = arg;
+
+	a->calls++;
+	a->order = ++answers_seen;
+	a->path = path != NULL ? strdup(path) : NULL;
+	a->error = error != NULL ? strdup(error) : NULL;
+}
+
+static void
+answer_free(struct answer *a)
+{
+	free(a->path);
+	free(a->error);
+}
+
+/* Run base until *calls reaches want, at most 10 s. */
+static void
+run_until_answered(struct event_base *base, const int *calls, int want)
+{
+	struct timeval	tv = { 0, 20000 };
+	int		i;
+
+	for (i = 0; i < 500 && *calls < want; i++) {
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	cr_assert_geq(*calls, want, "no answer in 10 s");
+}
+
+/* Start the helper (or not) and the worker's side on a new base. */
+static struct event_base *
+worker_setup(bool helper)
+{
+	struct event_base	*base;
+	char			*cause = NULL;
+
+	require_netns();
+	answers_seen = 0;
+	if (helper)
+		cr_assert_eq(netns_worker_start(&cause), 0, "%s", cause);
+	cr_assert_not_null(base = event_base_new());
+	netns_worker_init(base);
+	return (base);
+}
+
+/* Stop the worker; its helper, if any, must be gone afterwards. */
+static void
+worker_teardown(struct event_base *base)
+{
+	pid_t	pid = netns_worker_pid();
+
+	netns_worker_stop();
+	if (pid != -1)
+		cr_assert(kill(pid, 0) == -1 && errno == ESRCH,
+		    "helper pid %d still there", (int)pid);
+	event_base_free(base);
+}
+
+/* Create, check, remove through one worker; answers never come early. */
+static void
+worker_round_trip(struct event_base *base)
+{
+	struct answer	 made = { 0 }, gone = { 0 };
+	char		*cause = NULL;
+
+	netns_create_async(nsdir, "w1", answer_cb, &made);
+	cr_assert_eq(made.calls, 0, "answered from inside the call");
+	run_until_answered(base, &made.calls, 1);
+	cr_assert_null(made.error, "%s", made.error);
+	cr_assert_not_null(made.path);
+	cr_assert_eq(netns_check(made.path, &cause), 0, "%s", cause);
+	cr_assert(lo_is_up(made.path));
+
+	netns_remove_async(made.path, answer_cb, &gone);
+	cr_assert_eq(gone.calls, 0, "answered from inside the call");
+	run_until_answered(base, &gone.calls, 1);
+	cr_assert_null(gone.error, "%s", gone.error);
+	cr_assert_eq(access(made.path, F_OK), -1);
+	cr_assert_eq(mounts_mentioning(tmpdir), 0);
+	answer_free(&made);
+	answer_free(&gone);
+}
+
+Test(netns, worker_helper_round_trip)
+{
+	struct event_base	*base = worker_setup(true);
+	char			 comm[64] = "";
+	char			 path[64];
+	FILE			*f;
+
+	cr_assert_neq(netns_worker_pid(), -1);
+	worker_round_trip(base);
+	/* Named by then: it has answered. */
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)netns_worker_pid());
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(fgets(comm, sizeof comm, f));
+	fclose(f);
+	cr_assert_str_eq(comm, NETNS_WORKER_NAME "\n");
+	worker_teardown(base);
+}
+
+Test(netns, worker_in_process_round_trip)
+{
+	struct event_base	*base = worker_setup(false);
+
+	cr_assert_eq(netns_worker_pid(), -1);
+	worker_round_trip(base);
+	worker_teardown(base);
+}
+
+/* Many requests in flight: answered in order, failures reported. */
+Test(netns, worker_order_and_errors)
+{
+	struct event_base	*base = worker_setup(true);
+	struct answer		 a[40] = { 0 }, dup = { 0 }, bad = { 0 };
+	char			 name[16];
+	int			 i;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "n%d", i);
+		netns_create_async(nsdir, name, answer_cb, &a[i]);
+	}
+	netns_create_async(nsdir, "n0", answer_cb, &dup);
+	netns_create_async(nsdir, "../escape", answer_cb, &bad);
+	run_until_answered(base, &bad.calls, 1);
+	for (i = 0; i < 20; i++) {
+		cr_assert_null(a[i].error, "%s", a[i].error);
+		cr_assert_eq(a[i].order, i + 1, "answer %d came %d", i,
+		    a[i].order);
+	}
+	cr_assert_not_null(dup.error);
+	cr_assert_not_null(strstr(dup.error, "exists"), "%s", dup.error);
+	cr_assert_not_null(bad.error);
+	for (i = 0; i < 20; i++)
+		netns_remove_async(a[i].path, answer_cb, &a[20 + i]);
+	run_until_answered(base, &a[39].calls, 1);
+	for (i = 20; i < 40; i++)
+		cr_assert_null(a[i].error, "%s", a[i].error);
+	cr_assert_eq(mounts_mentioning(tmpdir), 0);
+	for (i = 0; i < 40; i++)
+		answer_free(&a[i]);
+	answer_free(&dup);
+	answer_free(&bad);
+	worker_teardown(base);
+}
+
+/* A cancelled create is not answered, and what it made is removed. */
+Test(netns, worker_cancel_removes)
+{
+	struct event_base	*base = worker_setup(true);
+	struct answer		 a = { 0 }, after = { 0 };
+	struct netns_req	*r;
+	char			 path[600];
+
+	r = netns_create_async(nsdir, "cancelled", answer_cb, &a);
+	cr_assert_eq(netns_req_cancel(r), &a);
+	/* Queued behind the clean-up, so answered after it. */
+	netns_remove_async("/nonexistent/x", answer_cb, &after);
+	run_until_answered(base, &after.calls, 1);
+	cr_assert_eq(a.calls, 0, "a cancelled request was answered");
+	snprintf(path, sizeof path, "%s/cancelled", nsdir);
+	cr_assert_eq(access(path, F_OK), -1, "the cancelled netns is left");
+	cr_assert_eq(mounts_mentioning(tmpdir), 0);
+	answer_free(&after);
+	worker_teardown(base);
+}
+
+/* The helper dies: from then on the daemon does the work itself. */
+Test(netns, worker_helper_death_falls_back)
+{
+	struct event_base	*base = worker_setup(true);
+	struct answer		 a = { 0 }, b = { 0 };
+	pid_t			 pid = netns_worker_pid();
+
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	netns_create_async(nsdir, "after-death", answer_cb, &a);
+	run_until_answered(base, &a.calls, 1);
+	/* Either lost with the helper or made here; never silence. */
+	if (a.error != NULL)
+		cr_assert_not_null(strstr(a.error, "helper"), "%s", a.error);
+	cr_assert_eq(netns_worker_pid(), -1, "the dead helper is still used");
+	netns_create_async(nsdir, "here", answer_cb, &b);
+	run_until_answered(base, &b.calls, 1);
+	cr_assert_null(b.error, "%s", b.error);
+	cr_assert_eq(netns_check(b.path, NULL), 0);
+	cr_assert_eq(netns_remove(b.path, NULL), 0);
+	if (a.path != NULL)
+		cr_assert_eq(netns_remove(a.path, NULL), 0);
+	waitpid(pid, NULL, 0);
+	answer_free(&a);
+	answer_free(&b);
+	worker_teardown(base);
 }

@@ -50,6 +50,8 @@ struct exitrec {
 	struct timespec	at;
 	bool		free_in_cb;
 	int		*total;		/* shared count, or NULL */
+	int		ready_seq;	/* events_seen at ready, exit */
+	int		exit_seq;
 };
 
 static struct event_base	*base;
@@ -60,6 +62,26 @@ static const char		*test_env[] = {
 	"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", NULL
 };
 
+/* What ready callbacks said, in order with exits (see exit_cb). */
+static int	 ready_calls;
+static char	*ready_error;		/* the last failure, until taken */
+static int	 events_seen;		/* ready and exit callbacks */
+
+/* Ready callback: count it and keep a failure's message. */
+static void
+ready_cb(struct proc *p, const char *error, void *arg)
+{
+	struct exitrec	*r = arg;
+
+	(void)p;
+	ready_calls++;
+	events_seen++;
+	if (r != NULL)
+		r->ready_seq = events_seen;
+	free(ready_error);
+	ready_error = error != NULL ? strdup(error) : NULL;
+}
+
 /* Exit callback: record, and free the proc if asked to. */
 static void
 exit_cb(struct proc *p, int status, const struct timespec *at, void *arg)
@@ -67,6 +89,7 @@ exit_cb(struct proc *p, int status, const struct timespec *at, void *arg)
 	struct exitrec	*r = arg;
 
 	r->calls++;
+	r->exit_seq = ++events_seen;
 	r->status = status;
 	r->at = *at;
 	if (r->total != NULL)
@@ -152,6 +175,8 @@ teardown(void)
 		event_base_free(base);
 	}
 	nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	free(ready_error);
+	ready_error = NULL;
 }
 
 /* A Criterion test whose body is followed by check_clean(). */
@@ -224,12 +249,28 @@ nap(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Spawn, and unless held run the loop until the ready callback says
+ * whether the exec worked: NULL with its error if not (procmgr freed p).
+ */
 static struct proc *
 spawn_launch(struct proc_launch *l, struct exitrec *r, char **cause)
 {
+	struct proc	*p;
+	int		 before = ready_calls;
+
 	if (l->envp == NULL)
 		l->envp = (char **)test_env;
-	return (proc_spawn(l, exit_cb, r, cause));
+	if ((p = proc_spawn(l, exit_cb, ready_cb, r, cause)) == NULL ||
+	    l->hold)
+		return (p);
+	run_until(&ready_calls, before + 1, 10);
+	if (ready_error != NULL) {
+		*cause = ready_error;
+		ready_error = NULL;
+		return (NULL);
+	}
+	return (p);
 }
 
 /* Spawn argv (argv[0] is the path); fail the test if it cannot. */
@@ -255,6 +296,26 @@ spawn_sh(const char *script, struct exitrec *r, const char *log)
 	const char	*argv[] = { "/bin/sh", "-c", script, NULL };
 
 	return (spawn_argv(argv, r, log));
+}
+
+/*
+ * Spawn a script and return at once, the loop not run: its ready and exit
+ * callbacks come when the test runs the loop (to catch it as a zombie).
+ */
+static struct proc *
+spawn_sh_nowait(const char *script, struct exitrec *r)
+{
+	const char		*argv[] = { "/bin/sh", "-c", script, NULL };
+	struct proc_launch	 l = { 0 };
+	struct proc		*p;
+	char			*cause = NULL;
+
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.envp = (char **)test_env;
+	p = proc_spawn(&l, exit_cb, ready_cb, r, &cause);
+	cr_assert_not_null(p, "spawn: %s", cause);
+	return (p);
 }
 
 static struct proc *
@@ -556,7 +617,7 @@ PTest(proc, exit_status, .init = setup, .fini = teardown, .timeout = TEST_TIMEOU
 
 	need_pidfd();
 	clock_gettime(CLOCK_REALTIME, &before);
-	p = spawn_sh("exit 3", &r, NULL);
+	p = spawn_sh_nowait("exit 3", &r);
 	cr_assert(proc_is_child(p));
 	cr_assert_eq(proc_read_start_time(proc_pid(p), &t), 0);
 	cr_assert_eq(proc_start_time(p), t);
@@ -757,7 +818,7 @@ PTest(proc, free_zombie, .init = setup, .fini = teardown, .timeout = TEST_TIMEOU
 	struct proc	*p;
 	pid_t		 pid;
 
-	p = spawn_sh("exit 0", &r, NULL);
+	p = spawn_sh_nowait("exit 0", &r);
 	pid = proc_pid(p);
 	wait_zombie(pid);
 	proc_free(p);
@@ -866,6 +927,138 @@ PTest(proc, spawn_failures, .init = setup, .fini = teardown, .timeout = TEST_TIM
 	l.clone_flags = CLONE_VM;
 	spawn_fails(&l, "unsupported clone flags 0x100");
 	free(file);
+}
+
+/*
+ * Held children and the ready callback.
+ */
+
+/* A launch of sh -c script $0, held. */
+static struct proc *
+spawn_held(const char *script, const char *arg0, struct exitrec *r)
+{
+	const char		*argv[] = { "/bin/sh", "-c", script, arg0, NULL };
+	struct proc_launch	 l = { 0 };
+	struct proc		*p;
+	char			*cause = NULL;
+
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.hold = true;
+	p = spawn_launch(&l, r, &cause);
+	cr_assert_not_null(p, "spawn: %s", cause);
+	cr_assert(proc_is_starting(p));
+	return (p);
+}
+
+PTest(proc, hold_until_release, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	const char	*ran = tpath("ran");
+	int		 before = ready_calls;
+
+	p = spawn_held("echo ran > \"$0\"", ran, &r);
+	run_ms(300);
+	cr_assert_eq(ready_calls, before, "ready before the release");
+	cr_assert_eq(access(ran, F_OK), -1, "a held child ran its program");
+	cr_assert(pstate(proc_pid(p)) != 0 && pstate(proc_pid(p)) != 'Z');
+	proc_release_held();
+	run_until(&r.calls, 1, 10);
+	cr_assert_null(ready_error);
+	cr_assert_eq(r.status, 0);
+	cr_assert(r.ready_seq != 0 && r.ready_seq < r.exit_seq,
+	    "ready %d, exit %d", r.ready_seq, r.exit_seq);
+	cr_assert_eq(access(ran, F_OK), 0, "the released child did not run");
+	proc_free(p);
+	cr_assert(no_children());
+	cr_assert_eq(added_events(), base_events);
+}
+
+/* Freed while held, as when the daemon gives up: it never runs. */
+PTest(proc, hold_abandoned, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	const char	*ran = tpath("ran");
+	pid_t		 pid;
+	int		 before = ready_calls;
+
+	p = spawn_held("echo ran > \"$0\"", ran, &r);
+	pid = proc_pid(p);
+	proc_free(p);
+	proc_release_held();		/* nothing is held any more */
+	run_until_gone(pid, 5);
+	cr_assert_eq(access(ran, F_OK), -1, "an abandoned child ran");
+	cr_assert_eq(ready_calls, before);
+	cr_assert_eq(r.calls, 0);
+	cr_assert(no_children());
+	cr_assert_eq(added_events(), base_events);
+}
+
+/*
+ * A held child must not keep another's pipes: freeing A, held, must end
+ * it even while B, spawned after it and also held, still waits.
+ */
+PTest(proc, held_children_independent, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 ra = { 0 }, rb = { 0 };
+	struct proc	*a, *b;
+	pid_t		 apid;
+
+	a = spawn_held("exit 0", "a", &ra);
+	b = spawn_held("exit 7", "b", &rb);
+	apid = proc_pid(a);
+	proc_free(a);
+	run_until_gone(apid, 5);
+	cr_assert(proc_is_starting(b));
+	proc_release_held();
+	run_until(&rb.calls, 1, 10);
+	cr_assert_eq(rb.status, 7);
+	cr_assert_eq(ra.calls, 0);
+	proc_free(b);
+	cr_assert(no_children());
+}
+
+/* SIGTERM to a held child does what it would do to the program. */
+PTest(proc, term_while_held, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	int		 before = ready_calls;
+
+	p = spawn_held("sleep 30", "x", &r);
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 128 + SIGTERM);
+	cr_assert_eq(ready_calls, before + 1, "no ready before the exit");
+	cr_assert(r.ready_seq < r.exit_seq);
+	proc_release_held();
+	proc_free(p);
+	cr_assert(no_children());
+	cr_assert_eq(added_events(), base_events);
+}
+
+/* A child that exits before the loop looks: ready first, then exit. */
+PTest(proc, ready_before_exit, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	p = spawn_sh_nowait("exit 5", &r);
+	wait_zombie(proc_pid(p));
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 5);
+	cr_assert(r.ready_seq != 0 && r.ready_seq < r.exit_seq,
+	    "ready %d, exit %d", r.ready_seq, r.exit_seq);
+	cr_assert_null(ready_error);
+	proc_free(p);
+	cr_assert(no_children());
 }
 
 PTest(proc, netns_joined, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
@@ -1361,7 +1554,7 @@ PTest(proc_fallback, coalesced, .init = setup_fallback, .fini = teardown,
 	for (i = 0; i < 20; i++) {
 		r[i].total = &total;
 		snprintf(script, sizeof script, "exit %d", 10 + i);
-		p[i] = spawn_sh(script, &r[i], NULL);
+		p[i] = spawn_sh_nowait(script, &r[i]);
 	}
 	/* All exit while the loop is not looking: one pending SIGCHLD. */
 	for (i = 0; i < 20; i++)

@@ -1,7 +1,9 @@
 /*
  * itest.c: the integration-test harness (see itest.h): spawn sandboxd on
  * private paths, wait until it accepts connections, stop, kill, restart,
- * and clean up the daemon, its orphans and its directory.
+ * and clean up the daemon, its orphans and its directory; look at the
+ * processes and files it makes; and the suite daemon with the checked
+ * calls the test files share.
  */
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -23,7 +25,9 @@
 
 #include <criterion/criterion.h>
 
+#include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "itest.h"
+#include "procmgr.h"
 
 #define LOG_TAIL_BYTES	4096
 
@@ -458,10 +462,35 @@ itest_pid_alive(pid_t pid)
 	return (state != 'Z' && state != 'X');
 }
 
-/* The test process's children other than the daemon, up to max. */
+/*
+ * Is pid the daemon's network namespace helper?  It is part of the daemon,
+ * not a sandbox, so the child counts leave it out.
+ */
+static bool
+is_netns_helper(pid_t pid)
+{
+	char	path[64], comm[64] = "";
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (false);
+	if (fgets(comm, sizeof comm, f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return (strcmp(comm, NETNS_WORKER_NAME) == 0);
+}
+
+/*
+ * The processes whose parent is parent, but skip (0: none) and the netns
+ * helper, zombies only
+ * if zombies_only: how many, the first max of them in pids (NULL: just
+ * count); -1 if /proc cannot be read.
+ */
 static int
-list_orphans(const struct itest_daemon *d, pid_t *pids, int max,
-    bool zombies_only)
+children_of(pid_t parent, pid_t skip, bool zombies_only, pid_t *pids,
+    int max)
 {
 	struct dirent	*de;
 	DIR		*dir;
@@ -470,16 +499,41 @@ list_orphans(const struct itest_daemon *d, pid_t *pids, int max,
 	int		 n = 0;
 
 	if ((dir = opendir("/proc")) == NULL)
-		return (0);
-	while (n < max && (de = readdir(dir)) != NULL) {
-		if ((pid = (pid_t)atoi(de->d_name)) <= 0 || pid == d->pid)
+		return (-1);
+	while ((pids == NULL || n < max) && (de = readdir(dir)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) <= 0 || pid == skip)
 			continue;
-		if (proc_stat(pid, &ppid, &state) == -1 || ppid != getpid())
+		if (proc_stat(pid, &ppid, &state) == -1 || ppid != parent)
 			continue;
-		if (!zombies_only || state == 'Z')
-			pids[n++] = pid;
+		if ((zombies_only && state != 'Z') || is_netns_helper(pid))
+			continue;
+		if (pids != NULL)
+			pids[n] = pid;
+		n++;
 	}
 	closedir(dir);
+	return (n);
+}
+
+/* The test process's children other than the daemon, up to max. */
+static int
+list_orphans(const struct itest_daemon *d, pid_t *pids, int max,
+    bool zombies_only)
+{
+	int	n;
+
+	n = children_of(getpid(), d->pid, zombies_only, pids, max);
+	return (n > 0 ? n : 0);
+}
+
+/* How many children parent has (only zombies if zombies_only). */
+int
+itest_count_children(pid_t parent, bool zombies_only)
+{
+	int	n;
+
+	n = children_of(parent, 0, zombies_only, NULL, 0);
+	cr_assert_neq(n, -1, "opendir /proc: %s", strerror(errno));
 	return (n);
 }
 
@@ -586,21 +640,247 @@ itest_connect(struct itest_daemon *d, const char *ns)
 pid_t
 itest_parent_of(pid_t pid)
 {
-	char	 path[64], buf[1024], *p;
-	ssize_t	 n;
-	int	 fd, ppid;
+	pid_t	ppid;
+	char	state;
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (proc_stat(pid, &ppid, &state) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %d",
-	    &ppid) != 1)
-		return (-1);
-	return ((pid_t)ppid);
+	return (ppid);
 }
 
+/* Poll until pid no longer runs (zombies count as dead), up to ms. */
+bool
+itest_wait_dead(pid_t pid, int ms)
+{
+	int64_t	deadline = itest_now_ms() + ms;
+
+	while (itest_pid_alive(pid)) {
+		if (itest_now_ms() > deadline)
+			return (false);
+		sleep_ms(10);
+	}
+	return (true);
+}
+
+/*
+ * Wait until a pause process sleeps in sigwaitinfo, having blocked
+ * SIGTERM.  Before that, as PID 1 of its PID namespace with SIGTERM at
+ * SIG_DFL, it would have a SIGTERM dropped by the kernel.  Seen through
+ * /proc/<pid>/wchan; where that says nothing, give it half a second.
+ */
+void
+itest_wait_pause_ready(pid_t pid)
+{
+	int64_t	 deadline = itest_now_ms() + 5000;
+	char	 path[64], wchan[128];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+	for (;;) {
+		n = -1;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+			n = read(fd, wchan, sizeof wchan - 1);
+			close(fd);
+		}
+		wchan[n > 0 ? n : 0] = '\0';
+		if (strstr(wchan, "sigtimedwait") != NULL)
+			return;
+		if (n <= 0 || strcmp(wchan, "0") == 0) {
+			sleep_ms(500);
+			return;
+		}
+		cr_assert_lt(itest_now_ms(), deadline, "pause pid %d never "
+		    "reached sigwaitinfo (wchan %s)", (int)pid, wchan);
+		sleep_ms(5);
+	}
+}
+
+/* Whether path exists (not following a final symlink). */
+bool
+itest_path_exists(const char *path)
+{
+	struct stat	sb;
+
+	return (lstat(path, &sb) == 0);
+}
+
+/* The netns file the daemon makes for id in namespace default. */
+void
+itest_netns_file(const struct itest_daemon *d, const char *id, char *buf,
+    size_t size)
+{
+	int	n;
+
+	n = snprintf(buf, size, "%s/netns/default-%s", d->run_dir, id);
+	cr_assert(n > 0 && (size_t)n < size, "path too long: %s", buf);
+}
+
+/* ---- the suite daemon and the calls tests make of it ---------------- */
+
+/* The daemon of a suite with one daemon per test (itest_setup). */
+struct itest_daemon	itest_d;
+
+/* Sandbox pids that itest_teardown kills. */
+static pid_t		tracked[ITEST_MAX_TRACKED];
+static int		ntracked;
+
+/* .init: start the suite daemon with no extra arguments. */
+void
+itest_setup(void)
+{
+	itest_daemon_start(&itest_d, NULL);
+}
+
+/* .fini: kill what the test started, then the daemon and its orphans. */
+void
+itest_teardown(void)
+{
+	int	i;
+
+	for (i = 0; i < ntracked; i++) {
+		/* Only still ours: the daemon's child, or our orphan. */
+		if (itest_parent_of(tracked[i]) == itest_d.pid ||
+		    itest_parent_of(tracked[i]) == getpid())
+			kill(tracked[i], SIGKILL);
+	}
+	ntracked = 0;
+	itest_daemon_cleanup(&itest_d);
+}
+
+/* Remember a sandbox pid so that teardown kills it even if the test fails. */
+void
+itest_track(pid_t pid)
+{
+	if (ntracked < ITEST_MAX_TRACKED)
+		tracked[ntracked++] = pid;
+}
+
+/*
+ * Assert a call's result, naming what was tried; an error must come with
+ * a message.  Clears err for the next call.
+ */
+void
+itest_expect(int got, int want, struct sbc_error *err, const char *what)
+{
+	cr_assert_eq(got, want, "%s: got %d %s (%s), want %d %s", what, got,
+	    sbc_error_name(got), err->message != NULL ? err->message : "",
+	    want, sbc_error_name(want));
+	if (want != 0)
+		cr_assert_not_null(err->message, "%s: no error message", what);
+	sbc_error_clear(err);
+}
+
+/* The spec Any of an OCI spec JSON (NULL: no spec). */
+struct sbc_any
+itest_spec(const char *json)
+{
+	struct sbc_any	a = {0};
+
+	if (json != NULL) {
+		a.type_url = OCI_SPEC_TYPE_URL;
+		a.value = json;
+		a.len = strlen(json);
+	}
+	return (a);
+}
+
+/* Metadata of id with runtime rt and spec json (both may be NULL). */
+struct sbc_meta
+itest_meta(const char *id, const char *rt, const char *json)
+{
+	struct sbc_meta	m = {0};
+
+	m.id = id;
+	m.runtime = rt;
+	m.spec = itest_spec(json);
+	return (m);
+}
+
+/* Controller.Start id, or fail; its pid, which teardown will kill. */
+pid_t
+itest_ctrl_start(struct sbc *c, const char *id)
+{
+	struct sbc_start_info	si;
+	struct sbc_error	err = {0};
+	pid_t			pid;
+
+	itest_expect(sbc_ctrl_start(c, id, &si, &err), 0, &err, "ctrl start");
+	pid = (pid_t)si.pid;
+	sbc_start_info_free(&si);
+	cr_assert_gt(pid, 0, "start %s: pid %d", id, (int)pid);
+	itest_track(pid);
+	return (pid);
+}
+
+/* Controller.Wait id, or fail; the exit status (exited_at to *at). */
+uint32_t
+itest_ctrl_wait(struct sbc *c, const char *id, struct timespec *at)
+{
+	struct sbc_error	err = {0};
+	struct timespec		ts;
+	uint32_t		st = 9999;
+
+	itest_expect(sbc_ctrl_wait(c, id, &st, &ts, &err), 0, &err,
+	    "ctrl wait");
+	cr_assert_neq(ts.tv_sec, 0, "wait %s: no exited_at", id);
+	if (at != NULL)
+		*at = ts;
+	return (st);
+}
+
+/* The value of an info key of a verbose Status, NULL if absent. */
+const char *
+itest_info_get(const struct sbc_status *st, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < st->ninfo; i++) {
+		if (strcmp(st->info[i].key, key) == 0)
+			return (st->info[i].value);
+	}
+	return (NULL);
+}
+
+/*
+ * Send a Controller.Wait for id on c without reading its answer, which
+ * comes when the sandbox exits: its stream id for itest_recv_wait.
+ */
+uint32_t
+itest_send_wait(struct sbc *c, const char *id)
+{
+	cssv_ControllerWaitRequest	req = {0};
+	struct sbc_error		err = {0};
+	uint32_t			sid;
+
+	snprintf(req.sandbox_id, sizeof req.sandbox_id, "%s", id);
+	itest_expect(sbc_send(c, SERVICE_CONTROLLER, "Wait",
+	    cssv_ControllerWaitRequest_fields, &req, &sid, &err), 0, &err,
+	    "send wait");
+	return (sid);
+}
+
+/*
+ * Receive the Wait sent on stream sid: the call's code; if 0, the exit
+ * status in *status and exited_at in *at (zero if absent; at may be NULL).
+ */
+int
+itest_recv_wait(struct sbc *c, uint32_t sid, uint32_t *status,
+    struct timespec *at, struct sbc_error *err)
+{
+	cssv_ControllerWaitResponse	resp = {0};
+	struct sbc_reply		reply;
+	int				code;
+
+	code = sbc_recv(c, sid, cssv_ControllerWaitResponse_fields, &resp,
+	    &reply, err);
+	if (code != 0)
+		return (code);
+	*status = resp.exit_status;
+	if (at != NULL) {
+		at->tv_sec = resp.has_exited_at ? resp.exited_at.seconds : 0;
+		at->tv_nsec = resp.has_exited_at ? resp.exited_at.nanos : 0;
+	}
+	sbc_reply_free(&reply);
+	return (0);
+}

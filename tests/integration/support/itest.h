@@ -12,15 +12,25 @@
  *	<dir>/run/sandboxd.sock	--socket
  *	<dir>/daemon.log	the daemon's stdout and stderr (--log-level debug)
  *
- * A typical test:
+ * A typical suite runs one daemon per test, the suite daemon itest_d,
+ * started by itest_setup (.init) and cleaned up by itest_teardown (.fini):
  *
- *	static struct itest_daemon d;
- *	static void setup(void) { itest_daemon_start(&d, NULL); }
- *	static void teardown(void) { itest_daemon_cleanup(&d); }
- *	Test(store, create, .init = setup, .fini = teardown, .timeout = 30) {
- *		struct sbc *c = itest_connect(&d, "default");
+ *	TestSuite(store, .init = itest_setup, .fini = itest_teardown);
+ *	Test(store, create, .timeout = 30) {
+ *		struct sbc *c = itest_connect(&itest_d, NULL);
+ *		struct sbc_error err = {0};
+ *
+ *		itest_expect(sbc_store_create(c, &m, NULL, &err), 0, &err,
+ *		    "create");
  *		...
  *	}
+ *
+ * A suite whose tests start the daemon themselves (other arguments or
+ * environment) leaves .init out and calls itest_daemon_start(&itest_d,
+ * ...) in the test; itest_teardown cleans up all the same.  Pass every
+ * sandbox pid a test starts to itest_track (itest_ctrl_start does):
+ * teardown SIGKILLs those still the daemon's or the test's children
+ * first, so a failed test leaves nothing.
  *
  * Failures inside the harness (daemon missing, not ready in time, died,
  * exited non-zero on SIGTERM) fail the test with the tail of the daemon's
@@ -43,6 +53,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sbc.h"
 
@@ -50,6 +62,13 @@
 #define ITEST_MAX_ENV		16
 #define ITEST_START_TIMEOUT_MS	10000
 #define ITEST_STOP_TIMEOUT_MS	10000
+#define ITEST_MAX_TRACKED	64	/* pids that itest_teardown kills */
+
+/* Skip the test unless it runs as root (namespaces, bind mounts). */
+#define ITEST_NEEDS_ROOT(why) do {					\
+	if (geteuid() != 0)						\
+		cr_skip_test("needs root: " why);			\
+} while (0)
 
 struct itest_daemon {
 	char	 dir[64];		/* /tmp/sbd-itest.XXXXXX */
@@ -65,7 +84,7 @@ struct itest_daemon {
 	char	*env[ITEST_MAX_ENV];
 };
 
-/* itest.c */
+/* itest.c: the daemon, its processes and files */
 void		 itest_daemon_init(struct itest_daemon *);
 void		 itest_daemon_setenv(struct itest_daemon *, const char *,
 		    const char *);
@@ -89,7 +108,27 @@ bool		 itest_pid_alive(pid_t);
 void		 itest_reap_orphans(struct itest_daemon *);
 void		 itest_kill_orphans(struct itest_daemon *);
 int64_t		 itest_now_ms(void);
-
 pid_t		 itest_parent_of(pid_t);
+int		 itest_count_children(pid_t, bool);
+bool		 itest_wait_dead(pid_t, int);
+void		 itest_wait_pause_ready(pid_t);
+bool		 itest_path_exists(const char *);
+void		 itest_netns_file(const struct itest_daemon *, const char *,
+		    char *, size_t);
+
+/* itest.c: the suite daemon and the calls tests make of it */
+extern struct itest_daemon itest_d;
+void		 itest_setup(void);
+void		 itest_teardown(void);
+void		 itest_track(pid_t);
+void		 itest_expect(int, int, struct sbc_error *, const char *);
+struct sbc_any	 itest_spec(const char *);
+struct sbc_meta	 itest_meta(const char *, const char *, const char *);
+pid_t		 itest_ctrl_start(struct sbc *, const char *);
+uint32_t	 itest_ctrl_wait(struct sbc *, const char *, struct timespec *);
+const char	*itest_info_get(const struct sbc_status *, const char *);
+uint32_t	 itest_send_wait(struct sbc *, const char *);
+int		 itest_recv_wait(struct sbc *, uint32_t, uint32_t *,
+		    struct timespec *, struct sbc_error *);
 
 #endif /* SANDBOXD_ITEST_H */
