@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "benchutil.h"
+#include "procmgr.h"
 
 #define DEFAULT_N	1000
 #define DEFAULT_ROUNDS	2
@@ -78,16 +79,10 @@ static double	elapsed;	/* in bench_drive, all told */
 static bool
 is_sleep(pid_t pid)
 {
-	char	 path[64], comm[32] = "";
-	FILE	*f;
+	char	comm[32];
 
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return (false);
-	if (fgets(comm, sizeof comm, f) == NULL)
-		comm[0] = '\0';
-	fclose(f);
-	return (strcmp(comm, "sleep\n") == 0);
+	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
+	    strcmp(comm, "sleep") == 0);
 }
 
 /* The baseline: VmRSS and Pss (KiB) of one /bin/sleep 1000. */
@@ -124,33 +119,42 @@ daemon_reading(const struct bench_daemon *d)
 	return (r);
 }
 
-/* The sum of Pss (KiB) over the daemon's children, and their number. */
+/*
+ * The netns helper's memory: a fixed cost of the daemon, not one per
+ * sandbox (it holds nothing per sandbox), so shown beside the readings.
+ */
+static void
+print_helper(const struct bench_daemon *d)
+{
+	pid_t	pid = bench_netns_helper(d);
+	long	rss, pss;
+
+	if (pid == -1 || bench_mem(pid, &rss, &pss) == -1) {
+		printf("    (no netns helper process)\n");
+		return;
+	}
+	printf("    (its netns helper, pid %d: VmRSS %ld KiB, Pss %ld KiB, "
+	    "fixed)\n", (int)pid, rss, pss);
+}
+
+/* The sum of Pss (KiB) over the daemon's sandboxes, and their number. */
 static long
 children_pss(pid_t ppid, size_t *n)
 {
-	char		 path[64], buf[256], *p;
 	struct dirent	*de;
 	DIR		*dir;
-	FILE		*f;
 	long		 sum = 0, rss, pss;
-	int		 parent;
+	pid_t		 pid, parent;
+	char		 state;
 
 	*n = 0;
 	if ((dir = opendir("/proc")) == NULL)
 		return (0);
 	while ((de = readdir(dir)) != NULL) {
-		if (atoi(de->d_name) <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", atoi(de->d_name));
-		if ((f = fopen(path, "re")) == NULL)
-			continue;
-		parent = -1;
-		if (fgets(buf, sizeof buf, f) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL)
-			sscanf(p + 1, " %*c %d", &parent);
-		fclose(f);
-		if (parent != (int)ppid ||
-		    bench_mem(atoi(de->d_name), &rss, &pss) == -1)
+		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
+		    proc_read_parent(pid, &parent, &state) == -1 ||
+		    parent != ppid || bench_is_netns_helper(pid) ||
+		    bench_mem(pid, &rss, &pss) == -1)
 			continue;
 		sum += pss;
 		(*n)++;
@@ -239,6 +243,7 @@ run_runtime(const char *runtime)
 	drive(&d, runtime, 0, 1, whole, 7);
 	idle = daemon_reading(&d);
 	print_reading("idle, after one lifecycle", &idle);
+	print_helper(&d);
 	for (i = 0; i < opts.rounds; i++)
 		peak[i] = bench_interrupted ? idle :
 		    run_round(&d, runtime, i, &idle);

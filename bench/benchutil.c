@@ -25,6 +25,7 @@
 
 #include "benchutil.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "procmgr.h"
 #include "protocol.h"
 #include "xmalloc.h"
 
@@ -393,27 +394,50 @@ bench_daemon_start(struct bench_daemon *d, const char *level)
 	exit(1);
 }
 
-/* The parent pid and state letter of a process; -1 if unreadable. */
+/* The parent pid of a process and its state letter; -1 if unreadable. */
 static pid_t
 proc_ppid(pid_t pid, char *state)
 {
-	char	 path[64], buf[512], *p;
-	pid_t	 ppid = -1;
-	FILE	*f;
+	pid_t	ppid;
 
 	*state = '?';
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
+	return (proc_read_parent(pid, &ppid, state) == 0 ? ppid : -1);
+}
+
+/* Is pid a daemon's network namespace helper (part of it, no sandbox)? */
+bool
+bench_is_netns_helper(pid_t pid)
+{
+	char	comm[64];
+
+	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
+	    strcmp(comm, NETNS_WORKER_NAME) == 0);
+}
+
+/* The netns helper of the daemon d, or -1. */
+pid_t
+bench_netns_helper(const struct bench_daemon *d)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	pid_t		 pid, found = -1;
+	char		 state;
+
+	if ((dir = opendir("/proc")) == NULL)
 		return (-1);
-	if (fgets(buf, sizeof buf, f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 1, " %c %d", state, &ppid);
-	fclose(f);
-	return (ppid);
+	while (found == -1 && (de = readdir(dir)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
+		    proc_ppid(pid, &state) == d->pid &&
+		    bench_is_netns_helper(pid))
+			found = pid;
+	}
+	closedir(dir);
+	return (found);
 }
 
 /*
- * SIGKILL every live process whose parent is ppid, but our daemons:
+ * SIGKILL every live process whose parent is ppid, but our daemons and
+ * their netns helpers (which exit with their daemon):
  * leftovers; how many.  Our own children (ppid is us) are reaped, the
  * zombies among them too, without being counted.
  */
@@ -430,7 +454,8 @@ kill_children_of(pid_t ppid)
 		return (0);
 	while ((de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
-		    daemon_registered(pid) || proc_ppid(pid, &state) != ppid)
+		    daemon_registered(pid) || proc_ppid(pid, &state) != ppid ||
+		    bench_is_netns_helper(pid))
 			continue;
 		if (state != 'Z' && kill(pid, SIGKILL) == 0)
 			n++;

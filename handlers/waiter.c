@@ -1,8 +1,9 @@
 /*
  * waiter.c: calls parked on a sandbox instance until something happens
  * to it.  A Create waits for its network namespace, a Start for the exec,
- * a Wait, Stop or Shutdown for the exit.  A waiter whose client leaves, or whose deadline passes, is
- * forgotten by its cancel callback; the server answers for it.
+ * a Wait, Stop or Shutdown for the exit.  A waiter whose client leaves,
+ * or whose deadline passes, is forgotten by its cancel callback; the
+ * server answers for it.
  */
 #include <stdio.h>
 #include <stdlib.h>

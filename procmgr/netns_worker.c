@@ -205,6 +205,16 @@ netns_worker_pid(void)
 	return (nsw_fd != -1 ? nsw_pid : -1);
 }
 
+static void
+nsw_req_free(struct netns_req *r)
+{
+	free(r->a);
+	free(r->b);
+	free(r->path);
+	free(r->error);
+	free(r);
+}
+
 /* Hand answered requests to their callers, oldest first. */
 static void
 nsw_deliver(void)
@@ -217,11 +227,7 @@ nsw_deliver(void)
 			r->cb(r->path, r->error, r->arg);
 		else if (r->op == NETNS_OP_CREATE && r->path != NULL)
 			netns_remove_async(r->path, NULL, NULL);
-		free(r->a);
-		free(r->b);
-		free(r->path);
-		free(r->error);
-		free(r);
+		nsw_req_free(r);
 	}
 }
 
@@ -340,11 +346,7 @@ netns_worker_stop(void)
 
 	while ((r = TAILQ_FIRST(&nsw_queue)) != NULL) {
 		TAILQ_REMOVE(&nsw_queue, r, entry);
-		free(r->a);
-		free(r->b);
-		free(r->path);
-		free(r->error);
-		free(r);
+		nsw_req_free(r);
 	}
 	nsw_in_flight = 0;
 	if (nsw_base != NULL) {

@@ -385,6 +385,32 @@ proc_read_start_time(pid_t pid, uint64_t *t)
 	return (0);
 }
 
+/* The parent and state letter of pid (/proc/<pid>/stat); -1 if gone. */
+int
+proc_read_parent(pid_t pid, pid_t *ppid, char *state)
+{
+	struct proc_stat	st;
+
+	if (proc_read_stat(pid, &st) == -1)
+		return (-1);
+	*ppid = st.ppid;
+	*state = st.state;
+	return (0);
+}
+
+/* The command name of pid (/proc/<pid>/comm, no newline); -1 if gone. */
+int
+proc_read_comm(pid_t pid, char *buf, size_t size)
+{
+	char	path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if (proc_read_file(path, buf, size) == -1)
+		return (-1);
+	buf[strcspn(buf, "\n")] = '\0';
+	return (0);
+}
+
 /* Does an adopted non-child still run (same start time, not a zombie)? */
 static bool
 proc_alive(const struct proc *p)

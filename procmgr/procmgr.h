@@ -90,6 +90,8 @@ int		 proc_kill(struct proc *, int);
 void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
 int		 proc_read_start_time(pid_t, uint64_t *);
+int		 proc_read_comm(pid_t, char *, size_t);
+int		 proc_read_parent(pid_t, pid_t *, char *);
 int		 proc_read_usage(pid_t, struct proc_usage *);
 
 /*

@@ -198,6 +198,24 @@ find_pause_path(void)
 	return (xstrdup(SANDBOXD_LIBEXECDIR "/sandboxd-pause"));
 }
 
+/*
+ * A relative pause path means the caller's directory; it must not mean
+ * "/" after daemon(), nor a sandbox's cwd, where the child execs it.
+ */
+static void
+absolute_pause_path(struct config *c)
+{
+	char	cwd[PATH_MAX], *path;
+
+	if (c->pause_path == NULL || c->pause_path[0] == '/')
+		return;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd for the relative pause path %s", c->pause_path);
+	xasprintf(&path, "%s/%s", cwd, c->pause_path);
+	free(c->pause_path);
+	c->pause_path = path;
+}
+
 static void
 signal_quit_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -327,6 +345,7 @@ main(int argc, char **argv)
 	parse_cmdline(argc, argv, &cl);
 	load_settings(&cl, &config);
 	cfg = &config;
+	absolute_pause_path(&config);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg->log_file != NULL)
 		log_path = xstrdup(cfg->log_file);

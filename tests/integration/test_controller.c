@@ -65,22 +65,12 @@ store_mk(struct sbc *c, const char *id, const char *rt, const char *json)
 	    "store create");
 }
 
-/* Store.Create then Controller.Create (from the store record) id. */
-static void
-ctrl_mk(struct sbc *c, const char *id, const char *rt, const char *json)
-{
-	struct sbc_error	err = {0};
-
-	store_mk(c, id, rt, json);
-	itest_expect(sbc_ctrl_create(c, id, NULL, &err), 0, &err,
-	    "ctrl create");
-}
 
 /* Create and start an exec sandbox id running json. */
 static pid_t
 run_exec(struct sbc *c, const char *id, const char *json)
 {
-	ctrl_mk(c, id, RUNTIME_EXEC, json);
+	itest_make_sandbox(c, id, RUNTIME_EXEC, json);
 	return (itest_ctrl_start(c, id));
 }
 
@@ -264,7 +254,7 @@ Test(controller, create_from_store_record, .timeout = 30)
 	struct sbc		*c = itest_connect(&itest_d, NULL);
 	struct sbc_status	 st;
 
-	ctrl_mk(c, "from-store", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "from-store", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	status_ok(c, "from-store", true, &st);
 	cr_assert_str_eq(st.state, "SANDBOX_NOTREADY");
 	cr_assert_eq(st.pid, 0, "a created sandbox has no pid yet");
@@ -311,7 +301,7 @@ Test(controller, create_twice_already_exists, .timeout = 30)
 	struct sbc_create_opts	 o = {0};
 	struct sbc_error	 err = {0};
 
-	ctrl_mk(c, "twice", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "twice", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	itest_expect(sbc_ctrl_create(c, "twice", NULL, &err),
 	    STATUS_ALREADY_EXISTS, &err, "second create from the store");
 	o.sandbox = &m;
@@ -373,7 +363,7 @@ Test(controller, start_ready_then_start_again_fails, .timeout = 30)
 	struct sbc_error	 err = {0};
 	pid_t			 pid;
 
-	ctrl_mk(c, "st", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "st", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	pid = itest_ctrl_start(c, "st");
 	cr_assert(itest_pid_alive(pid));
 	expect_state(c, "st", "SANDBOX_READY", pid);
@@ -389,7 +379,7 @@ Test(controller, stop_created_ok_at_once, .timeout = 30)
 	struct sbc_error	 err = {0};
 	int64_t			 t0;
 
-	ctrl_mk(c, "stopc", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "stopc", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	t0 = itest_now_ms();
 	itest_expect(sbc_ctrl_stop(c, "stopc", 10, &err), 0, &err,
 	    "stop of a created sandbox");
@@ -514,7 +504,7 @@ Test(controller, shutdown_twice_and_unknown, .timeout = 30)
 	itest_expect(sbc_ctrl_shutdown(c, "nosuch", &err), STATUS_NOT_FOUND,
 	    &err, "shutdown of an id unknown to both");
 	/* A created sandbox whose store record is gone is still known. */
-	ctrl_mk(c, "sd2", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "sd2", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	itest_expect(sbc_store_delete(c, "sd2", &err), 0, &err,
 	    "delete the metadata of a created (not running) sandbox");
 	itest_expect(sbc_ctrl_shutdown(c, "sd2", &err), 0, &err,
@@ -531,7 +521,7 @@ Test(controller, shutdown_cancels_waiter_of_created, .timeout = 30)
 	struct sbc_error	 err = {0};
 	uint32_t		 sid, st;
 
-	ctrl_mk(c, "cw", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "cw", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	sid = itest_send_wait(w, "cw");
 	expect_state(w, "cw", "SANDBOX_NOTREADY", 0);	/* Wait is parked */
 	itest_expect(sbc_ctrl_shutdown(c, "cw", &err), 0, &err, "shutdown");
@@ -619,7 +609,7 @@ Test(controller, status_verbose_info, .timeout = 30)
 
 	if (geteuid() != 0)
 		return;		/* the pause part needs namespaces */
-	ctrl_mk(c, "verbp", RUNTIME_PAUSE, NULL);
+	itest_make_sandbox(c, "verbp", RUNTIME_PAUSE, NULL);
 	status_ok(c, "verbp", true, &st);
 	itest_netns_file(&itest_d, "verbp", path, sizeof path);
 	expect_info(&st, "runtime", RUNTIME_PAUSE);
@@ -635,7 +625,7 @@ Test(controller, platform_linux, .timeout = 30)
 	struct sbc_error	 err = {0};
 	struct utsname		 u;
 
-	ctrl_mk(c, "plat", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "plat", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	itest_expect(sbc_ctrl_platform(c, "plat", &pl, &err), 0, &err,
 	    "platform");
 	cr_assert_str_eq(pl.os, "linux");
@@ -696,7 +686,7 @@ Test(controller, update_controller_copy_labels, .timeout = 30)
 	size_t			 i;
 	bool			 found = false;
 
-	ctrl_mk(c, "upd", RUNTIME_EXEC, SLEEP_SPEC("1000"));
+	itest_make_sandbox(c, "upd", RUNTIME_EXEC, SLEEP_SPEC("1000"));
 	m.labels = &l;
 	m.nlabels = 1;
 	itest_expect(sbc_ctrl_update(c, &m, fields, 1, &err), 0, &err,
@@ -1101,7 +1091,8 @@ Test(controller, pause_runtime_namespaces, .timeout = 30)
 
 	ITEST_NEEDS_ROOT("the pause runtime makes namespaces");
 	c = itest_connect(&itest_d, NULL);
-	ctrl_mk(c, "pod", RUNTIME_PAUSE, "{\"hostname\":\"podhost\"}");
+	itest_make_sandbox(c, "pod", RUNTIME_PAUSE,
+	    "{\"hostname\":\"podhost\"}");
 	itest_netns_file(&itest_d, "pod", path, sizeof path);
 	cr_assert(itest_path_exists(path), "Create made no netns file %s",
 	    path);
@@ -1156,7 +1147,7 @@ Test(controller, pause_given_netns_is_joined_not_removed, .timeout = 30)
 	ITEST_NEEDS_ROOT("the pause runtime makes namespaces");
 	c = itest_connect(&itest_d, NULL);
 	/* A netns the daemon made for another sandbox serves as "given". */
-	ctrl_mk(c, "owner", RUNTIME_PAUSE, NULL);
+	itest_make_sandbox(c, "owner", RUNTIME_PAUSE, NULL);
 	itest_netns_file(&itest_d, "owner", given, sizeof given);
 	store_mk(c, "guest", RUNTIME_PAUSE, NULL);
 	o.netns_path = given;
@@ -1201,7 +1192,7 @@ Test(controller, pause_stop_right_after_start, .timeout = 60)
 	c = itest_connect(&itest_d, NULL);
 	for (i = 0; i < RACE_ROUNDS; i++) {
 		snprintf(id, sizeof id, "race-%d", i);
-		ctrl_mk(c, id, RUNTIME_PAUSE, NULL);
+		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
 		itest_ctrl_start(c, id);
 		itest_expect(sbc_ctrl_stop(c, id, 2, &err), 0, &err,
 		    "stop, timeout 2");
@@ -1298,7 +1289,7 @@ Test(controller, failed_start_leaves_no_process, .timeout = 30)
 	ITEST_NEEDS_ROOT("network namespaces");
 	c = itest_connect(&itest_d, NULL);
 	/* The cwd is only found missing in the child, before exec. */
-	ctrl_mk(c, "nocwd", RUNTIME_EXEC,
+	itest_make_sandbox(c, "nocwd", RUNTIME_EXEC,
 	    NET_SPEC("\"sleep\",\"1000\"", "/nonexistent-sandboxd-cwd"));
 	code = sbc_ctrl_start(c, "nocwd", &si, &err);
 	cr_assert_neq(code, 0, "start in a missing cwd succeeded");
@@ -1435,5 +1426,37 @@ Test(controller, shim_create_from_bundle, .timeout = 30)
 	    "ping after a failed CreateSandbox");
 	itest_netns_file(&itest_d, "nocfg", path, sizeof path);
 	cr_assert(!itest_path_exists(path));
+	sbc_close(c);
+}
+
+/* Suites whose tests start the daemon themselves, with other arguments. */
+TestSuite(controller_args, .fini = itest_teardown);
+
+/*
+ * A relative --pause-path is the starting directory's: the daemon must
+ * not exec it relative to a sandbox's cwd ("/").
+ */
+Test(controller_args, relative_pause_path, .timeout = 60)
+{
+	const char		*bin = getenv("SANDBOXD_PAUSE_BIN");
+	struct sbc_error	 err = {0};
+	struct sbc		*c;
+	char			 dir[PATH_MAX], here[PATH_MAX], *slash;
+	pid_t			 pid;
+
+	ITEST_NEEDS_ROOT("pause sandboxes need namespaces");
+	if (bin == NULL || (slash = strrchr(bin, '/')) == NULL)
+		cr_skip_test("SANDBOXD_PAUSE_BIN is not an absolute path");
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - bin), bin);
+	cr_assert_not_null(getcwd(here, sizeof here));
+	cr_assert_eq(chdir(dir), 0, "chdir %s: %s", dir, strerror(errno));
+	itest_daemon_start(&itest_d, "--pause-path", slash + 1, NULL);
+	cr_assert_eq(chdir(here), 0);
+	c = itest_connect(&itest_d, "default");
+	itest_make_sandbox(c, "relpause", RUNTIME_PAUSE, NULL);
+	pid = itest_ctrl_start(c, "relpause");
+	itest_wait_pause_ready(pid);
+	itest_expect(sbc_ctrl_shutdown(c, "relpause", &err), 0, &err,
+	    "shutdown");
 	sbc_close(c);
 }

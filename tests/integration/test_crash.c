@@ -27,19 +27,6 @@
 
 TestSuite(crash, .fini = itest_teardown);
 
-/* Store.Create then Controller.Create of id, from the store record. */
-static void
-make_sandbox(struct sbc *c, const char *id, const char *rt, const char *json)
-{
-	struct sbc_meta		m = itest_meta(id, rt, json);
-	struct sbc_error	err = {0};
-
-	itest_expect(sbc_store_create(c, &m, NULL, &err), 0, &err,
-	    "store create");
-	itest_expect(sbc_ctrl_create(c, id, NULL, &err), 0, &err,
-	    "ctrl create");
-}
-
 /* Does /proc/self/mountinfo mention path? */
 static bool
 is_mounted(const char *path)
@@ -95,7 +82,7 @@ Test(crash, start_not_committed_runs_nothing, .timeout = 60)
 	itest_daemon_setenv(&itest_d, "SANDBOXD_TEST_FAIL_COMMIT_AFTER", "2");
 	itest_daemon_start(&itest_d, NULL);
 	c = itest_connect(&itest_d, "default");
-	make_sandbox(c, "held", RUNTIME_EXEC, json);
+	itest_make_sandbox(c, "held", RUNTIME_EXEC, json);
 	itest_expect(sbc_ctrl_start(c, "held", NULL, &err), STATUS_INTERNAL,
 	    &err, "start whose commit fails");
 	sbc_close(c);
@@ -143,7 +130,7 @@ Test(crash, stray_netns_swept_at_start, .timeout = 60)
 	ITEST_NEEDS_ROOT("network namespaces");
 	itest_setup();
 	c = itest_connect(&itest_d, "default");
-	make_sandbox(c, "kept", RUNTIME_PAUSE, NULL);
+	itest_make_sandbox(c, "kept", RUNTIME_PAUSE, NULL);
 	itest_ctrl_start(c, "kept");
 	sbc_close(c);
 	itest_netns_file(&itest_d, "kept", owned, sizeof owned);
@@ -192,7 +179,7 @@ Test(crash, netns_exists_when_create_answers, .timeout = 60)
 		char	id[16];
 
 		snprintf(id, sizeof id, "ns%d", i);
-		make_sandbox(c, id, RUNTIME_PAUSE, NULL);
+		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
 		itest_netns_file(&itest_d, id, path, sizeof path);
 		cr_assert(is_mounted(path), "Create answered before %s was "
 		    "mounted", path);

@@ -427,29 +427,6 @@ itest_daemon_restart(struct itest_daemon *d)
 	spawn(d);
 }
 
-/* The pid's parent and state from /proc/PID/stat; -1 if gone. */
-static int
-proc_stat(pid_t pid, pid_t *ppid, char *state)
-{
-	char	path[64], buf[1024], *p;
-	ssize_t	n;
-	int	fd, pp;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %d", state, &pp) != 2)
-		return (-1);
-	*ppid = pp;
-	return (0);
-}
-
 /* Whether pid runs (a zombie counts as dead). */
 bool
 itest_pid_alive(pid_t pid)
@@ -457,7 +434,7 @@ itest_pid_alive(pid_t pid)
 	pid_t	ppid;
 	char	state;
 
-	if (proc_stat(pid, &ppid, &state) == -1)
+	if (proc_read_parent(pid, &ppid, &state) == -1)
 		return (false);
 	return (state != 'Z' && state != 'X');
 }
@@ -469,17 +446,10 @@ itest_pid_alive(pid_t pid)
 static bool
 is_netns_helper(pid_t pid)
 {
-	char	path[64], comm[64] = "";
-	FILE	*f;
+	char	comm[64];
 
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return (false);
-	if (fgets(comm, sizeof comm, f) == NULL)
-		comm[0] = '\0';
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return (strcmp(comm, NETNS_WORKER_NAME) == 0);
+	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
+	    strcmp(comm, NETNS_WORKER_NAME) == 0);
 }
 
 /*
@@ -503,7 +473,7 @@ children_of(pid_t parent, pid_t skip, bool zombies_only, pid_t *pids,
 	while ((pids == NULL || n < max) && (de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) <= 0 || pid == skip)
 			continue;
-		if (proc_stat(pid, &ppid, &state) == -1 || ppid != parent)
+		if (proc_read_parent(pid, &ppid, &state) == -1 || ppid != parent)
 			continue;
 		if ((zombies_only && state != 'Z') || is_netns_helper(pid))
 			continue;
@@ -643,7 +613,7 @@ itest_parent_of(pid_t pid)
 	pid_t	ppid;
 	char	state;
 
-	if (proc_stat(pid, &ppid, &state) == -1)
+	if (proc_read_parent(pid, &ppid, &state) == -1)
 		return (-1);
 	return (ppid);
 }
@@ -795,6 +765,20 @@ itest_meta(const char *id, const char *rt, const char *json)
 	m.runtime = rt;
 	m.spec = itest_spec(json);
 	return (m);
+}
+
+/* Store.Create, then Controller.Create from the store record, or fail. */
+void
+itest_make_sandbox(struct sbc *c, const char *id, const char *rt,
+    const char *json)
+{
+	struct sbc_meta		m = itest_meta(id, rt, json);
+	struct sbc_error	err = {0};
+
+	itest_expect(sbc_store_create(c, &m, NULL, &err), 0, &err,
+	    "store create");
+	itest_expect(sbc_ctrl_create(c, id, NULL, &err), 0, &err,
+	    "ctrl create");
 }
 
 /* Controller.Start id, or fail; its pid, which teardown will kill. */

@@ -124,6 +124,8 @@ void		 itest_track(pid_t);
 void		 itest_expect(int, int, struct sbc_error *, const char *);
 struct sbc_any	 itest_spec(const char *);
 struct sbc_meta	 itest_meta(const char *, const char *, const char *);
+void		 itest_make_sandbox(struct sbc *, const char *, const char *,
+		    const char *);
 pid_t		 itest_ctrl_start(struct sbc *, const char *);
 uint32_t	 itest_ctrl_wait(struct sbc *, const char *, struct timespec *);
 const char	*itest_info_get(const struct sbc_status *, const char *);
