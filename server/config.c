@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "procmgr.h"
 #include "protocol.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -241,6 +242,12 @@ config_check(struct config *c, char **cause)
 	if (c->max_output < 2 * (c->max_frame + FRAME_HEADER_SIZE)) {
 		xasprintf(cause, "limits.max_output_bytes must be at least twice "
 		    "limits.max_message_bytes");
+		return (-1);
+	}
+	/* Else every Create without a runtime name would fail, one by one. */
+	if (!runtime_known(c->default_runtime)) {
+		xasprintf(cause, "default_runtime: unknown runtime \"%s\" "
+		    "(known: %s)", c->default_runtime, runtime_known_list());
 		return (-1);
 	}
 	return (0);
