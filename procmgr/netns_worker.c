@@ -137,7 +137,7 @@ nsw_answer(int fd, int ok, const char *text)
 
 /* The helper: answer requests until the daemon closes its end. */
 static void __attribute__((__noreturn__))
-nsw_main(int fd)
+nsw_main(int fd, pid_t daemon_pid)
 {
 	struct nsw_hdr	 h;
 	const char	*a, *b;
@@ -145,6 +145,12 @@ nsw_main(int fd)
 	ssize_t		 n;
 	int		 ok;
 
+	/*
+	 * Die with the daemon, even mid-queue: a namespace made after a
+	 * killed daemon's successor swept the directory would be left.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != daemon_pid)
+		_exit(0);
 	/* Tell it from the daemon in ps (and in the tests' child counts). */
 	prctl(PR_SET_NAME, NETNS_WORKER_NAME);
 	/* A terminal's ^C reaches the process group: the daemon decides. */
@@ -176,6 +182,7 @@ nsw_main(int fd)
 int
 netns_worker_start(char **cause)
 {
+	pid_t	self = getpid();
 	int	sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -190,7 +197,7 @@ netns_worker_start(char **cause)
 		return (-1);
 	case 0:
 		close(sv[0]);
-		nsw_main(sv[1]);
+		nsw_main(sv[1], self);
 	}
 	close(sv[1]);
 	nsw_fd = sv[0];
