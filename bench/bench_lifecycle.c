@@ -80,6 +80,8 @@ static struct bench_opts opts = {
 	.max_rounds = MAX_ROUNDS,
 };
 static int	problems;
+static struct bench_latency run_lat[MAX_ROUNDS][2];	/* exec, pause */
+static struct bench_latency idle_lat;
 static char	floor_dir[] = "/tmp/sbdbench-floor.XXXXXX";
 static pid_t	daemon_pid;
 
@@ -226,21 +228,34 @@ daemon_state(const struct bench_daemon *d, const char *when, int fds0)
 	}
 }
 
-/* Drive n lifecycles of a runtime through the daemon; sandboxes/s. */
+/*
+ * Drive n lifecycles of a runtime through the daemon, probing its loop's
+ * latency meanwhile (*lat); sandboxes/s.
+ */
 static double
 daemon_rate(const struct bench_daemon *d, const char *runtime,
-    const char *prefix)
+    const char *prefix, struct bench_latency *lat)
 {
 	struct bench_drive	dr = {
 		.prefix = prefix, .n = opts.n, .steps = lifecycle,
 		.nsteps = sizeof lifecycle / sizeof lifecycle[0],
 		.nconns = NCONNS, .group = GROUP,
 	};
-	int			fds0 = bench_daemon_fds(d);
+	struct bench_probe	probe;
+	struct bench_latency	l;
+	int			fds0 = bench_daemon_fds(d), probing;
 
 	bench_drive_runtime(&dr, runtime);
+	probing = bench_probe_start(d, &probe) == 0;
 	if (bench_drive(d, &dr) == -1)
 		problems++;
+	if (probing && bench_probe_stop(&probe, &l) == 0) {
+		*lat = l;
+		bench_print_latency("meanwhile", &l);
+	} else {
+		printf("    PROBLEM: the latency probe failed\n");
+		problems++;
+	}
 	printf("    %s: %zu sandboxes done, %zu failed, %zu Wait statuses not "
 	    "137, in %.2f s\n", prefix, dr.done, dr.failed, dr.bad_exits,
 	    dr.seconds);
@@ -248,6 +263,26 @@ daemon_rate(const struct bench_daemon *d, const char *runtime,
 	if (dr.failed > 0 || dr.bad_exits > 0)
 		problems++;
 	return (bench_per_sec(dr.done, dr.seconds));
+}
+
+/* The latency baseline: the probe alone on the idle daemon, 1 s. */
+static void
+idle_probe(const struct bench_daemon *d)
+{
+	struct bench_probe	probe;
+
+	if (bench_probe_start(d, &probe) == -1) {
+		printf("    PROBLEM: the latency probe failed\n");
+		problems++;
+		return;
+	}
+	bench_sleep_ms(1000);
+	if (bench_probe_stop(&probe, &idle_lat) == -1) {
+		printf("    PROBLEM: the latency probe failed\n");
+		problems++;
+		return;
+	}
+	bench_print_latency("idle", &idle_lat);
 }
 
 /* Measure one round; print its line. */
@@ -261,10 +296,12 @@ run_round(const struct bench_daemon *d, double *rate, int round)
 	rate[COL_FLOOR_SEQ] = floor_rate(nfloor, 1, false);
 	rate[COL_FLOOR] = floor_rate(nfloor, WINDOW, false);
 	snprintf(prefix, sizeof prefix, "exec%d", round + 1);
-	rate[COL_EXEC] = daemon_rate(d, BENCH_RUNTIME_EXEC, prefix);
+	rate[COL_EXEC] = daemon_rate(d, BENCH_RUNTIME_EXEC, prefix,
+	    &run_lat[round][0]);
 	rate[COL_FLOOR_PAUSE] = floor_rate(nfloor, WINDOW, true);
 	snprintf(prefix, sizeof prefix, "pause%d", round + 1);
-	rate[COL_PAUSE] = daemon_rate(d, BENCH_RUNTIME_PAUSE, prefix);
+	rate[COL_PAUSE] = daemon_rate(d, BENCH_RUNTIME_PAUSE, prefix,
+	    &run_lat[round][1]);
 	printf("  %-6d", round + 1);
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11.0f", rate[col]);
@@ -300,6 +337,29 @@ static const struct bench_ratio ratios[] = {
 	{ "pause sandboxes/s vs floor pause", COL_PAUSE, COL_FLOOR_PAUSE },
 };
 
+/* The medians over rounds of the probe's p99 and max, against idle. */
+static void
+print_latency_summary(void)
+{
+	double	p99[2][MAX_ROUNDS], max[2][MAX_ROUNDS];
+	int	i, k;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < opts.rounds; i++) {
+			p99[k][i] = run_lat[i][k].p99;
+			max[k][i] = run_lat[i][k].max;
+		}
+	}
+	printf("loop latency (Store.Get probe, median over rounds; idle: "
+	    "p99 %.2f ms, max %.2f ms):\n", idle_lat.p99, idle_lat.max);
+	for (k = 0; k < 2; k++)
+		printf("  during %s runs: p99 %.2f ms (%.1fx idle), max "
+		    "%.2f ms\n", k == 0 ? "exec" : "pause",
+		    bench_median(p99[k], opts.rounds),
+		    idle_lat.p99 > 0 ? bench_median(p99[k], opts.rounds) /
+		    idle_lat.p99 : 0, bench_median(max[k], opts.rounds));
+}
+
 /* Print the medians and the ratios. */
 static void
 print_summary(double rate[][NCOLS])
@@ -314,6 +374,7 @@ print_summary(double rate[][NCOLS])
 	for (k = 0; k < sizeof ratios / sizeof ratios[0]; k++)
 		bench_print_ratio(ratios[k].label, 3,
 		    median_ratio(rate, ratios[k].num, ratios[k].den));
+	print_latency_summary();
 	printf("RESULT lifecycle: exec %.0f sandboxes/s = %.3fx the "
 	    "fork+exec+wait floor (the faster of floor 1 and floor 64); "
 	    "pause %.0f sandboxes/s = %.3fx that floor, %.3fx the "
@@ -364,6 +425,7 @@ main(int argc, char **argv)
 	bench_daemon_start(&d, "warn");
 	daemon_pid = d.pid;
 	daemon_state(&d, "idle", -1);
+	idle_probe(&d);
 	print_head();
 	for (i = 0; i < opts.rounds && !bench_interrupted; i++)
 		run_round(&d, rate[i], i);

@@ -118,7 +118,30 @@ struct bench_drive {
 /* Set by SIGINT, SIGTERM or SIGHUP: stop, clean up, exit. */
 extern volatile sig_atomic_t	bench_interrupted;
 
+/*
+ * A latency probe: a child process that, on a connection of its own,
+ * sends one Store.Get of a missing id every 2 ms and times its answer,
+ * until stopped.  The answer needs one pass of the daemon's loop (and
+ * no write of its own), so the times show how long the loop goes
+ * without reading a socket.  Figures in milliseconds.
+ */
+struct bench_probe {
+	pid_t	pid;
+	int	fd;		/* the child's report */
+};
+struct bench_latency {
+	size_t	n;
+	size_t	errors;		/* answers other than NotFound */
+	double	p50;
+	double	p99;
+	double	max;
+};
+
 /* benchutil.c */
+int		 bench_probe_start(const struct bench_daemon *,
+		    struct bench_probe *);
+int		 bench_probe_stop(struct bench_probe *, struct bench_latency *);
+void		 bench_print_latency(const char *, const struct bench_latency *);
 int		 bench_parse_args(int, char **, struct bench_opts *);
 void		 bench_init(const char *, const char *);
 int		 bench_finish(int, size_t);
