@@ -120,21 +120,26 @@ daemon_reading(const struct bench_daemon *d)
 }
 
 /*
- * The netns helper's memory: a fixed cost of the daemon, not one per
- * sandbox (it holds nothing per sandbox), so shown beside the readings.
+ * The helpers' memory: fixed costs of the daemon, not per sandbox (they
+ * hold nothing per sandbox), so shown beside the readings.
  */
 static void
-print_helper(const struct bench_daemon *d)
+print_helpers(const struct bench_daemon *d)
 {
-	pid_t	pid = bench_netns_helper(d);
+	pid_t	pids[4];
 	long	rss, pss;
+	char	comm[32];
+	int	i, n = bench_daemon_helpers(d, pids, 4);
 
-	if (pid == -1 || bench_mem(pid, &rss, &pss) == -1) {
-		printf("    (no netns helper process)\n");
-		return;
+	for (i = 0; i < n; i++) {
+		if (proc_read_comm(pids[i], comm, sizeof comm) == -1 ||
+		    bench_mem(pids[i], &rss, &pss) == -1)
+			continue;
+		printf("    (its helper %s, pid %d: VmRSS %ld KiB, Pss %ld KiB, "
+		    "fixed)\n", comm, (int)pids[i], rss, pss);
 	}
-	printf("    (its netns helper, pid %d: VmRSS %ld KiB, Pss %ld KiB, "
-	    "fixed)\n", (int)pid, rss, pss);
+	if (n == 0)
+		printf("    (no helper processes)\n");
 }
 
 /* The sum of Pss (KiB) over the daemon's sandboxes, and their number. */
@@ -153,7 +158,7 @@ children_pss(pid_t ppid, size_t *n)
 	while ((de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
 		    proc_read_parent(pid, &parent, &state) == -1 ||
-		    parent != ppid || bench_is_netns_helper(pid) ||
+		    parent != ppid || proc_is_daemon_helper(pid) ||
 		    bench_mem(pid, &rss, &pss) == -1)
 			continue;
 		sum += pss;
@@ -243,7 +248,7 @@ run_runtime(const char *runtime)
 	drive(&d, runtime, 0, 1, whole, 7);
 	idle = daemon_reading(&d);
 	print_reading("idle, after one lifecycle", &idle);
-	print_helper(&d);
+	print_helpers(&d);
 	for (i = 0; i < opts.rounds; i++)
 		peak[i] = bench_interrupted ? idle :
 		    run_round(&d, runtime, i, &idle);

@@ -404,40 +404,32 @@ proc_ppid(pid_t pid, char *state)
 	return (proc_read_parent(pid, &ppid, state) == 0 ? ppid : -1);
 }
 
-/* Is pid a daemon's network namespace helper (part of it, no sandbox)? */
-bool
-bench_is_netns_helper(pid_t pid)
-{
-	char	comm[64];
 
-	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
-	    strcmp(comm, NETNS_WORKER_NAME) == 0);
-}
-
-/* The netns helper of the daemon d, or -1. */
-pid_t
-bench_netns_helper(const struct bench_daemon *d)
+/* The helper processes of the daemon d (up to max); how many. */
+int
+bench_daemon_helpers(const struct bench_daemon *d, pid_t *pids, int max)
 {
 	struct dirent	*de;
 	DIR		*dir;
-	pid_t		 pid, found = -1;
+	pid_t		 pid;
 	char		 state;
+	int		 n = 0;
 
 	if ((dir = opendir("/proc")) == NULL)
-		return (-1);
-	while (found == -1 && (de = readdir(dir)) != NULL) {
+		return (0);
+	while (n < max && (de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
 		    proc_ppid(pid, &state) == d->pid &&
-		    bench_is_netns_helper(pid))
-			found = pid;
+		    proc_is_daemon_helper(pid))
+			pids[n++] = pid;
 	}
 	closedir(dir);
-	return (found);
+	return (n);
 }
 
 /*
  * SIGKILL every live process whose parent is ppid, but our daemons and
- * their netns helpers (which exit with their daemon):
+ * their helpers (which exit with their daemon):
  * leftovers; how many.  Our own children (ppid is us) are reaped, the
  * zombies among them too, without being counted.
  */
@@ -455,7 +447,7 @@ kill_children_of(pid_t ppid)
 	while ((de = readdir(dir)) != NULL) {
 		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
 		    daemon_registered(pid) || proc_ppid(pid, &state) != ppid ||
-		    bench_is_netns_helper(pid))
+		    proc_is_daemon_helper(pid))
 			continue;
 		if (state != 'Z' && kill(pid, SIGKILL) == 0)
 			n++;

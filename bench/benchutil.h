@@ -153,8 +153,8 @@ void		 bench_print_ratio(const char *, int, double);
 void		 bench_daemon_start(struct bench_daemon *, const char *);
 int		 bench_daemon_stop(struct bench_daemon *);
 int		 bench_daemon_fds(const struct bench_daemon *);
-pid_t		 bench_netns_helper(const struct bench_daemon *);
-bool		 bench_is_netns_helper(pid_t);
+int		 bench_daemon_helpers(const struct bench_daemon *, pid_t *,
+		    int);
 struct sbc	*bench_connect(const struct bench_daemon *);
 int		 bench_mem(pid_t, long *, long *);
 int		 bench_fd_count(pid_t, const char *);

@@ -56,6 +56,13 @@ log_reopen(void)
 	return (0);
 }
 
+/* The log file's descriptor, or -1 (stderr): helpers keep it open. */
+int
+log_fd(void)
+{
+	return (log_file != NULL ? fileno(log_file) : -1);
+}
+
 void
 log_set_level(enum log_level level)
 {

@@ -21,6 +21,7 @@ enum log_level {
 /* log.c */
 void	log_init(const char *, enum log_level);
 int	log_reopen(void);
+int	log_fd(void);
 void	log_set_level(enum log_level);
 enum log_level log_get_level(void);
 int	log_parse_level(const char *, enum log_level *);

@@ -33,6 +33,7 @@
 #include <event2/event_struct.h>
 
 #include "log.h"
+#include "procint.h"
 #include "procmgr.h"
 #include "queue.h"
 #include "xmalloc.h"
@@ -151,6 +152,12 @@ nsw_main(int fd, pid_t daemon_pid)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != daemon_pid)
 		_exit(0);
+	/*
+	 * Hold no other descriptor of the daemon's: an end of the other
+	 * helper's socket kept here would keep that helper from its EOF.
+	 */
+	if (proc_child_close_fds(fd, log_fd()) == -1)
+		_exit(1);
 	/* Tell it from the daemon in ps (and in the tests' child counts). */
 	prctl(PR_SET_NAME, NETNS_WORKER_NAME);
 	/* A terminal's ^C reaches the process group: the daemon decides. */

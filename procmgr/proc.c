@@ -46,6 +46,7 @@
 #include <event2/event_struct.h>
 
 #include "log.h"
+#include "procint.h"
 #include "procmgr.h"
 #include "queue.h"
 #include "tree.h"
@@ -396,6 +397,17 @@ proc_read_parent(pid_t pid, pid_t *ppid, char *state)
 	*ppid = st.ppid;
 	*state = st.state;
 	return (0);
+}
+
+/* Is pid one of the daemon's own helpers (netns, spawner), no sandbox? */
+bool
+proc_is_daemon_helper(pid_t pid)
+{
+	char	comm[64];
+
+	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
+	    (strcmp(comm, NETNS_WORKER_NAME) == 0 ||
+	    strcmp(comm, SPAWNER_NAME) == 0));
 }
 
 /* The command name of pid (/proc/<pid>/comm, no newline); -1 if gone. */
@@ -860,9 +872,10 @@ proc_child_close_range(unsigned int lo, unsigned int hi)
 /*
  * Close every fd above 2 but keep_a and keep_b (both above 2; keep_b may
  * be -1).  Done before the hold: a held child must not keep other
- * children's pipes open, or their EOFs would wait for it.
+ * children's pipes open, or their EOFs would wait for it.  The helpers
+ * (netns_worker.c, spawner.c) do it too, for the same reason.
  */
-static int
+int
 proc_child_close_fds(int keep_a, int keep_b)
 {
 	unsigned int	lo, hi;
@@ -918,8 +931,11 @@ proc_child_setup(const struct proc_launch *l)
 	return (0);
 }
 
-/* The child: set up, wait if held, exec, or tell the parent why not. */
-static void __attribute__((__noreturn__))
+/*
+ * The child: set up, wait if held, exec, or tell the parent why not.
+ * Also run in children of the spawner helper (spawner.c).
+ */
+void
 proc_child(const struct proc_launch *l, int errfd, int gatefd)
 {
 	char	*noenv[] = { NULL };
@@ -1005,6 +1021,33 @@ proc_clone(int flags, int *pidfd)
 	    NULL, NULL, NULL);
 	if (pid <= 0 || !proc_pidfd)
 		return (pid);
+	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
+		saved = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = saved;
+		return (-1);
+	}
+	return (pid);
+}
+
+/*
+ * Clone the child of launch l: by the spawner helper when there is one
+ * (0 is then never returned here), else by the daemon itself.
+ */
+static pid_t
+proc_clone_child(const struct proc_launch *l, int errfd, int gatefd,
+    int *pidfd)
+{
+	pid_t	pid;
+	int	saved;
+
+	*pidfd = -1;
+	if ((pid = spawner_spawn(l, errfd, gatefd)) == SPAWNER_UNUSED)
+		return (proc_clone(l->clone_flags, pidfd));
+	if (pid <= 0 || !proc_pidfd)
+		return (pid);
+	/* Our child: nobody else can reap it, so the pid is still its own. */
 	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
 		saved = errno;
 		kill(pid, SIGKILL);
@@ -1259,7 +1302,7 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 		proc_close_pipes(errp, gatep);
 		return (NULL);
 	}
-	if ((pid = proc_clone(l->clone_flags, &pidfd)) == 0)
+	if ((pid = proc_clone_child(l, errp[1], gatep[0], &pidfd)) == 0)
 		proc_child(l, errp[1], gatep[0]);
 	saved = errno;
 	close(errp[1]);

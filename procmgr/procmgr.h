@@ -91,6 +91,7 @@ void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
 int		 proc_read_start_time(pid_t, uint64_t *);
 int		 proc_read_comm(pid_t, char *, size_t);
+bool		 proc_is_daemon_helper(pid_t);
 int		 proc_read_parent(pid_t, pid_t *, char *);
 int		 proc_read_usage(pid_t, struct proc_usage *);
 
@@ -105,6 +106,18 @@ int		 proc_read_usage(pid_t, struct proc_usage *);
 int		 netns_create(const char *, const char *, char **, char **);
 int		 netns_check(const char *, char **);
 int		 netns_remove(const char *, char **);
+
+/*
+ * spawner.c: a helper process that clones sandbox processes for
+ * proc_spawn (as the daemon's children, CLONE_PARENT), so that they never
+ * share the daemon's pages.  spawner_start forks it: call it early, as
+ * for netns_worker_start.  Without it (or once it failed) proc_spawn
+ * clones in the daemon.
+ */
+#define SPAWNER_NAME	"sandboxd-spawn"	/* the helper's comm */
+int		 spawner_start(char **);
+void		 spawner_stop(void);
+pid_t		 spawner_pid(void);
 
 /*
  * netns_worker.c: netns_create and netns_remove off the loop, run by a

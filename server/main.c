@@ -280,10 +280,16 @@ serve(void)
 	raise_fd_limit();
 	make_dir(cfg->state_dir, 0700);
 	make_dir(cfg->run_dir, 0700);
-	/* First, so that the helper holds none of the daemon's files. */
+	/* First, so that the helpers hold none of the daemon's files. */
 	if (netns_worker_start(&cause) == -1) {
 		log_warnx("no network namespace helper (%s): namespaces are "
 		    "made on the loop", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if (spawner_start(&cause) == -1) {
+		log_warnx("no spawner helper (%s): sandbox processes are "
+		    "cloned by the daemon", cause);
 		free(cause);
 		cause = NULL;
 	}
@@ -324,6 +330,7 @@ serve(void)
 	listener_close();
 	ctrl_release_all();
 	netns_worker_stop();
+	spawner_stop();
 	proc_shutdown();
 	event_free(ev_term);
 	event_free(ev_int);

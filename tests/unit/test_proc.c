@@ -409,6 +409,18 @@ no_children(void)
 	return (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
 }
 
+/* Has this process no zombie child (live ones, a spawner say, allowed)? */
+static bool
+no_zombies(void)
+{
+	siginfo_t	si;
+
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		return (errno == ECHILD);
+	return (si.si_pid == 0);
+}
+
 static int
 count_fds(void)
 {
@@ -889,7 +901,7 @@ spawn_fails(struct proc_launch *l, const char *want)
 	cr_assert_null(spawn_launch(l, NULL, &cause), "spawn should fail");
 	cr_assert_str_eq(cause, want);
 	free(cause);
-	cr_assert(no_children(), "zombie left by a failed spawn");
+	cr_assert(no_zombies(), "zombie left by a failed spawn");
 	cr_assert_eq(count_fds(), fds, "fd leaked");
 }
 
@@ -1842,4 +1854,148 @@ PTest(pause, options, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
 	cr_assert_not_null(s = slurp(tpath("b")));
 	cr_assert_not_null(strstr(s, "usage:"), "got: %s", s);
 	free(s);
+}
+
+/*
+ * The spawner helper (spawner.c): the same launches, cloned by a helper
+ * process as the test's own children.  A held child still carries the
+ * comm of whoever cloned it, which tells the two ways apart.
+ */
+
+static void
+spawner_up(void)
+{
+	char	*cause = NULL;
+
+	cr_assert_eq(spawner_start(&cause), 0, "spawner_start: %s", cause);
+	cr_assert_neq(spawner_pid(), -1);
+}
+
+/* Stop the helper (before check_clean counts fds); it must be gone. */
+static void
+spawner_down(void)
+{
+	pid_t	pid = spawner_pid();
+
+	spawner_stop();
+	if (pid != -1)
+		cr_assert(kill(pid, 0) == -1 && errno == ESRCH,
+		    "spawner pid %d still there", (int)pid);
+}
+
+/* The comm of pid, which must exist. */
+static const char *
+comm_of(pid_t pid)
+{
+	static char	comm[64];
+
+	cr_assert_eq(proc_read_comm(pid, comm, sizeof comm), 0);
+	return (comm);
+}
+
+PTest(spawner, clones_our_children, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, rs = { 0 };
+	struct proc	*p, *s;
+	const char	*ran = tpath("ran");
+	pid_t		 ppid;
+	char		 state;
+
+	spawner_up();
+	p = spawn_held("echo ran > \"$0\"", ran, &r);
+	cr_assert_str_eq(comm_of(proc_pid(p)), SPAWNER_NAME,
+	    "not cloned by the spawner");
+	cr_assert_eq(proc_read_parent(proc_pid(p), &ppid, &state), 0);
+	cr_assert_eq(ppid, getpid(), "the spawner's clone is not our child");
+	cr_assert(proc_is_child(p));
+	proc_release_held();
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	cr_assert(r.ready_seq < r.exit_seq);
+	cr_assert_eq(access(ran, F_OK), 0);
+	proc_free(p);
+
+	s = spawn_sleep(&rs);
+	cr_assert_eq(proc_kill(s, SIGKILL), 0);
+	run_until(&rs.calls, 1, 10);
+	cr_assert_eq(rs.status, 128 + SIGKILL);
+	proc_free(s);
+	spawner_down();
+	cr_assert(no_children());
+	cr_assert_eq(added_events(), base_events);
+}
+
+PTest(spawner, exec_failure, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct proc_launch	 l = { 0 };
+	const char		*argv[] = { "/bin/nope", NULL };
+
+	spawner_up();
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	spawn_fails(&l, "exec /bin/nope: No such file or directory");
+	l.path = (char *)"/bin/true";
+	l.cwd = (char *)"/nonexistent";
+	spawn_fails(&l, "chdir /nonexistent: No such file or directory");
+	spawner_down();
+}
+
+PTest(spawner, namespaces_and_hostname, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	spawner_up();
+	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
+	    "spawned");
+	cr_assert(is_ns_init(proc_pid(p)));
+	cr_assert(ns_hostname_is(proc_pid(p), "spawned"));
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+	spawner_down();
+	cr_assert(no_children());
+}
+
+/* The helper dies: from then on the daemon clones by itself. */
+PTest(spawner, death_falls_back, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 helper;
+
+	spawner_up();
+	helper = spawner_pid();
+	cr_assert_eq(kill(helper, SIGKILL), 0);
+	run_until_gone(helper, 5);
+	p = spawn_held("exit 4", "x", &r);
+	cr_assert_eq(spawner_pid(), -1, "the dead spawner is still used");
+	cr_assert_str_neq(comm_of(proc_pid(p)), SPAWNER_NAME);
+	proc_release_held();
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 4);
+	proc_free(p);
+	spawner_down();
+	cr_assert(no_children());
+}
+
+/* Without pidfds the spawner's clones are reaped through SIGCHLD. */
+PTest(spawner, signalfd_mode, .init = setup_fallback, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+
+	spawner_up();
+	p = spawn_sh("exit 9", &r, NULL);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 9);
+	proc_free(p);
+	spawner_down();
+	cr_assert(no_children());
 }

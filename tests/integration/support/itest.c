@@ -439,22 +439,10 @@ itest_pid_alive(pid_t pid)
 	return (state != 'Z' && state != 'X');
 }
 
-/*
- * Is pid the daemon's network namespace helper?  It is part of the daemon,
- * not a sandbox, so the child counts leave it out.
- */
-static bool
-is_netns_helper(pid_t pid)
-{
-	char	comm[64];
-
-	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
-	    strcmp(comm, NETNS_WORKER_NAME) == 0);
-}
 
 /*
- * The processes whose parent is parent, but skip (0: none) and the netns
- * helper, zombies only
+ * The processes whose parent is parent, but skip (0: none) and the
+ * daemon's helpers (part of it, no sandboxes), zombies only
  * if zombies_only: how many, the first max of them in pids (NULL: just
  * count); -1 if /proc cannot be read.
  */
@@ -475,7 +463,7 @@ children_of(pid_t parent, pid_t skip, bool zombies_only, pid_t *pids,
 			continue;
 		if (proc_read_parent(pid, &ppid, &state) == -1 || ppid != parent)
 			continue;
-		if ((zombies_only && state != 'Z') || is_netns_helper(pid))
+		if ((zombies_only && state != 'Z') || proc_is_daemon_helper(pid))
 			continue;
 		if (pids != NULL)
 			pids[n] = pid;
