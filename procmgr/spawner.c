@@ -280,8 +280,9 @@ spawner_stop(void)
 static void
 spawner_lost(const char *why)
 {
-	log_warnx("spawner: helper pid %d %s; sandbox processes are now "
-	    "cloned by the daemon itself", (int)spawn_pid, why);
+	log_warnx("spawner: helper pid %d %s (%s); sandbox processes are now "
+	    "cloned by the daemon itself", (int)spawn_pid, why,
+	    strerror(errno));
 	close(spawn_fd);
 	spawn_fd = -1;
 	waitpid(spawn_pid, NULL, WNOHANG);
@@ -393,7 +394,9 @@ spawn_answer(int32_t *answer)
  * Have the helper clone l as the daemon's child, its error pipe's write
  * end errfd and its gate's read end gatefd (-1: not held).  The pid; or
  * -1 with errno when the clone failed; or SPAWNER_UNUSED when the helper
- * cannot do it (missing, gone, launch too big), and the caller clones.
+ * cannot do it (missing, gone, launch too big, CLONE_PARENT refused: the
+ * flags were checked already, so EINVAL or EPERM is about the helper's
+ * way of cloning), and the caller clones.
  */
 pid_t
 spawner_spawn(const struct proc_launch *l, int errfd, int gatefd)
@@ -416,6 +419,12 @@ spawner_spawn(const struct proc_launch *l, int errfd, int gatefd)
 	}
 	if (spawn_answer(&answer) == -1) {
 		spawner_lost("did not answer");
+		return (SPAWNER_UNUSED);
+	}
+	if (answer == -EINVAL || answer == -ENOSYS || answer == -EPERM) {
+		/* CLONE_PARENT refused here (seccomp, valgrind): stop asking. */
+		errno = -answer;
+		spawner_lost("cannot clone for the daemon");
 		return (SPAWNER_UNUSED);
 	}
 	if (answer < 0) {
