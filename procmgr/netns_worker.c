@@ -17,12 +17,10 @@
  * operation runs in the daemon, and its answer is still delivered from
  * the loop, so callers see one behaviour either way.
  */
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +135,8 @@ nsw_answer(int fd, int ok, const char *text)
 }
 
 /* The helper: answer requests until the daemon closes its end. */
-static void __attribute__((__noreturn__))
-nsw_main(int fd, pid_t daemon_pid)
+static void
+nsw_main(int fd)
 {
 	struct nsw_hdr	 h;
 	const char	*a, *b;
@@ -146,24 +144,6 @@ nsw_main(int fd, pid_t daemon_pid)
 	ssize_t		 n;
 	int		 ok;
 
-	/*
-	 * Die with the daemon, even mid-queue: a namespace made after a
-	 * killed daemon's successor swept the directory would be left.
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != daemon_pid)
-		_exit(0);
-	/*
-	 * Hold no other descriptor of the daemon's: an end of the other
-	 * helper's socket kept here would keep that helper from its EOF.
-	 */
-	if (proc_child_close_fds(fd, log_fd()) == -1)
-		_exit(1);
-	/* Tell it from the daemon in ps (and in the tests' child counts). */
-	prctl(PR_SET_NAME, NETNS_WORKER_NAME);
-	/* A terminal's ^C reaches the process group: the daemon decides. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n == -1 && errno == EINTR)
@@ -189,27 +169,8 @@ nsw_main(int fd, pid_t daemon_pid)
 int
 netns_worker_start(char **cause)
 {
-	pid_t	self = getpid();
-	int	sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		xasprintf(cause, "socketpair: %s", strerror(errno));
-		return (-1);
-	}
-	switch (nsw_pid = fork()) {
-	case -1:
-		xasprintf(cause, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return (-1);
-	case 0:
-		close(sv[0]);
-		nsw_main(sv[1], self);
-	}
-	close(sv[1]);
-	nsw_fd = sv[0];
-	log_debug("netns: helper pid %d", (int)nsw_pid);
-	return (0);
+	return (helper_fork(NETNS_WORKER_NAME, nsw_main, &nsw_pid, &nsw_fd,
+	    cause));
 }
 
 /* The helper's pid, or -1 when operations run in the daemon. */

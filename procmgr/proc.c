@@ -994,6 +994,29 @@ proc_spawn_cause(const struct proc_start *s, const struct proc_child_err *ce,
 }
 
 /*
+ * A pidfd for pid, the new child (none: 0 or -1, or no pidfds here).  Our
+ * child cannot be reaped by anyone else, so its pid is still its own.
+ * If no pidfd can be had, the child is killed and reaped: -1.
+ */
+static pid_t
+proc_open_pidfd(pid_t pid, int *pidfd)
+{
+	int	saved;
+
+	*pidfd = -1;
+	if (pid <= 0 || !proc_pidfd)
+		return (pid);
+	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
+		saved = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = saved;
+		return (-1);
+	}
+	return (pid);
+}
+
+/*
  * clone3 with CLONE_PIDFD; where clone3 is missing (old kernel, seccomp),
  * clone (which, unlike fork, takes the namespace flags) and pidfd_open.
  */
@@ -1002,7 +1025,6 @@ proc_clone(int flags, int *pidfd)
 {
 	struct clone_args	ca;
 	pid_t			pid;
-	int			saved;
 
 	*pidfd = -1;
 	if (proc_pidfd && !proc_no_clone3) {
@@ -1019,16 +1041,7 @@ proc_clone(int flags, int *pidfd)
 	/* No stack and no CLONE_VM: this is fork, with namespaces. */
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL,
 	    NULL, NULL, NULL);
-	if (pid <= 0 || !proc_pidfd)
-		return (pid);
-	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
-		saved = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		errno = saved;
-		return (-1);
-	}
-	return (pid);
+	return (proc_open_pidfd(pid, pidfd));
 }
 
 /*
@@ -1040,22 +1053,11 @@ proc_clone_child(const struct proc_launch *l, int errfd, int gatefd,
     int *pidfd)
 {
 	pid_t	pid;
-	int	saved;
 
 	*pidfd = -1;
 	if ((pid = spawner_spawn(l, errfd, gatefd)) == SPAWNER_UNUSED)
 		return (proc_clone(l->clone_flags, pidfd));
-	if (pid <= 0 || !proc_pidfd)
-		return (pid);
-	/* Our child: nobody else can reap it, so the pid is still its own. */
-	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
-		saved = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		errno = saved;
-		return (-1);
-	}
-	return (pid);
+	return (proc_open_pidfd(pid, pidfd));
 }
 
 /* Move fd above 2 (close-on-exec): the child replaces 0-2 before exec. */

@@ -1,7 +1,7 @@
 /*
  * procint.h: what the files of procmgr share and nothing else sees: the
  * child's side of a spawn (proc.c), run by the daemon's own clone or by
- * the spawner helper's (spawner.c).
+ * the spawner helper's (spawner.c), and the helpers' start (helper.c).
  */
 #ifndef SANDBOXD_PROCINT_H
 #define SANDBOXD_PROCINT_H
@@ -17,6 +17,9 @@ struct proc_launch;
 void	proc_child(const struct proc_launch *, int, int)
 	    __attribute__((__noreturn__));
 int	proc_child_close_fds(int, int);
+
+/* helper.c */
+int	helper_fork(const char *, void (*)(int), pid_t *, int *, char **);
 
 /* spawner.c */
 pid_t	spawner_spawn(const struct proc_launch *, int, int);

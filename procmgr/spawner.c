@@ -19,7 +19,6 @@
  * When the helper is missing or the launch too big for one message, the
  * caller clones in the daemon as before.
  */
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,7 +27,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,26 +195,14 @@ spawn_serve(int fd, char *buf, size_t len, int fds[2], int nfds)
 		_exit(1);
 }
 
-/* The helper: serve until the daemon closes its end or dies. */
-static void __attribute__((__noreturn__))
-spawn_main(int fd, pid_t daemon_pid)
+/* The helper: serve until the daemon closes its end. */
+static void
+spawn_main(int fd)
 {
 	char	*buf = xmalloc(SPAWN_MSG_MAX);
 	int	 fds[2], nfds;
 	ssize_t	 n;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != daemon_pid)
-		_exit(0);
-	/*
-	 * Hold no other descriptor of the daemon's: an end of the other
-	 * helper's socket kept here would keep that helper from its EOF.
-	 */
-	if (proc_child_close_fds(fd, log_fd()) == -1)
-		_exit(1);
-	prctl(PR_SET_NAME, SPAWNER_NAME);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	for (;;) {
 		if ((n = spawn_recv(fd, buf, SPAWN_MSG_MAX, fds, &nfds)) <= 0)
 			_exit(0);
@@ -232,28 +218,13 @@ spawn_main(int fd, pid_t daemon_pid)
 int
 spawner_start(char **cause)
 {
-	pid_t	self = getpid();
-	int	sv[2], size = SPAWN_MSG_MAX;
+	int	size = SPAWN_MSG_MAX;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		xasprintf(cause, "socketpair: %s", strerror(errno));
+	if (helper_fork(SPAWNER_NAME, spawn_main, &spawn_pid, &spawn_fd,
+	    cause) == -1)
 		return (-1);
-	}
 	/* Room for the largest request (the kernel may allow less). */
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	switch (spawn_pid = fork()) {
-	case -1:
-		xasprintf(cause, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return (-1);
-	case 0:
-		close(sv[0]);
-		spawn_main(sv[1], self);
-	}
-	close(sv[1]);
-	spawn_fd = sv[0];
-	log_debug("spawner: helper pid %d", (int)spawn_pid);
+	setsockopt(spawn_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	return (0);
 }
 
