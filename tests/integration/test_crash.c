@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "itest.h"
+#include "procmgr.h"
 #include "protocol.h"
 #include "sbc.h"
 
@@ -245,4 +247,61 @@ Test(crash, start_pipelined_behind_create, .timeout = 60)
 	free(creq);
 	free(sresp);
 	sbc_close(c);
+}
+
+/* The pids of the daemon's helper processes (2 at most). */
+static int
+daemon_helpers(pid_t *pids)
+{
+	char	path[64];
+	int	n = 0;
+	pid_t	pid;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children",
+	    (int)itest_d.pid, (int)itest_d.pid);
+	cr_assert_not_null(f = fopen(path, "re"), "%s", path);
+	while (n < 2 && fscanf(f, "%d", &pid) == 1) {
+		if (proc_is_daemon_helper(pid))
+			pids[n++] = pid;
+	}
+	fclose(f);
+	return (n);
+}
+
+/*
+ * Both helpers killed: the daemon says so and does their work itself,
+ * sandboxes with their own netns included, and still exits cleanly.
+ */
+Test(crash, helpers_killed, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	char			 path[PATH_MAX];
+	pid_t			 helpers[2], pid;
+	int			 i;
+
+	ITEST_NEEDS_ROOT("network namespaces");
+	itest_setup();
+	cr_assert_eq(daemon_helpers(helpers), 2, "the daemon has no helpers");
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(kill(helpers[i], SIGKILL), 0);
+	c = itest_connect(&itest_d, "default");
+	for (i = 0; i < 3; i++) {
+		char	id[16];
+
+		snprintf(id, sizeof id, "alone%d", i);
+		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
+		itest_netns_file(&itest_d, id, path, sizeof path);
+		cr_assert(is_mounted(path), "no netns for %s", id);
+		pid = itest_ctrl_start(c, id);
+		itest_wait_pause_ready(pid);
+		itest_expect(sbc_ctrl_shutdown(c, id, &err), 0, &err,
+		    "shutdown");
+		cr_assert(!itest_path_exists(path) && !is_mounted(path));
+	}
+	sbc_close(c);
+	cr_assert(itest_log_contains(&itest_d, "spawner: helper pid"));
+	cr_assert(itest_log_contains(&itest_d, "cloned by the daemon itself"));
+	cr_assert(itest_log_contains(&itest_d, "made by the daemon itself"));
 }
