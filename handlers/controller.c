@@ -248,6 +248,23 @@ inst_lookup(struct call *call, const char *id)
 	return (inst);
 }
 
+/*
+ * Save inst's new state (keeping its sandbox copy) where no call can be
+ * failed for it: an exit, a failed exec, recovery.  A failure is logged;
+ * the commit that would have carried it is the next one.
+ */
+void
+inst_save_or_log(struct instance *inst, const char *what)
+{
+	char	*cause = NULL;
+
+	if (inst_save(inst, NULL, &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save %s: %s", inst->ns,
+		    inst->id, what, cause);
+		free(cause);
+	}
+}
+
 /* Save, or fail the call with Internal. */
 static bool
 inst_save_or_fail(struct call *call, struct instance *inst,
@@ -328,7 +345,6 @@ void
 inst_exit_cb(struct proc *p, int status, const struct timespec *at, void *arg)
 {
 	struct instance	*inst = arg;
-	char		*cause = NULL;
 
 	inst->state = SB_STATE_STOPPED;
 	inst->exit_status = (uint8_t)status;
@@ -341,11 +357,7 @@ inst_exit_cb(struct proc *p, int status, const struct timespec *at, void *arg)
 		inst_teardown(inst);
 		return;
 	}
-	if (inst_save(inst, NULL, &cause) == -1) {
-		log_warnx("sandbox %s/%s: cannot save exit: %s", inst->ns,
-		    inst->id, cause);
-		free(cause);
-	}
+	inst_save_or_log(inst, "exit");
 	waiters_release(inst);
 }
 
@@ -850,8 +862,6 @@ start_clear(struct instance *inst)
 static void
 start_undo(struct instance *inst, const char *error)
 {
-	char	*cause = NULL;
-
 	log_warnx("sandbox %s/%s: start failed: %s", inst->ns, inst->id, error);
 	inst->proc = NULL;		/* procmgr frees it */
 	waiters_release_start(inst, error);
@@ -860,11 +870,7 @@ start_undo(struct instance *inst, const char *error)
 		return;
 	}
 	start_clear(inst);
-	if (inst_save(inst, NULL, &cause) == -1) {
-		log_warnx("sandbox %s/%s: cannot save: %s", inst->ns, inst->id,
-		    cause);
-		free(cause);
-	}
+	inst_save_or_log(inst, "state");
 }
 
 /* The init process exec'd, or failed to: answer Start. */

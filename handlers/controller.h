@@ -62,6 +62,28 @@ struct ctrl_status {
 	}		 info[CTRL_INFO_MAX];
 };
 
+/*
+ * Fill a Status response of either service from st: the Controller's
+ * ControllerStatusResponse and the shim's SandboxStatusResponse name these
+ * fields alike (the shim's has no others), so one body serves both types.
+ */
+#define CTRL_STATUS_FILL(resp, id, st) do {				\
+	size_t	i_;							\
+									\
+	snprintf((resp)->sandbox_id, sizeof((resp)->sandbox_id), "%s", (id)); \
+	(resp)->pid = (st)->pid;					\
+	snprintf((resp)->state, sizeof((resp)->state), "%s", (st)->state); \
+	(resp)->has_created_at = true;					\
+	(resp)->created_at = (st)->created_at;				\
+	(resp)->has_exited_at = (st)->exited;				\
+	(resp)->exited_at = (st)->exited_at;				\
+	for (i_ = 0; i_ < (st)->ninfo; i_++) {				\
+		(resp)->info[i_].key = (char *)(st)->info[i_].key;	\
+		(resp)->info[i_].value = (char *)(st)->info[i_].value;	\
+	}								\
+	(resp)->info_count = (pb_size_t)(st)->ninfo;			\
+} while (0)
+
 /* controller.c */
 enum handler_result ctrl_create(struct call *, const char *, ct_Sandbox *,
 		    const char *, enum waiter_kind);

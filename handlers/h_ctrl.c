@@ -71,23 +71,11 @@ h_ctrl_status(struct call *call, const void *reqp, void *respp)
 	const cssv_ControllerStatusRequest	*req = reqp;
 	cssv_ControllerStatusResponse		*resp = respp;
 	struct ctrl_status			 st;
-	size_t					 i;
 
 	if (ctrl_status(call, req->sandbox_id, req->verbose, &st) !=
 	    HANDLER_DONE)
 		return (HANDLER_ERROR);
-	memcpy(resp->sandbox_id, req->sandbox_id, sizeof(resp->sandbox_id));
-	resp->pid = st.pid;
-	snprintf(resp->state, sizeof(resp->state), "%s", st.state);
-	resp->has_created_at = true;
-	resp->created_at = st.created_at;
-	resp->has_exited_at = st.exited;
-	resp->exited_at = st.exited_at;
-	for (i = 0; i < st.ninfo; i++) {
-		resp->info[i].key = (char *)st.info[i].key;
-		resp->info[i].value = (char *)st.info[i].value;
-	}
-	resp->info_count = (pb_size_t)st.ninfo;
+	CTRL_STATUS_FILL(resp, req->sandbox_id, &st);
 	return (HANDLER_DONE);
 }
 

@@ -56,6 +56,7 @@ struct instance	*inst_lookup(struct call *, const char *);
 struct instance	*inst_insert(const char *, const char *);
 void		 inst_remove(struct instance *);
 int		 inst_save(struct instance *, const ct_Sandbox *, char **);
+void		 inst_save_or_log(struct instance *, const char *);
 int		 inst_load(const char *, const char *, struct inst_record **,
 		    char **);
 void		 inst_exit_cb(struct proc *, int, const struct timespec *,

@@ -99,11 +99,7 @@ readopt(struct instance *inst)
 		    cause);
 		free(cause);
 	}
-	if (inst_save(inst, NULL, &cause) == -1) {
-		log_warnx("sandbox %s/%s: cannot save: %s", inst->ns, inst->id,
-		    cause);
-		free(cause);
-	}
+	inst_save_or_log(inst, "recovered state");
 }
 
 /* Recover one record. */
