@@ -20,7 +20,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -142,30 +141,34 @@ print_helpers(const struct bench_daemon *d)
 		printf("    (no helper processes)\n");
 }
 
+/* What children_pss sums. */
+struct pss_sum {
+	long	kib;
+	size_t	n;
+};
+
+static void
+add_pss(pid_t pid, char state, void *arg)
+{
+	struct pss_sum	*sum = arg;
+	long		 rss, pss;
+
+	(void)state;
+	if (proc_is_daemon_helper(pid) || bench_mem(pid, &rss, &pss) == -1)
+		return;
+	sum->kib += pss;
+	sum->n++;
+}
+
 /* The sum of Pss (KiB) over the daemon's sandboxes, and their number. */
 static long
 children_pss(pid_t ppid, size_t *n)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	long		 sum = 0, rss, pss;
-	pid_t		 pid, parent;
-	char		 state;
+	struct pss_sum	sum = { 0, 0 };
 
-	*n = 0;
-	if ((dir = opendir("/proc")) == NULL)
-		return (0);
-	while ((de = readdir(dir)) != NULL) {
-		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
-		    proc_read_parent(pid, &parent, &state) == -1 ||
-		    parent != ppid || proc_is_daemon_helper(pid) ||
-		    bench_mem(pid, &rss, &pss) == -1)
-			continue;
-		sum += pss;
-		(*n)++;
-	}
-	closedir(dir);
-	return (sum);
+	bench_for_children(ppid, add_pss, &sum);
+	*n = sum.n;
+	return (sum.kib);
 }
 
 /* Run steps for sandboxes [first, first + n) of a runtime; false on error. */

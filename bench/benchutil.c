@@ -394,68 +394,87 @@ bench_daemon_start(struct bench_daemon *d, const char *level)
 	exit(1);
 }
 
-/* The parent pid of a process and its state letter; -1 if unreadable. */
-static pid_t
-proc_ppid(pid_t pid, char *state)
+/*
+ * Call fn(pid, state letter, arg) for every process whose parent is ppid,
+ * found by a walk of /proc.
+ */
+void
+bench_for_children(pid_t ppid, void (*fn)(pid_t, char, void *), void *arg)
 {
-	pid_t	ppid;
+	struct dirent	*de;
+	DIR		*dir;
+	pid_t		 pid, parent;
+	char		 state;
 
-	*state = '?';
-	return (proc_read_parent(pid, &ppid, state) == 0 ? ppid : -1);
+	if ((dir = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
+		    proc_read_parent(pid, &parent, &state) == 0 &&
+		    parent == ppid)
+			fn(pid, state, arg);
+	}
+	closedir(dir);
 }
 
+/* What bench_daemon_helpers collects. */
+struct helper_list {
+	pid_t	*pids;
+	int	 n, max;
+};
+
+static void
+add_helper(pid_t pid, char state, void *arg)
+{
+	struct helper_list	*l = arg;
+
+	(void)state;
+	if (l->n < l->max && proc_is_daemon_helper(pid))
+		l->pids[l->n++] = pid;
+}
 
 /* The helper processes of the daemon d (up to max); how many. */
 int
 bench_daemon_helpers(const struct bench_daemon *d, pid_t *pids, int max)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	pid_t		 pid;
-	char		 state;
-	int		 n = 0;
+	struct helper_list	l = { pids, 0, max };
 
-	if ((dir = opendir("/proc")) == NULL)
-		return (0);
-	while (n < max && (de = readdir(dir)) != NULL) {
-		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
-		    proc_ppid(pid, &state) == d->pid &&
-		    proc_is_daemon_helper(pid))
-			pids[n++] = pid;
-	}
-	closedir(dir);
-	return (n);
+	bench_for_children(d->pid, add_helper, &l);
+	return (l.n);
+}
+
+/* What kill_children_of counts, and whose children it looks at. */
+struct leftovers {
+	pid_t	ppid;
+	int	n;
+};
+
+static void
+kill_leftover(pid_t pid, char state, void *arg)
+{
+	struct leftovers	*l = arg;
+
+	if (daemon_registered(pid) || proc_is_daemon_helper(pid))
+		return;
+	if (state != 'Z' && kill(pid, SIGKILL) == 0)
+		l->n++;
+	if (l->ppid == getpid())
+		waitpid(pid, NULL, 0);
 }
 
 /*
  * SIGKILL every live process whose parent is ppid, but our daemons and
- * their helpers (which exit with their daemon):
- * leftovers; how many.  Our own children (ppid is us) are reaped, the
- * zombies among them too, without being counted.
+ * their helpers (which exit with their daemon): leftovers; how many.
+ * Our own children (ppid is us) are reaped, the zombies among them too,
+ * without being counted.
  */
 static int
 kill_children_of(pid_t ppid)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	pid_t		 pid;
-	char		 state;
-	int		 n = 0;
+	struct leftovers	l = { ppid, 0 };
 
-	if ((dir = opendir("/proc")) == NULL)
-		return (0);
-	while ((de = readdir(dir)) != NULL) {
-		if ((pid = (pid_t)atoi(de->d_name)) <= 0 ||
-		    daemon_registered(pid) || proc_ppid(pid, &state) != ppid ||
-		    proc_is_daemon_helper(pid))
-			continue;
-		if (state != 'Z' && kill(pid, SIGKILL) == 0)
-			n++;
-		if (ppid == getpid())
-			waitpid(pid, NULL, 0);
-	}
-	closedir(dir);
-	return (n);
+	bench_for_children(ppid, kill_leftover, &l);
+	return (l.n);
 }
 
 /* SIGTERM the daemon, SIGKILL it if it lingers; its wait status. */

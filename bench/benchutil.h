@@ -153,6 +153,8 @@ void		 bench_print_ratio(const char *, int, double);
 void		 bench_daemon_start(struct bench_daemon *, const char *);
 int		 bench_daemon_stop(struct bench_daemon *);
 int		 bench_daemon_fds(const struct bench_daemon *);
+void		 bench_for_children(pid_t, void (*)(pid_t, char, void *),
+		    void *);
 int		 bench_daemon_helpers(const struct bench_daemon *, pid_t *,
 		    int);
 struct sbc	*bench_connect(const struct bench_daemon *);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,31 +165,42 @@ Test(crash, stray_netns_swept_at_start, .timeout = 60)
 }
 
 /*
+ * Create a pause sandbox id, (start it,) shut it down: its netns must be
+ * mounted when Create answers and gone when Shutdown answers.
+ */
+static void
+pause_round_trip(struct sbc *c, const char *id, bool start)
+{
+	struct sbc_error	err = {0};
+	char			path[PATH_MAX];
+
+	itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
+	itest_netns_file(&itest_d, id, path, sizeof path);
+	cr_assert(is_mounted(path), "Create answered before %s was mounted",
+	    path);
+	if (start)
+		itest_wait_pause_ready(itest_ctrl_start(c, id));
+	itest_expect(sbc_ctrl_shutdown(c, id, &err), 0, &err, "shutdown");
+	cr_assert(!itest_path_exists(path) && !is_mounted(path),
+	    "Shutdown answered before %s was removed", path);
+}
+
+/*
  * The netns is made off the loop, but Create answers only once it exists
  * and Shutdown only once it is gone.
  */
 Test(crash, netns_exists_when_create_answers, .timeout = 60)
 {
-	struct sbc		*c;
-	struct sbc_error	 err = {0};
-	char			 path[PATH_MAX];
-	int			 i;
+	struct sbc	*c;
+	char		 id[16];
+	int		 i;
 
 	ITEST_NEEDS_ROOT("network namespaces");
 	itest_setup();
 	c = itest_connect(&itest_d, "default");
 	for (i = 0; i < 20; i++) {
-		char	id[16];
-
 		snprintf(id, sizeof id, "ns%d", i);
-		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
-		itest_netns_file(&itest_d, id, path, sizeof path);
-		cr_assert(is_mounted(path), "Create answered before %s was "
-		    "mounted", path);
-		itest_expect(sbc_ctrl_shutdown(c, id, &err), 0, &err,
-		    "shutdown");
-		cr_assert(!itest_path_exists(path) && !is_mounted(path),
-		    "Shutdown answered before %s was removed", path);
+		pause_round_trip(c, id, false);
 	}
 	sbc_close(c);
 }
@@ -275,11 +287,10 @@ daemon_helpers(pid_t *pids)
  */
 Test(crash, helpers_killed, .timeout = 60)
 {
-	struct sbc		*c;
-	struct sbc_error	 err = {0};
-	char			 path[PATH_MAX];
-	pid_t			 helpers[2], pid;
-	int			 i;
+	struct sbc	*c;
+	pid_t		 helpers[2];
+	char		 id[16];
+	int		 i;
 
 	ITEST_NEEDS_ROOT("network namespaces");
 	itest_setup();
@@ -288,17 +299,8 @@ Test(crash, helpers_killed, .timeout = 60)
 		cr_assert_eq(kill(helpers[i], SIGKILL), 0);
 	c = itest_connect(&itest_d, "default");
 	for (i = 0; i < 3; i++) {
-		char	id[16];
-
 		snprintf(id, sizeof id, "alone%d", i);
-		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
-		itest_netns_file(&itest_d, id, path, sizeof path);
-		cr_assert(is_mounted(path), "no netns for %s", id);
-		pid = itest_ctrl_start(c, id);
-		itest_wait_pause_ready(pid);
-		itest_expect(sbc_ctrl_shutdown(c, id, &err), 0, &err,
-		    "shutdown");
-		cr_assert(!itest_path_exists(path) && !is_mounted(path));
+		pause_round_trip(c, id, true);
 	}
 	sbc_close(c);
 	cr_assert(itest_log_contains(&itest_d, "spawner: helper pid"));
