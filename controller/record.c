@@ -1,5 +1,5 @@
 /*
- * record.c: sandbox metadata records (see record.h).
+ * record.c: sandbox metadata records (see controller.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "log.h"
 #include "pbutil.h"
 #include "protocol.h"
-#include "record.h"
+#include "controller.h"
 #include "storage.h"
 #include "validate.h"
 #include "xmalloc.h"
