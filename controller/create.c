@@ -138,8 +138,8 @@ create_plan_netns(struct call *call, struct instance *inst)
  * one (planned here, made by create_deferred).
  */
 static bool
-create_prepare_netns(struct call *call, struct instance *inst, const ct_Sandbox *sb,
-    const char *given)
+create_prepare_netns(struct call *call, struct instance *inst,
+    const ct_Sandbox *sb, const char *given)
 {
 	char	*cause = NULL, *spec_path = NULL;
 	bool	 needs = false, ok;

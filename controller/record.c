@@ -6,10 +6,10 @@
 
 #include <pb_encode.h>
 
+#include "controller.h"
 #include "log.h"
 #include "pbutil.h"
 #include "protocol.h"
-#include "controller.h"
 #include "storage.h"
 #include "validate.h"
 #include "xmalloc.h"

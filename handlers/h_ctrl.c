@@ -13,6 +13,19 @@
 #include "protocol.h"
 #include "xmalloc.h"
 
+/* The C sizes this file relies on, tied to the .options that set them. */
+_Static_assert(sizeof(record_path) ==
+    sizeof(((cssv_ControllerUpdateRequest *)0)->fields[0]),
+    "record_path differs from ControllerUpdateRequest.fields max_size");
+_Static_assert(sizeof(((cssv_ControllerStartResponse *)0)->labels) /
+    sizeof(((cssv_ControllerStartResponse *)0)->labels[0]) >=
+    sizeof(((ct_Sandbox *)0)->labels) / sizeof(((ct_Sandbox *)0)->labels[0]),
+    "ControllerStartResponse.labels holds fewer than Sandbox.labels");
+_Static_assert(CTRL_INFO_MAX <=
+    sizeof(((cssv_ControllerStatusResponse *)0)->info) /
+    sizeof(((cssv_ControllerStatusResponse *)0)->info[0]),
+    "ControllerStatusResponse.info holds fewer than CTRL_INFO_MAX");
+
 /* A deferred Create's answer: the sandbox's id. */
 static void
 answer_create_cb(struct call *call, const struct ctrl_answer *ans)
@@ -59,24 +72,17 @@ answer_wait_cb(struct call *call, const struct ctrl_answer *ans)
 	call_finish(call, cssv_ControllerWaitResponse_fields, &resp);
 }
 
-/* A deferred Stop's answer: an empty message. */
+/*
+ * A deferred Stop's or Shutdown's answer: an empty message.  Both
+ * responses have no fields, so they encode alike (to nothing).
+ */
 static void
-answer_stop_cb(struct call *call, const struct ctrl_answer *ans)
+answer_empty_cb(struct call *call, const struct ctrl_answer *ans)
 {
 	cssv_ControllerStopResponse	resp = { 0 };
 
 	(void)ans;
 	call_finish(call, cssv_ControllerStopResponse_fields, &resp);
-}
-
-/* A deferred Shutdown's answer: an empty message. */
-static void
-answer_shutdown_cb(struct call *call, const struct ctrl_answer *ans)
-{
-	cssv_ControllerShutdownResponse	resp = { 0 };
-
-	(void)ans;
-	call_finish(call, cssv_ControllerShutdownResponse_fields, &resp);
 }
 
 /* Create: answered now, or once its network namespace is made. */
@@ -124,7 +130,7 @@ h_ctrl_stop(struct call *call, const void *reqp, void *respp)
 
 	(void)respp;
 	return (ctrl_stop(call, req->sandbox_id, req->timeout_secs,
-	    answer_stop_cb));
+	    answer_empty_cb));
 }
 
 /* Wait: the exit now, or once it comes. */
@@ -161,7 +167,7 @@ h_ctrl_shutdown(struct call *call, const void *reqp, void *respp)
 	const cssv_ControllerShutdownRequest	*req = reqp;
 
 	(void)respp;
-	return (ctrl_shutdown(call, req->sandbox_id, answer_shutdown_cb));
+	return (ctrl_shutdown(call, req->sandbox_id, answer_empty_cb));
 }
 
 /* Metrics: the sandbox's usage as a sandboxd.v1.Metrics. */

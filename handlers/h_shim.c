@@ -10,9 +10,18 @@
 #include "controller.h"
 #include "handlers.h"
 
-/* A deferred CreateSandbox's answer: an empty message. */
+_Static_assert(CTRL_INFO_MAX <=
+    sizeof(((crsv_SandboxStatusResponse *)0)->info) /
+    sizeof(((crsv_SandboxStatusResponse *)0)->info[0]),
+    "SandboxStatusResponse.info holds fewer than CTRL_INFO_MAX");
+
+/*
+ * A deferred CreateSandbox's, StopSandbox's or ShutdownSandbox's answer:
+ * an empty message.  The three responses have no fields, so they encode
+ * alike (to nothing).
+ */
 static void
-answer_create_cb(struct call *call, const struct ctrl_answer *ans)
+answer_empty_cb(struct call *call, const struct ctrl_answer *ans)
 {
 	crsv_CreateSandboxResponse	resp = { 0 };
 
@@ -46,26 +55,6 @@ answer_wait_cb(struct call *call, const struct ctrl_answer *ans)
 	call_finish(call, crsv_WaitSandboxResponse_fields, &resp);
 }
 
-/* A deferred StopSandbox's answer: an empty message. */
-static void
-answer_stop_cb(struct call *call, const struct ctrl_answer *ans)
-{
-	crsv_StopSandboxResponse	resp = { 0 };
-
-	(void)ans;
-	call_finish(call, crsv_StopSandboxResponse_fields, &resp);
-}
-
-/* A deferred ShutdownSandbox's answer: an empty message. */
-static void
-answer_shutdown_cb(struct call *call, const struct ctrl_answer *ans)
-{
-	crsv_ShutdownSandboxResponse	resp = { 0 };
-
-	(void)ans;
-	call_finish(call, crsv_ShutdownSandboxResponse_fields, &resp);
-}
-
 /* CreateSandbox: from the store's record, else from the bundle. */
 enum handler_result
 h_shim_create(struct call *call, const void *reqp, void *respp)
@@ -74,7 +63,7 @@ h_shim_create(struct call *call, const void *reqp, void *respp)
 
 	(void)respp;
 	return (ctrl_create_from_bundle(call, req->sandbox_id, req->bundle_path,
-	    req->netns_path, answer_create_cb));
+	    req->netns_path, answer_empty_cb));
 }
 
 /* StartSandbox: answered once the init process has exec'd. */
@@ -106,7 +95,7 @@ h_shim_stop(struct call *call, const void *reqp, void *respp)
 
 	(void)respp;
 	return (ctrl_stop(call, req->sandbox_id, req->timeout_secs,
-	    answer_stop_cb));
+	    answer_empty_cb));
 }
 
 /* WaitSandbox: the exit now, or once it comes. */
@@ -153,7 +142,7 @@ h_shim_shutdown(struct call *call, const void *reqp, void *respp)
 	const crsv_ShutdownSandboxRequest	*req = reqp;
 
 	(void)respp;
-	return (ctrl_shutdown(call, req->sandbox_id, answer_shutdown_cb));
+	return (ctrl_shutdown(call, req->sandbox_id, answer_empty_cb));
 }
 
 /* SandboxMetrics: the sandbox's usage as a sandboxd.v1.Metrics. */

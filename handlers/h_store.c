@@ -20,6 +20,10 @@
 #include "storage.h"
 #include "xmalloc.h"
 
+_Static_assert(sizeof(record_path) ==
+    sizeof(((cssv_StoreUpdateRequest *)0)->fields[0]),
+    "record_path differs from StoreUpdateRequest.fields max_size");
+
 /* Store sb (encoded) and answer with it as field 1. */
 static enum handler_result
 store_and_answer(struct call *call, const ct_Sandbox *sb)

@@ -4,10 +4,13 @@
  * A call belongs to its connection until it is freed.  It is answered once:
  * right away by its handler, or later (deferred: a Create making its
  * netns, a Start waiting for the exec, Wait, Stop, Shutdown) by whoever
- * completes it.  This file implements the call API of controller/include/
- * call.h, the contract the controller and the handlers use.  An answer is encoded at once into a frame and parked; the
- * loop sends parked frames only after the iteration's LevelDB batch is
- * synced (loop.c), so no client hears of a change that could still be lost.
+ * completes it.  An answer is encoded at once into a frame and parked;
+ * the loop sends parked frames only after the iteration's LevelDB batch
+ * is synced (loop.c), so no client hears of a change that could still be
+ * lost.
+ *
+ * This file implements the call API of controller/include/call.h, the
+ * contract the controller and the handlers use.
  */
 #include <stdarg.h>
 #include <stdio.h>
