@@ -9,7 +9,7 @@
  * is synced (loop.c), so no client hears of a change that could still be
  * lost.
  *
- * This file implements the call API of controller/include/call.h, the
+ * This file implements the call API of controller/include/call/call.h, the
  * contract the controller and the handlers use.
  */
 #include <stdarg.h>
