@@ -63,18 +63,6 @@ log_fd(void)
 	return (log_file != NULL ? fileno(log_file) : -1);
 }
 
-void
-log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
-enum log_level
-log_get_level(void)
-{
-	return (log_level);
-}
-
 /* Parse a level name (error, warn, info, debug); -1 if unknown. */
 int
 log_parse_level(const char *name, enum log_level *level)
@@ -88,12 +76,6 @@ log_parse_level(const char *name, enum log_level *level)
 		}
 	}
 	return (-1);
-}
-
-const char *
-log_level_name(enum log_level level)
-{
-	return (log_names[level]);
 }
 
 /* Write one line: time, level, message, and strerror(err) when err != 0. */

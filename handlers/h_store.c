@@ -11,35 +11,18 @@
 #include <string.h>
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "controller.h"
 #include "filter.h"
 #include "handlers.h"
 #include "log.h"
 #include "pbutil.h"
 #include "protocol.h"
-#include "record.h"
 #include "storage.h"
-#include "validate.h"
 #include "xmalloc.h"
 
-struct handler_config handler_cfg = {
-	.state_dir = "/var/lib/sandboxd",
-	.run_dir = "/run/sandboxd",
-	.default_runtime = RUNTIME_PAUSE,
-	.max_sandboxes_per_namespace = 100000,
-};
-
-/* Fail the call with InvalidArgument unless id is a valid identifier. */
-static bool
-check_id(struct call *call, const char *id)
-{
-	char	*cause = NULL;
-
-	if (validate_identifier("sandbox id", id, &cause) == 0)
-		return (true);
-	call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
-	free(cause);
-	return (false);
-}
+_Static_assert(sizeof(record_path) ==
+    sizeof(((cssv_StoreUpdateRequest *)0)->fields[0]),
+    "record_path differs from StoreUpdateRequest.fields max_size");
 
 /* Store sb (encoded) and answer with it as field 1. */
 static enum handler_result
@@ -81,10 +64,10 @@ h_store_create(struct call *call, const void *reqp, void *respp)
 		return (call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" "
 		    "already exists in namespace \"%s\"", sb->sandbox_id, ns));
 	if (store_count(STORE_SANDBOX, ns) >=
-	    handler_cfg.max_sandboxes_per_namespace)
+	    ctrl_cfg.max_sandboxes_per_namespace)
 		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "namespace "
 		    "\"%s\" already has %u sandboxes (the limit)", ns,
-		    handler_cfg.max_sandboxes_per_namespace));
+		    ctrl_cfg.max_sandboxes_per_namespace));
 	ts_now(&sb->created_at);
 	sb->has_created_at = true;
 	sb->updated_at = sb->created_at;
@@ -105,7 +88,7 @@ h_store_get(struct call *call, const void *reqp, void *respp)
 	int				 found;
 
 	(void)respp;
-	if (!check_id(call, req->sandbox_id))
+	if (!ctrl_check_id(call, req->sandbox_id))
 		return (HANDLER_ERROR);
 	found = store_get(STORE_SANDBOX, call_namespace(call), req->sandbox_id,
 	    &buf, &len, &cause);
@@ -283,7 +266,7 @@ h_store_update(struct call *call, const void *reqp, void *respp)
 	if (!req->has_sandbox)
 		return (call_fail(call, STATUS_INVALID_ARGUMENT,
 		    "sandbox is required"));
-	if (!check_id(call, req->sandbox.sandbox_id))
+	if (!ctrl_check_id(call, req->sandbox.sandbox_id))
 		return (HANDLER_ERROR);
 	found = record_load(ns, req->sandbox.sandbox_id, &stored, &cause);
 	if (found != 1) {
@@ -322,7 +305,7 @@ h_store_delete(struct call *call, const void *reqp, void *respp)
 	const char			*ns = call_namespace(call);
 
 	(void)respp;
-	if (!check_id(call, req->sandbox_id))
+	if (!ctrl_check_id(call, req->sandbox_id))
 		return (HANDLER_ERROR);
 	if (!store_exists(STORE_SANDBOX, ns, req->sandbox_id))
 		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "

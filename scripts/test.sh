@@ -5,7 +5,8 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-asan}
-cmake -S "$top" -B "$build" -DSANDBOXD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cmake -S "$top" -B "$build" -DSANDBOXD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DSANDBOXD_TEST_HOOKS=ON
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp}

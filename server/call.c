@@ -2,10 +2,15 @@
  * call.c: one request from its arrival to its answer.
  *
  * A call belongs to its connection until it is freed.  It is answered once:
- * right away by its handler, or later (deferred: Wait, Stop) by whoever
- * completes it.  An answer is encoded at once into a frame and parked; the
- * loop sends parked frames only after the iteration's LevelDB batch is
- * synced (loop.c), so no client hears of a change that could still be lost.
+ * right away by its handler, or later (deferred: a Create making its
+ * netns, a Start waiting for the exec, Wait, Stop, Shutdown) by whoever
+ * completes it.  An answer is encoded at once into a frame and parked;
+ * the loop sends parked frames only after the iteration's LevelDB batch
+ * is synced (loop.c), so no client hears of a change that could still be
+ * lost.
+ *
+ * This file implements the call API of controller/include/call/call.h, the
+ * contract the controller and the handlers use.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +106,7 @@ call_free(struct call *call)
 	free(call);
 }
 
+/* Remember the request's namespace (validated by the dispatcher). */
 void
 call_set_namespace(struct call *call, const char *ns)
 {
@@ -112,13 +118,6 @@ const char *
 call_namespace(const struct call *call)
 {
 	return (call->ns);
-}
-
-/* The uid of the peer that sent the request. */
-uint32_t
-call_peer_uid(const struct call *call)
-{
-	return (call->conn != NULL ? call->conn->uid : (uint32_t)-1);
 }
 
 /* Remember when a deferred answer stops being wanted (0: never). */
@@ -152,6 +151,7 @@ call_alloc(struct call *call, size_t size)
 	return (p);
 }
 
+/* A copy of s ("" for NULL) that lives as long as the call. */
 char *
 call_strdup(struct call *call, const char *s)
 {
@@ -199,12 +199,6 @@ call_defer(struct call *call, call_cancel_fn cancel, void *arg)
 	call->cancel_arg = arg;
 	TAILQ_INSERT_TAIL(&deferred, call, state_entry);
 	return (HANDLER_DEFERRED);
-}
-
-bool
-call_is_deferred(const struct call *call)
-{
-	return (call->state == CALL_DEFERRED);
 }
 
 /* The deadline of a deferred call passed: tell its owner, answer. */
@@ -424,6 +418,7 @@ call_error_code(const struct call *call)
 	return (call->err_code != STATUS_OK ? call->err_code : STATUS_UNKNOWN);
 }
 
+/* The message a handler recorded with call_fail. */
 const char *
 call_error_message(const struct call *call)
 {

@@ -65,7 +65,7 @@ conn_read_peercred(struct conn *c, int fd)
 
 /* Refuse a connection over a cap, with a log line saying which. */
 static bool
-conn_over_cap(int fd, uid_t uid)
+conn_over_cap(uid_t uid)
 {
 	if (nconns >= cfg->max_connections) {
 		log_warnx("refusing connection: %u connections open (max %u)",
@@ -78,7 +78,6 @@ conn_over_cap(int fd, uid_t uid)
 		    cfg->max_connections_per_uid);
 		return (true);
 	}
-	(void)fd;
 	return (false);
 }
 
@@ -92,7 +91,7 @@ conn_accept(struct event_base *base, int fd)
 	c->id = next_conn_id++;
 	TAILQ_INIT(&c->calls);
 	conn_read_peercred(c, fd);
-	if (conn_over_cap(fd, c->uid)) {
+	if (conn_over_cap(c->uid)) {
 		close(fd);
 		free(c);
 		return;

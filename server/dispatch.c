@@ -145,7 +145,7 @@ dispatch_deadline(int64_t timeout_nano)
 	return ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec + timeout_nano);
 }
 
-/* Check the envelope; on failure the call is answered and false returned. */
+/* Check the envelope; on failure the call is answered and NULL returned. */
 static const struct method *
 dispatch_route(struct call *call, const t_Request *req)
 {

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "fs.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -80,30 +81,23 @@ listener_clear_stale(const char *path, const struct sockaddr_un *sun,
 static int
 listener_mkdir(const char *path, char **cause)
 {
-	char	*copy = xstrdup(path), *dir = dirname(copy), *p;
+	char	*copy = xstrdup(path), *dir = dirname(copy);
 	mode_t	 mode = cfg->socket_group != NULL ? 0750 : 0700;
 
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-			goto fail;
-		*p = '/';
+	if (fs_mkdir_p(dir, 0755, mode, cause) == -1) {
+		free(copy);
+		return (-1);
 	}
-	if (mkdir(dir, mode) == -1 && errno != EEXIST)
-		goto fail;
 	/* The socket group must be able to reach the socket: open the dir
 	 * to it even when it existed (the run dir is made 0700 first). */
 	if (cfg->socket_group != NULL &&
-	    (chown(dir, (uid_t)-1, listener_gid) == -1 || chmod(dir, mode) == -1))
-		goto fail;
+	    (chown(dir, (uid_t)-1, listener_gid) == -1 || chmod(dir, mode) == -1)) {
+		xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
+		free(copy);
+		return (-1);
+	}
 	free(copy);
 	return (0);
-fail:
-	xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
-	free(copy);
-	return (-1);
 }
 
 /* Resolve the configured socket group to a gid. */

@@ -5,8 +5,9 @@
  * at a time (EVLOOP_ONCE) and then, in this order:
  *
  *   1. commits the iteration's LevelDB batch with one synced write;
- *   2. lets the sandbox processes spawned during it exec: their pids are
- *      on disk now, so a crash can no longer leave one nobody knows of;
+ *   2. lets the sandbox processes spawned during it exec (procmgr's
+ *      hold gate): their pids are on disk now, so a crash can no longer
+ *      leave one nobody knows of;
  *   3. releases the answers parked during the iteration;
  *   4. frees connections that died during it.
  *

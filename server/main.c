@@ -21,11 +21,15 @@
 
 #include <event2/event.h>
 
+#include "fs.h"
 #include "handlers.h"
 #include "procmgr.h"
 #include "server.h"
 #include "storage.h"
 #include "xmalloc.h"
+#ifdef SANDBOXD_TEST_HOOKS
+#include "storage_test.h"
+#endif
 
 static const char usage_text[] =
 "usage: sandboxd [options]\n"
@@ -157,23 +161,14 @@ load_settings(const struct cmdline *cl, struct config *c)
 	}
 }
 
-/* mkdir -p with the final component's mode. */
+/* mkdir -p with the final component's mode, or die. */
 static void
 make_dir(const char *path, mode_t mode)
 {
-	char	*copy = xstrdup(path), *p;
+	char	*cause = NULL;
 
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", copy);
-		*p = '/';
-	}
-	if (mkdir(copy, mode) == -1 && errno != EEXIST)
-		fatal("mkdir %s", copy);
-	free(copy);
+	if (fs_mkdir_p(path, 0755, mode, &cause) == -1)
+		fatalx("%s", cause);
 }
 
 /* Where the pause program is: configured, installed, or beside us. */
@@ -238,16 +233,21 @@ signal_hup_cb(evutil_socket_t sig, short events, void *arg)
 		log_info("log file reopened");
 }
 
-/* Test hook: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N. */
+/*
+ * Test hook: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N.
+ * Only in builds with SANDBOXD_TEST_HOOKS (Debug; scripts/test.sh).
+ */
 static void
 apply_test_hooks(void)
 {
+#ifdef SANDBOXD_TEST_HOOKS
 	const char	*v = getenv("SANDBOXD_TEST_FAIL_COMMIT_AFTER");
 
 	if (v != NULL && *v != '\0') {
 		log_warnx("test hook: commits fail after %ld more", atol(v));
 		store_fail_commits_after(atol(v));
 	}
+#endif
 }
 
 /*
@@ -304,13 +304,9 @@ serve(void)
 	runtime_set_pause_path(pause);
 	free(pause);
 	apply_test_hooks();
-	handler_cfg.state_dir = cfg->state_dir;
-	handler_cfg.run_dir = cfg->run_dir;
-	handler_cfg.default_runtime = cfg->default_runtime;
-	handler_cfg.max_sandboxes_per_namespace =
-	    cfg->max_sandboxes_per_namespace;
-	ctrl_init(server_base);
-	ctrl_recover();
+	handlers_configure(cfg->state_dir, cfg->run_dir, cfg->default_runtime,
+	    cfg->max_sandboxes_per_namespace);
+	handlers_recover();
 	if (store_pending() && store_commit(&cause) == -1)
 		fatalx("cannot save recovered state: %s", cause);
 	if (listener_open(server_base, &cause) == -1)
@@ -328,7 +324,7 @@ serve(void)
 	status = loop_run(server_base);
 
 	listener_close();
-	ctrl_release_all();
+	handlers_release_all();
 	netns_worker_stop();
 	spawner_stop();
 	proc_shutdown();

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "handler.h"
+#include "handlers.h"
 #include "log.h"
 #include "queue.h"
 
@@ -86,7 +86,6 @@ void		 call_set_deadline(struct call *, int64_t);
 void		 call_park_error(struct call *, int, const char *);
 void		 call_park_response(struct call *, const pb_msgdesc_t *,
 		    const void *);
-bool		 call_is_deferred(const struct call *);
 void		 call_arm_deadline(struct call *, struct event_base *);
 void		 call_detach_conn(struct call *);
 void		 call_cancel_all(int, const char *);

@@ -32,8 +32,10 @@
 
 #include <leveldb/c.h>
 
+#include "fs.h"
 #include "log.h"
 #include "storage.h"
+#include "storage_test.h"
 #include "tree.h"
 #include "xmalloc.h"
 
@@ -457,23 +459,9 @@ static int
 store_mkdirs(const char *dir, char **cause)
 {
 	struct stat	 sb;
-	char		*path, *p, c;
 
-	path = xstrdup(dir);
-	for (p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", path, strerror(errno));
-			free(path);
-			return (-1);
-		}
-		if ((*p = c) == '\0')
-			break;
-	}
-	free(path);
+	if (fs_mkdir_p(dir, 0700, 0700, cause) == -1)
+		return (-1);
 	if (stat(dir, &sb) != 0) {
 		xasprintf(cause, "stat %s: %s", dir, strerror(errno));
 		return (-1);

@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "pbutil.h"
-#include "record.h"
+#include "controller.h"
 #include "ttrpc.pb.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "containerd/runtime/sandbox/v1/sandbox.pb.h"

@@ -12,7 +12,7 @@
 #include <pb_encode.h>
 
 #include "pbutil.h"
-#include "record.h"
+#include "controller.h"
 #include "validate.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 

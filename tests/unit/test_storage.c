@@ -16,6 +16,7 @@
 #include <leveldb/c.h>
 
 #include "storage.h"
+#include "storage_test.h"
 
 static char	tmpdir[] = "/tmp/test_storage.XXXXXX";
 static char	statedir[512];

@@ -10,12 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "handlers.h"
 #include "instance.h"
 #include "pbutil.h"
 #include "procmgr.h"
 #include "protocol.h"
-#include "validate.h"
 #include "xmalloc.h"
 
 static const char *const state_words[] = {
@@ -106,7 +104,7 @@ ctrl_status(struct call *call, const char *id, bool verbose,
 {
 	struct instance	*inst;
 
-	if ((inst = inst_lookup(call, id)) == NULL)
+	if ((inst = inst_get_or_fail(call, id)) == NULL)
 		return (HANDLER_ERROR);
 	memset(st, 0, sizeof(*st));
 	st->state = inst_state_name(inst);
@@ -129,7 +127,7 @@ ctrl_metrics(struct call *call, const char *id, ct_Metric *m)
 	uint8_t			*buf;
 	size_t			 len;
 
-	if ((inst = inst_lookup(call, id)) == NULL)
+	if ((inst = inst_get_or_fail(call, id)) == NULL)
 		return (HANDLER_ERROR);
 	if (inst->proc == NULL || proc_read_usage((pid_t)inst->pid, &u) == -1)
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "sandbox "
@@ -193,7 +191,7 @@ ctrl_platform(struct call *call, const char *id, ct_Platform *p)
 {
 	struct utsname	 u;
 
-	if (inst_lookup(call, id) == NULL)
+	if (inst_get_or_fail(call, id) == NULL)
 		return (HANDLER_ERROR);
 	snprintf(p->os, sizeof(p->os), "linux");
 	if (uname(&u) == 0)

@@ -1,24 +1,15 @@
 /*
- * handlers.h: the RPC handlers (one function per method) and the
- * controller's daemon-facing calls.
+ * handlers.h: the handlers module's public header, all the server sees
+ * below it: the RPC handlers (one function per method, translating the
+ * services' messages to the controller and back) and the daemon's calls
+ * into the controller (settings, recovery at start, release at exit).
  */
 #ifndef SANDBOXD_HANDLERS_H
 #define SANDBOXD_HANDLERS_H
 
 #include <stdbool.h>
 
-#include "handler.h"
-
-struct event_base;
-
-/* Settings the handlers take from the daemon's configuration. */
-struct handler_config {
-	const char	*state_dir;		/* sandbox logs live here */
-	const char	*run_dir;		/* netns files and bundles */
-	const char	*default_runtime;	/* for an empty runtime name */
-	unsigned int	 max_sandboxes_per_namespace;
-};
-extern struct handler_config handler_cfg;
+#include "call.h"
 
 /* h_store.c: containerd.services.sandbox.v1.Store */
 enum handler_result h_store_create(struct call *, const void *, void *);
@@ -49,10 +40,10 @@ enum handler_result h_shim_ping(struct call *, const void *, void *);
 enum handler_result h_shim_shutdown(struct call *, const void *, void *);
 enum handler_result h_shim_metrics(struct call *, const void *, void *);
 
-/* controller.c */
-void	ctrl_init(struct event_base *);
-void	ctrl_recover(void);
-void	ctrl_release_all(void);
-bool	ctrl_instance_active(const char *, const char *);
+/* daemon.c: the daemon's side */
+void	handlers_configure(const char *, const char *, const char *,
+	    unsigned int);
+void	handlers_recover(void);
+void	handlers_release_all(void);
 
 #endif /* SANDBOXD_HANDLERS_H */

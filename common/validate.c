@@ -7,9 +7,14 @@
  */
 #include <string.h>
 
+#include "containerd/types/sandbox.pb.h"
 #include "protocol.h"
 #include "validate.h"
 #include "xmalloc.h"
+
+/* A too-long id must decode, so that its error can name it (.options). */
+_Static_assert(IDENT_MAX_LEN < sizeof(((ct_Sandbox *)0)->sandbox_id) - 1,
+    "Sandbox.sandbox_id max_size does not exceed IDENT_MAX_LEN");
 
 static bool
 is_alnum(char c)

@@ -1,5 +1,11 @@
 /*
- * handler.h: what an RPC handler sees of the request it serves.
+ * call.h: the call API, what an RPC handler sees of the request it serves.
+ *
+ * The one contract that points up the arrows: the controller and the
+ * handlers use it, the server implements it (server/call.c).  It lives
+ * with its lowest user, the controller, so that no module includes a
+ * server header; a program that links the controller or the handlers
+ * links sbd_server too, which supplies these functions.
  *
  * The server decodes a request, finds its method in the table and calls
  * the handler with the decoded request and a zeroed response message.  The
@@ -17,11 +23,12 @@
  * queued its writes.
  *
  * Memory: the request and anything it points to live until the handler
- * returns; the handler may modify it in place (e.g. to normalise it).  Memory a response needs comes from call_alloc/call_strdup (or
- * is handed over with call_own) and lives until the answer is encoded.
+ * returns; the handler may modify it in place (e.g. to normalise it).
+ * Memory a response needs comes from call_alloc/call_strdup (or is
+ * handed over with call_own) and lives until the answer is encoded.
  */
-#ifndef SANDBOXD_HANDLER_H
-#define SANDBOXD_HANDLER_H
+#ifndef SANDBOXD_CALL_H
+#define SANDBOXD_CALL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,7 +57,6 @@ typedef void (*call_cancel_fn)(struct call *, int code, void *arg);
 
 /* server/call.c */
 const char	*call_namespace(const struct call *);
-uint32_t	 call_peer_uid(const struct call *);
 enum handler_result call_fail(struct call *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 void		*call_alloc(struct call *, size_t);
@@ -63,4 +69,4 @@ void		 call_finish(struct call *, const pb_msgdesc_t *, const void *);
 void		 call_finish_error(struct call *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 
-#endif /* SANDBOXD_HANDLER_H */
+#endif /* SANDBOXD_CALL_H */

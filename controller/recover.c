@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "handlers.h"
 #include "instance.h"
 #include "log.h"
 #include "pbutil.h"
@@ -32,6 +31,7 @@ struct recover_list {
 	size_t	  n, cap;
 };
 
+/* store_walk callback: remember one record's (ns, id). */
 static int
 collect_cb(const char *ns, const char *id, void *arg)
 {
@@ -138,13 +138,13 @@ struct netns_set {
  * own the file its name would have, so that one is kept too.
  */
 static void
-netns_set_add(struct instance *inst, void *arg)
+netns_set_add_cb(struct instance *inst, void *arg)
 {
 	struct netns_set	*set = arg;
 	char			*path;
 
 	if (inst->state == SB_STATE_UNKNOWN)
-		xasprintf(&path, "%s/netns/%s-%s", handler_cfg.run_dir,
+		xasprintf(&path, "%s/netns/%s-%s", ctrl_cfg.run_dir,
 		    inst->ns, inst->id);
 	else if (inst->netns_path != NULL)
 		path = xstrdup(inst->netns_path);
@@ -158,6 +158,7 @@ netns_set_add(struct instance *inst, void *arg)
 	set->paths[set->n++] = path;
 }
 
+/* qsort and bsearch order of the paths: strcmp. */
 static int
 path_cmp(const void *a, const void *b)
 {
@@ -173,14 +174,14 @@ sweep_netns(void)
 	DIR			*d;
 	char			*dir, *path, *cause = NULL;
 
-	xasprintf(&dir, "%s/netns", handler_cfg.run_dir);
+	xasprintf(&dir, "%s/netns", ctrl_cfg.run_dir);
 	if ((d = opendir(dir)) == NULL) {
 		if (errno != ENOENT)
 			log_warn("recovery: %s", dir);
 		free(dir);
 		return;
 	}
-	inst_foreach(netns_set_add, &set);
+	inst_foreach(netns_set_add_cb, &set);
 	qsort(set.paths, set.n, sizeof(*set.paths), path_cmp);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

@@ -48,12 +48,8 @@
  *		ones return, values read from LevelDB again), the batch is
  *		dropped, and -1 with *cause.  LevelDB refuses every write after
  *		a failed sync, so the daemon exits after a failed commit.
- * store_fail_commits_after
- *		test hook.  n < 0 (the default): off.  n >= 0: the next n
- *		commits that have something to write behave normally; every
- *		one after that fails without writing, through the same
- *		rollback, with cause "injected commit failure".  Commits with
- *		nothing pending are not counted.
+ *
+ * store_fail_commits_after, a test hook, is in storage_test.h.
  */
 #ifndef SANDBOXD_STORAGE_H
 #define SANDBOXD_STORAGE_H
@@ -82,6 +78,5 @@ void	 store_del(enum store_kind, const char *, const char *);
 int	 store_walk(enum store_kind, const char *, store_walk_cb, void *);
 bool	 store_pending(void);
 int	 store_commit(char **);
-void	 store_fail_commits_after(long);
 
 #endif /* SANDBOXD_STORAGE_H */

@@ -1,28 +1,23 @@
 /*
  * instance.h: the in-memory side of a sandbox instance and its LevelDB
- * record (internal to the controller: controller.c, recover.c, ctrl_info.c).
+ * record (private to the controller: inst.c keeps the table and the
+ * records, create.c makes instances, lifecycle.c and answer.c run and
+ * answer them, recover.c restores them, ctrl_info.c reports on them).
  */
 #ifndef SANDBOXD_INSTANCE_H
 #define SANDBOXD_INSTANCE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "controller.h"
 #include "queue.h"
 #include "tree.h"
+#include "waiter.h"
 
 struct netns_req;
 struct proc;
-
-/* A deferred Start, Wait, Stop or Shutdown on an instance. */
-struct waiter {
-	TAILQ_ENTRY(waiter)	 entry;
-	struct call		*call;
-	struct instance		*inst;
-	enum waiter_kind	 kind;
-};
-TAILQ_HEAD(waiter_list, waiter);
 
 /*
  * One sandbox instance.  Kept small: thousands live in one daemon, and the
@@ -30,7 +25,8 @@ TAILQ_HEAD(waiter_list, waiter);
  */
 struct instance {
 	RB_ENTRY(instance)	 entry;
-	struct waiter_list	 waiters;
+	struct waiter_list	 waiters;	/* deferred Create, Start, Wait,
+						   Stop, Shutdown */
 	struct proc		*proc;		/* NULL unless running/stopping */
 	struct netns_req	*netns_req;	/* netns being made or removed */
 	char			*ns;
@@ -50,28 +46,37 @@ struct instance {
 	char			 id[];
 };
 
-/* controller.c */
+/* inst.c */
 struct instance	*inst_find(const char *, const char *);
-struct instance	*inst_lookup(struct call *, const char *);
+struct instance	*inst_get_or_fail(struct call *, const char *);
 struct instance	*inst_insert(const char *, const char *);
 void		 inst_remove(struct instance *);
-int		 inst_save(struct instance *, const ct_Sandbox *, char **);
-void		 inst_save_or_log(struct instance *, const char *);
+void		 inst_foreach(void (*)(struct instance *, void *), void *);
+const char	*inst_state_name(const struct instance *);
+char		*inst_bundle_dir(const struct instance *);
+void		 inst_bundle_remove(const struct instance *);
+struct instance	*inst_find_netns_owner(const char *);
 int		 inst_load(const char *, const char *, struct inst_record **,
 		    char **);
+int		 inst_encode(const struct instance *, const ct_Sandbox *,
+		    uint8_t **, size_t *, char **);
+int		 inst_save(struct instance *, const ct_Sandbox *, char **);
+void		 inst_save_or_log(struct instance *, const char *);
+bool		 inst_save_or_fail(struct call *, struct instance *,
+		    const ct_Sandbox *);
+
+/* create.c */
+void		 create_op_free(void *);
+
+/* lifecycle.c */
 void		 inst_exit_cb(struct proc *, int, const struct timespec *,
 		    void *);
-char		*inst_bundle_dir(const struct instance *);
-const char	*inst_state_name(const struct instance *);
-void		 inst_foreach(void (*)(struct instance *, void *), void *);
+void		 inst_teardown(struct instance *);
+void		 inst_start_queued(struct instance *);
 
-/* waiter.c */
-enum handler_result waiter_add(struct call *, struct instance *,
-		    enum waiter_kind);
-bool		 waiters_have_start(const struct instance *);
-void		 waiters_release_create(struct instance *, const char *);
-void		 waiters_release_start(struct instance *, const char *);
-void		 waiters_release(struct instance *);
-void		 waiters_forget(struct instance *);
+/* answer.c */
+void		 inst_answer_create(struct instance *, const char *);
+void		 inst_answer_start(struct instance *, const char *);
+void		 inst_answer_all(struct instance *);
 
 #endif /* SANDBOXD_INSTANCE_H */

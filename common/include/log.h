@@ -22,10 +22,7 @@ enum log_level {
 void	log_init(const char *, enum log_level);
 int	log_reopen(void);
 int	log_fd(void);
-void	log_set_level(enum log_level);
-enum log_level log_get_level(void);
 int	log_parse_level(const char *, enum log_level *);
-const char *log_level_name(enum log_level);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__(__printf__, 1, 2)));
 void	log_warnx(const char *, ...)

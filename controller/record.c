@@ -1,15 +1,15 @@
 /*
- * record.c: sandbox metadata records (see record.h).
+ * record.c: sandbox metadata records (see controller.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <pb_encode.h>
 
+#include "controller.h"
 #include "log.h"
 #include "pbutil.h"
 #include "protocol.h"
-#include "record.h"
 #include "storage.h"
 #include "validate.h"
 #include "xmalloc.h"

@@ -1,0 +1,36 @@
+/*
+ * daemon.c: what the daemon asks of the sandboxes below the handlers:
+ * its settings, recovery at start, release at exit.  The server reaches
+ * the controller only through here and the method handlers.
+ */
+#include "controller.h"
+#include "handlers.h"
+
+/* Apply the daemon's settings (the strings must outlive the daemon). */
+void
+handlers_configure(const char *state_dir, const char *run_dir,
+    const char *default_runtime, unsigned int max_sandboxes_per_namespace)
+{
+	struct ctrl_config	c = {
+		.state_dir = state_dir,
+		.run_dir = run_dir,
+		.default_runtime = default_runtime,
+		.max_sandboxes_per_namespace = max_sandboxes_per_namespace,
+	};
+
+	ctrl_configure(&c);
+}
+
+/* Start-up: take back the sandboxes recorded before a restart. */
+void
+handlers_recover(void)
+{
+	ctrl_recover();
+}
+
+/* Exit: forget every sandbox in memory; they keep running. */
+void
+handlers_release_all(void)
+{
+	ctrl_release_all();
+}
