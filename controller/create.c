@@ -5,6 +5,10 @@
  *
  * A Create either completes, or undoes what it did and says why: it
  * leaves no netns, directory or record behind.
+ *
+ * A Create from containerd's CRI plugin carries the pod's PodSandboxConfig
+ * in its options (pod.c): checked here, kept in the record, applied at
+ * Start.  A pod on the host network gets no netns.
  */
 #include <sys/stat.h>
 
@@ -19,6 +23,7 @@
 #include "instance.h"
 #include "log.h"
 #include "pbutil.h"
+#include "pod.h"
 #include "procmgr.h"
 #include "protocol.h"
 #include "storage.h"
@@ -139,11 +144,20 @@ create_plan_netns(struct call *call, struct instance *inst)
  */
 static bool
 create_prepare_netns(struct call *call, struct instance *inst,
-    const ct_Sandbox *sb, const char *given)
+    const ct_Sandbox *sb, const char *given, const struct pod_config *pod)
 {
 	char	*cause = NULL, *spec_path = NULL;
 	bool	 needs = false, ok;
+	bool	 host = pod != NULL && pod_config_host_network(pod);
 
+	if (host && given != NULL && *given != '\0') {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": "
+		    "netns_path %s given for a pod on the host network "
+		    "(namespace_options.network NODE)", inst->id, given);
+		return (false);
+	}
+	if (host)
+		return (true);
 	if (given != NULL && *given != '\0')
 		return (create_join_netns(call, inst, given));
 	if (runtime_spec_netns_path(sb->spec.value.data, sb->spec.value.len,
@@ -187,6 +201,15 @@ struct create_op {
 	size_t		 len;
 	char		*runtime;
 };
+
+/* The pod config a Create keeps in its record (empty view: none). */
+static struct pb_view
+create_pod_view(const struct ctrl_create_req *req, const struct pod_config *pod)
+{
+	struct pb_view	none = { 0 };
+
+	return (pod != NULL ? req->options->value : none);
+}
 
 /* Free a create_op (void *: netns_req_cancel hands it back untyped). */
 void
@@ -250,7 +273,7 @@ create_netns_done_cb(const char *path, const char *error, void *arg)
  */
 static enum handler_result
 create_deferred(struct call *call, struct instance *inst, const ct_Sandbox *sb,
-    ctrl_answer_fn answer)
+    struct pb_view pod, ctrl_answer_fn answer)
 {
 	struct create_op	*op;
 	char			*cause = NULL, *dir, *name;
@@ -258,7 +281,7 @@ create_deferred(struct call *call, struct instance *inst, const ct_Sandbox *sb,
 	op = xcalloc(1, sizeof(*op));
 	op->inst = inst;
 	op->runtime = xstrdup(sb->runtime.name);
-	if (inst_encode(inst, sb, &op->rec, &op->len, &cause) == -1) {
+	if (inst_encode(inst, sb, pod, &op->rec, &op->len, &cause) == -1) {
 		call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": %s", inst->id,
 		    cause);
 		free(cause);
@@ -275,22 +298,57 @@ create_deferred(struct call *call, struct instance *inst, const ct_Sandbox *sb,
 }
 
 /*
+ * Check a Create's options: none, or a CRI PodSandboxConfig (*pod, NULL
+ * for none).  Anything else is refused: silently ignoring what a client
+ * asked for would run its sandbox other than it thinks.
+ */
+static bool
+create_read_options(struct call *call, const char *id,
+    const gp_Any *opts, struct pod_config **pod)
+{
+	const char	*url;
+	char		*cause = NULL;
+
+	*pod = NULL;
+	if (opts == NULL || ((url = opts->type_url) == NULL || *url == '\0'))
+		return (true);
+	if (strcmp(url, POD_CONFIG_TYPE_URL) != 0) {
+		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": "
+		    "options: type \"%s\" is not understood (sandboxd reads %s)",
+		    id, url, POD_CONFIG_TYPE_URL);
+		return (false);
+	}
+	*pod = pod_config_parse(opts->value.data, opts->value.len, &cause);
+	if (*pod != NULL)
+		return (true);
+	call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": %s", id,
+	    cause);
+	free(cause);
+	return (false);
+}
+
+/*
  * Make the instance of sb: netns, bundle, record.  Undo all on failure.
  * answer gives a deferred Create its service's answer.
  */
 static enum handler_result
-create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path,
-    ctrl_answer_fn answer)
+create_instance(struct call *call, ct_Sandbox *sb,
+    const struct ctrl_create_req *req, ctrl_answer_fn answer)
 {
-	struct instance	*inst;
+	struct instance		*inst;
+	struct pod_config	*pod;
+	enum handler_result	 r = HANDLER_ERROR;
 
-	if (!check_spec(call, sb))
+	if (!check_spec(call, sb) ||
+	    !create_read_options(call, sb->sandbox_id, req->options, &pod))
 		return (HANDLER_ERROR);
 	if (store_count(STORE_INSTANCE, call_namespace(call)) >=
-	    ctrl_cfg.max_sandboxes_per_namespace)
+	    ctrl_cfg.max_sandboxes_per_namespace) {
+		pod_config_free(pod);
 		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "namespace "
 		    "\"%s\" already has %u sandbox instances (the limit)",
 		    call_namespace(call), ctrl_cfg.max_sandboxes_per_namespace));
+	}
 	/* The controller's copy records the runtime that will be used. */
 	if (!sb->has_runtime || sb->runtime.name[0] == '\0')
 		snprintf(sb->runtime.name, sizeof(sb->runtime.name), "%s",
@@ -298,21 +356,27 @@ create_instance(struct call *call, ct_Sandbox *sb, const char *netns_path,
 	sb->has_runtime = true;
 	inst = inst_insert(call_namespace(call), sb->sandbox_id);
 	inst->state = SB_STATE_CREATED;
+	if (req->bundle != NULL && *req->bundle != '\0')
+		inst->owner_bundle = xstrdup(req->bundle);
 	ts_now(&inst->created_at);
-	if (!create_prepare_netns(call, inst, sb, netns_path))
-		goto fail;
-	if (!create_make_bundle(call, inst))
+	if (!create_prepare_netns(call, inst, sb, req->netns_path, pod) ||
+	    !create_make_bundle(call, inst))
 		goto fail;
 	if (inst->netns_owned) {
-		if (create_deferred(call, inst, sb, answer) == HANDLER_ERROR)
+		r = create_deferred(call, inst, sb, create_pod_view(req, pod),
+		    answer);
+		if (r == HANDLER_ERROR)
 			goto fail;
-		return (HANDLER_DEFERRED);
+		pod_config_free(pod);
+		return (r);
 	}
-	if (!inst_save_or_fail(call, inst, sb))
+	if (!inst_save_new_or_fail(call, inst, sb, create_pod_view(req, pod)))
 		goto fail;
 	create_log(inst, sb->runtime.name);
+	pod_config_free(pod);
 	return (HANDLER_DONE);
 fail:
+	pod_config_free(pod);
 	inst_bundle_remove(inst);
 	inst_remove(inst);
 	return (HANDLER_ERROR);
@@ -323,9 +387,10 @@ fail:
  * sandbox given in the request must carry the request's id (or none).
  */
 enum handler_result
-ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
-    const char *netns_path, ctrl_answer_fn answer)
+ctrl_create(struct call *call, const char *id,
+    const struct ctrl_create_req *req, ctrl_answer_fn answer)
 {
+	ct_Sandbox		*given = req->sandbox;
 	const char		*ns = call_namespace(call);
 	struct record		 rec = { 0 };
 	enum handler_result	 r;
@@ -351,7 +416,7 @@ ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
 			free(cause);
 			return (HANDLER_ERROR);
 		}
-		return (create_instance(call, given, netns_path, answer));
+		return (create_instance(call, given, req, answer));
 	}
 	found = record_load(ns, id, &rec, &cause);
 	if (found == 0)
@@ -363,12 +428,18 @@ ctrl_create(struct call *call, const char *id, ct_Sandbox *given,
 		free(cause);
 		return (HANDLER_ERROR);
 	}
-	r = create_instance(call, rec.sb, netns_path, answer);
+	r = create_instance(call, rec.sb, req, answer);
 	record_free(&rec);
 	return (r);
 }
 
-/* Read a bundle's config.json (at most one message's worth). */
+/*
+ * Read a bundle's config.json (at most one message's worth): a regular
+ * file, opened so that a FIFO or a symlink planted there cannot stall or
+ * redirect the loop.  NULL with *len 0 and no cause: there is none
+ * (containerd writes it only for a sandbox with an OCI spec, and CRI's
+ * pods have none).
+ */
 static void *
 read_bundle_config(const char *bundle, size_t *len, char **cause)
 {
@@ -377,9 +448,12 @@ read_bundle_config(const char *bundle, size_t *len, char **cause)
 	ssize_t		 n;
 	int		 fd;
 
+	*len = 0;
 	xasprintf(&path, "%s/config.json", bundle);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT)
+		goto out;
+	if (fd == -1 || fstat(fd, &sb) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -406,27 +480,30 @@ out:
 
 /*
  * The shim's CreateSandbox: the store's record of the id when there is
- * one, else the bundle's config.json run by the default runtime.
+ * one, else the bundle's config.json (none: an empty spec) run by the
+ * default runtime.
  */
 enum handler_result
-ctrl_create_from_bundle(struct call *call, const char *id, const char *bundle,
-    const char *netns_path, ctrl_answer_fn answer)
+ctrl_create_from_bundle(struct call *call, const char *id,
+    const struct ctrl_create_req *req, ctrl_answer_fn answer)
 {
+	struct ctrl_create_req	 from_bundle = *req;
 	ct_Sandbox		*sb;
 	enum handler_result	 r;
 	char			*cause = NULL;
 	void			*json;
-	size_t			 len = 0;
+	size_t			 len;
 
 	if (store_exists(STORE_SANDBOX, call_namespace(call), id) ||
-	    bundle == NULL || *bundle == '\0')
-		return (ctrl_create(call, id, NULL, netns_path, answer));
+	    req->bundle == NULL || *req->bundle == '\0')
+		return (ctrl_create(call, id, req, answer));
 	if (!ctrl_check_id(call, id))
 		return (HANDLER_ERROR);
 	if (inst_find(call_namespace(call), id) != NULL)
 		return (call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" "
 		    "already exists in the controller", id));
-	if ((json = read_bundle_config(bundle, &len, &cause)) == NULL) {
+	json = read_bundle_config(req->bundle, &len, &cause);
+	if (cause != NULL) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": %s", id,
 		    cause);
 		free(cause);
@@ -434,11 +511,14 @@ ctrl_create_from_bundle(struct call *call, const char *id, const char *bundle,
 	}
 	sb = xcalloc(1, sizeof(*sb));
 	snprintf(sb->sandbox_id, sizeof(sb->sandbox_id), "%s", id);
-	sb->has_spec = true;
-	sb->spec.type_url = (char *)OCI_SPEC_TYPE_URL;
-	sb->spec.value.data = json;
-	sb->spec.value.len = len;
-	r = create_instance(call, sb, netns_path, answer);
+	if (json != NULL) {
+		sb->has_spec = true;
+		sb->spec.type_url = (char *)OCI_SPEC_TYPE_URL;
+		sb->spec.value.data = json;
+		sb->spec.value.len = len;
+	}
+	from_bundle.sandbox = sb;
+	r = create_instance(call, sb, &from_bundle, answer);
 	free(sb);
 	free(json);
 	return (r);

@@ -91,11 +91,14 @@ h_ctrl_create(struct call *call, const void *reqp, void *respp)
 {
 	cssv_ControllerCreateRequest	*req = (void *)reqp;
 	cssv_ControllerCreateResponse	*resp = respp;
+	struct ctrl_create_req		 create = {
+		.sandbox = req->has_sandbox ? &req->sandbox : NULL,
+		.netns_path = req->netns_path,
+		.options = req->has_options ? &req->options : NULL,
+	};
 	enum handler_result		 r;
 
-	r = ctrl_create(call, req->sandbox_id,
-	    req->has_sandbox ? &req->sandbox : NULL, req->netns_path,
-	    answer_create_cb);
+	r = ctrl_create(call, req->sandbox_id, &create, answer_create_cb);
 	if (r == HANDLER_DONE)
 		memcpy(resp->sandbox_id, req->sandbox_id, sizeof(resp->sandbox_id));
 	return (r);

@@ -60,10 +60,15 @@ enum handler_result
 h_shim_create(struct call *call, const void *reqp, void *respp)
 {
 	const crsv_CreateSandboxRequest	*req = reqp;
+	struct ctrl_create_req		 create = {
+		.netns_path = req->netns_path,
+		.options = req->has_options ? &req->options : NULL,
+		.bundle = req->bundle_path,
+	};
 
 	(void)respp;
-	return (ctrl_create_from_bundle(call, req->sandbox_id, req->bundle_path,
-	    req->netns_path, answer_empty_cb));
+	return (ctrl_create_from_bundle(call, req->sandbox_id, &create,
+	    answer_empty_cb));
 }
 
 /* StartSandbox: answered once the init process has exec'd. */

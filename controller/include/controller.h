@@ -62,6 +62,20 @@ struct ctrl_answer {
  */
 typedef void (*ctrl_answer_fn)(struct call *, const struct ctrl_answer *);
 
+/*
+ * What a Create asks beyond the sandbox id.  sandbox: the metadata (NULL:
+ * the store's record, or for the shim API the bundle's config.json);
+ * netns_path: one to join (NULL or empty: the controller decides);
+ * options: the request's options (a CRI PodSandboxConfig, or none);
+ * bundle: containerd's bundle directory (shim API only, else NULL).
+ */
+struct ctrl_create_req {
+	ct_Sandbox	*sandbox;
+	const char	*netns_path;
+	const gp_Any	*options;
+	const char	*bundle;
+};
+
 /* An instance record read back from LevelDB (views point into buf). */
 struct inst_record {
 	sv_Instance	*inst;
@@ -122,10 +136,10 @@ bool		 ctrl_instance_active(const char *, const char *);
 void		 inst_record_free(void *);
 
 /* create.c */
-enum handler_result ctrl_create(struct call *, const char *, ct_Sandbox *,
-		    const char *, ctrl_answer_fn);
+enum handler_result ctrl_create(struct call *, const char *,
+		    const struct ctrl_create_req *, ctrl_answer_fn);
 enum handler_result ctrl_create_from_bundle(struct call *, const char *,
-		    const char *, const char *, ctrl_answer_fn);
+		    const struct ctrl_create_req *, ctrl_answer_fn);
 
 /* lifecycle.c */
 enum handler_result ctrl_start(struct call *, const char *, ctrl_answer_fn);
