@@ -1300,8 +1300,8 @@ cmd_version(struct ctx *x, int argc, char **argv)
 		return (usage_cmd(find_cmd(x->cmd), stderr, SBC_EXIT_USAGE));
 	if (x->json)
 		return (json_print(json_pack("{s:s}", "version",
-		    SBC_VERSION)));
-	printf("sandboxctl %s\n", SBC_VERSION);
+		    sbc_version())));
+	printf("sandboxctl %s\n", sbc_version());
 	return (0);
 }
 
@@ -1505,7 +1505,7 @@ parse_global(struct ctx *x, int argc, char **argv)
 		case 'h':
 			return (usage(stdout, SBC_EXIT_OK));
 		case 'V':
-			printf("sandboxctl %s\n", SBC_VERSION);
+			printf("sandboxctl %s\n", sbc_version());
 			return (SBC_EXIT_OK);
 		default:
 			return (usage(stderr, SBC_EXIT_USAGE));

@@ -28,7 +28,7 @@
 #include "pbutil.h"
 #include "protocol.h"
 #include "sbc.h"
-#include "sbc_int.h"
+#include "sbc_test.h"
 #include "frame.h"
 #include "ttrpc.pb.h"
 #include "sandboxd/v1/sandboxd.pb.h"
