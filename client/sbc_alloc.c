@@ -20,36 +20,38 @@
 
 #include "sbc_int.h"
 
-/* Allocations left before they fail (-1: never fail); see sbc_test.h. */
-static long	alloc_left = -1;
-/* Allocations made since the last sbc_test_alloc_fail_after. */
-static long	alloc_made;
+/* The allocation that fails (-1: none) and whether all after it do too. */
+static long	fail_at = -1;
+static bool	fail_rest;
+/* Allocations tried since the last sbc_test_alloc_fail. */
+static long	tried;
 
 /* Whether the next allocation may go ahead (the test hook's say). */
 static bool
 alloc_allowed(void)
 {
-	if (alloc_left == 0)
-		return (false);
-	if (alloc_left > 0)
-		alloc_left--;
-	alloc_made++;
-	return (true);
+	long	n = tried++;
+
+	return (fail_at < 0 || n < fail_at || (n > fail_at && !fail_rest));
 }
 
-/* Let the next n allocations succeed and fail every one after (n < 0: none). */
+/*
+ * Make the n-th allocation from now (0 the next one) fail, and every one
+ * after it too when rest; n < 0 lets all succeed.  Restarts the count.
+ */
 void
-sbc_test_alloc_fail_after(long n)
+sbc_test_alloc_fail(long n, bool rest)
 {
-	alloc_left = n < 0 ? -1 : n;
-	alloc_made = 0;
+	fail_at = n < 0 ? -1 : n;
+	fail_rest = rest;
+	tried = 0;
 }
 
-/* How many allocations succeeded since sbc_test_alloc_fail_after. */
+/* How many allocations were tried since sbc_test_alloc_fail. */
 long
 sbc_test_alloc_count(void)
 {
-	return (alloc_made);
+	return (tried);
 }
 
 /* malloc, NULL when out of memory (size 0 still gives a pointer). */

@@ -11,7 +11,7 @@
 #include "sbc.h"
 
 /* sbc_alloc.c */
-void	sbc_test_alloc_fail_after(long);
+void	sbc_test_alloc_fail(long, bool);
 long	sbc_test_alloc_count(void);
 
 /* sbc_meta.c */
