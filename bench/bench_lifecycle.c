@@ -407,6 +407,7 @@ print_head(void)
 	printf("   (processes/s, sandboxes/s)\n");
 }
 
+/* The benchmark: parse the options, run the rounds, print the summary. */
 int
 main(int argc, char **argv)
 {
