@@ -28,7 +28,7 @@ annotations_to_pb(const struct sbc_create_opts *o,
 
 /* Fill a Controller.Create request. */
 static int
-ctrl_create_to_pb(const char *id, const struct sbc_create_opts *o,
+create_request_to_pb(const char *id, const struct sbc_create_opts *o,
     cssv_ControllerCreateRequest *req, struct sbc_error *err)
 {
 	int	code;
@@ -63,7 +63,7 @@ sbc_ctrl_create(struct sbc *c, const char *id,
 
 	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
 		return (sbc_error_nomem(err));
-	if ((code = ctrl_create_to_pb(id, o, req, err)) == 0)
+	if ((code = create_request_to_pb(id, o, req, err)) == 0)
 		code = sbc_call(c, SERVICE_CONTROLLER, "Create",
 		    cssv_ControllerCreateRequest_fields, req, NULL, NULL, NULL,
 		    err);
@@ -73,7 +73,7 @@ sbc_ctrl_create(struct sbc *c, const char *id,
 
 /* Copy a decoded Controller.Start response; 0 or SBC_ERR_NOMEM. */
 static int
-ctrl_start_from_pb(struct sbc_start_info *si,
+start_response_from_pb(struct sbc_start_info *si,
     const cssv_ControllerStartResponse *r)
 {
 	struct sbc_label	*labels;
@@ -111,7 +111,7 @@ sbc_ctrl_start(struct sbc *c, const char *id, struct sbc_start_info *si,
 		return (sbc_error_nomem(err));
 	code = sbc_call_id(c, SERVICE_CONTROLLER, "Start", id,
 	    cssv_ControllerStartResponse_fields, resp, &reply, err);
-	if (code == 0 && si != NULL && ctrl_start_from_pb(si, resp) != 0)
+	if (code == 0 && si != NULL && start_response_from_pb(si, resp) != 0)
 		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	free(resp);

@@ -43,7 +43,7 @@ sbc_call_id(struct sbc *c, const char *service, const char *method,
 
 /* Copy a decoded Platform. */
 static void
-platform_from_pb(struct sbc_platform *p, bool has, const ct_Platform *pb)
+copy_platform(struct sbc_platform *p, bool has, const ct_Platform *pb)
 {
 	memset(p, 0, sizeof *p);
 	if (!has)
@@ -66,7 +66,7 @@ sbc_inst_platform(struct sbc *c, const char *service, const char *method,
 	code = sbc_call_id(c, service, method, id,
 	    cssv_ControllerPlatformResponse_fields, &resp, &reply, err);
 	if (code == 0)
-		platform_from_pb(p, resp.has_platform, &resp.platform);
+		copy_platform(p, resp.has_platform, &resp.platform);
 	sbc_reply_free(&reply);
 	return (code);
 }
@@ -112,7 +112,7 @@ sbc_inst_wait(struct sbc *c, const char *service, const char *method,
  * 0 or SBC_ERR_NOMEM (st then left empty).
  */
 static int
-status_from_pb(struct sbc_status *st, const cssv_ControllerStatusResponse *r)
+copy_status(struct sbc_status *st, const cssv_ControllerStatusResponse *r)
 {
 	struct sbc_label	*info;
 	size_t			 i;
@@ -159,7 +159,7 @@ sbc_inst_status(struct sbc *c, const char *service, const char *method,
 		return (sbc_error_nomem(err));
 	code = sbc_call(c, service, method, cssv_ControllerStatusRequest_fields,
 	    &req, cssv_ControllerStatusResponse_fields, resp, &reply, err);
-	if (code == 0 && status_from_pb(st, resp) != 0)
+	if (code == 0 && copy_status(st, resp) != 0)
 		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	free(resp);
@@ -184,7 +184,7 @@ is_metrics_type(const char *type_url)
  * or SBC_ERR_NOMEM (mt then left empty).
  */
 static int
-metrics_from_pb(struct sbc_metrics *mt, bool has, const ct_Metric *pb)
+copy_metrics(struct sbc_metrics *mt, bool has, const ct_Metric *pb)
 {
 	sv_Metrics	stats = {0};
 
@@ -222,7 +222,7 @@ sbc_inst_metrics(struct sbc *c, const char *service, const char *method,
 
 	code = sbc_call_id(c, service, method, id,
 	    cssv_ControllerMetricsResponse_fields, &resp, &reply, err);
-	if (code == 0 && metrics_from_pb(mt, resp.has_metrics,
+	if (code == 0 && copy_metrics(mt, resp.has_metrics,
 	    &resp.metrics) != 0)
 		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);

@@ -206,7 +206,7 @@ row_any(const char *name, const struct sbc_any *a)
 
 /* Print a sandbox's metadata as a record. */
 static void
-record_meta(const struct sbc_meta *m)
+print_meta_record(const struct sbc_meta *m)
 {
 	char	*labels, buf[1024];
 	size_t	 i;
@@ -229,7 +229,7 @@ record_meta(const struct sbc_meta *m)
 
 /* Print a list as a table (or only ids when quiet). */
 static void
-table_list(const struct sbc_meta *list, size_t n, bool quiet)
+print_list_table(const struct sbc_meta *list, size_t n, bool quiet)
 {
 	char	created[64], *labels;
 	int	w = 2;
@@ -265,7 +265,7 @@ out_meta(const struct ctx *x, struct sbc_meta *m)
 	if (x->json)
 		out_json_print(to_json_meta(m));
 	else
-		record_meta(m);
+		print_meta_record(m);
 	sbc_meta_free(m);
 }
 
@@ -278,7 +278,7 @@ out_list(const struct ctx *x, const struct sbc_meta *list, size_t n,
 	size_t	 i;
 
 	if (!x->json) {
-		table_list(list, n, quiet);
+		print_list_table(list, n, quiet);
 		return;
 	}
 	arr = json_array();

@@ -8,8 +8,9 @@
  * into its end of the socketpair before the call (socket buffers hold
  * them), makes the call, then reads back and checks what the client sent.
  *
- * Unit tests link sbd_core only, so the library's sources are compiled in
- * here (they use file-unique static names for that reason).
+ * The test links the client library; beyond sbc.h it uses sbc_test.h:
+ * the metadata conversions, and the allocation hook of the out-of-memory
+ * sweeps at the end.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
