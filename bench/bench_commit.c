@@ -567,6 +567,7 @@ daemons_stop(void)
 		problems += bench_daemon_stop(&daemons[col]);
 }
 
+/* The benchmark: parse the options, run the rounds, print the summary. */
 int
 main(int argc, char **argv)
 {

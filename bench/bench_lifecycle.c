@@ -3,7 +3,7 @@
  * a whole lifecycle: Store.Create, Controller.Create, Start, Stop (timeout
  * 0: SIGKILL), Wait, Shutdown, Store.Delete, seven synced RPCs each.
  * Requests are pipelined over a few connections (see bench_drive in
- * benchutil.c), so the daemon, not client round trips, sets the pace.
+ * benchutil_drive.c), so the daemon, not client round trips, sets the pace.
  *
  * The baseline, measured in the same run: the rate at which this program
  * itself can fork, exec and wait for /bin/sleep 0, the floor under any
@@ -407,6 +407,7 @@ print_head(void)
 	printf("   (processes/s, sandboxes/s)\n");
 }
 
+/* The benchmark: parse the options, run the rounds, print the summary. */
 int
 main(int argc, char **argv)
 {

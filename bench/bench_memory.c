@@ -147,8 +147,9 @@ struct pss_sum {
 	size_t	n;
 };
 
+/* Add pid's Pss to the sum unless it is one of the daemon's helpers. */
 static void
-add_pss(pid_t pid, char state, void *arg)
+add_pss_cb(pid_t pid, char state, void *arg)
 {
 	struct pss_sum	*sum = arg;
 	long		 rss, pss;
@@ -166,7 +167,7 @@ children_pss(pid_t ppid, size_t *n)
 {
 	struct pss_sum	sum = { 0, 0 };
 
-	bench_for_children(ppid, add_pss, &sum);
+	bench_for_children(ppid, add_pss_cb, &sum);
 	*n = sum.n;
 	return (sum.kib);
 }
@@ -269,6 +270,7 @@ run_runtime(const char *runtime)
 	return (res);
 }
 
+/* The benchmark: parse the options, measure, print the summary. */
 int
 main(int argc, char **argv)
 {

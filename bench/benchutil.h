@@ -138,32 +138,41 @@ struct bench_latency {
 };
 
 /* benchutil.c */
-int		 bench_probe_start(const struct bench_daemon *,
-		    struct bench_probe *);
-int		 bench_probe_stop(struct bench_probe *, struct bench_latency *);
-void		 bench_print_latency(const char *, const struct bench_latency *);
 int		 bench_parse_args(int, char **, struct bench_opts *);
 void		 bench_init(const char *, const char *);
 int		 bench_finish(int, size_t);
 double		 bench_now(void);
 void		 bench_sleep_ms(int);
 double		 bench_per_sec(size_t, double);
+void		 bench_sort(double *, size_t);
 double		 bench_median(double *, int);
 void		 bench_print_ratio(const char *, int, double);
+
+/* benchutil_daemon.c */
 void		 bench_daemon_start(struct bench_daemon *, const char *);
 int		 bench_daemon_stop(struct bench_daemon *);
 int		 bench_daemon_fds(const struct bench_daemon *);
-void		 bench_for_children(pid_t, void (*)(pid_t, char, void *),
-		    void *);
 int		 bench_daemon_helpers(const struct bench_daemon *, pid_t *,
 		    int);
 struct sbc	*bench_connect(const struct bench_daemon *);
+
+/* benchutil_proc.c */
+void		 bench_for_children(pid_t, void (*)(pid_t, char, void *),
+		    void *);
 int		 bench_mem(pid_t, long *, long *);
 int		 bench_fd_count(pid_t, const char *);
 double		 bench_cpu_seconds(pid_t);
 double		 bench_run_delay(pid_t);
+
+/* benchutil_drive.c */
+const char	*bench_exec_spec(void);
 void		 bench_drive_runtime(struct bench_drive *, const char *);
 int		 bench_drive(const struct bench_daemon *, struct bench_drive *);
-const char	*bench_exec_spec(void);
+
+/* benchutil_probe.c */
+int		 bench_probe_start(const struct bench_daemon *,
+		    struct bench_probe *);
+int		 bench_probe_stop(struct bench_probe *, struct bench_latency *);
+void		 bench_print_latency(const char *, const struct bench_latency *);
 
 #endif /* SANDBOXD_BENCHUTIL_H */

@@ -10,7 +10,9 @@
  * dropped when it comes.  A timeout in the middle of a frame, a short read
  * or write, or a reply longer than FRAME_MAX_PAYLOAD leaves the byte
  * stream out of step, so the connection is marked broken and every later
- * call fails with SBC_ERR_TRANSPORT.
+ * call fails with SBC_ERR_TRANSPORT; so does running out of memory for a
+ * reply's payload, which is then left unread.  Every allocation goes
+ * through sbc_alloc.c and failing ones give SBC_ERR_NOMEM.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,9 +29,8 @@
 #include "frame.h"
 #include "pbutil.h"
 #include "queue.h"
-#include "sbc.h"
+#include "sbc_int.h"
 #include "ttrpc.pb.h"
-#include "xmalloc.h"
 
 /* A request sent and not yet received. */
 struct pending {
@@ -55,6 +56,7 @@ enum io_result {
 	IO_OK,
 	IO_TIMEOUT,		/* deadline passed, nothing consumed */
 	IO_ERROR,		/* err is set, connection broken */
+	IO_NOMEM,		/* err is set, connection broken */
 };
 
 /* Milliseconds on the monotonic clock. */
@@ -197,7 +199,11 @@ read_frame(struct sbc *c, int64_t deadline, struct frame_header *fh,
 		    "exceeds the maximum of %u", fh->length, FRAME_MAX_PAYLOAD);
 		return (IO_ERROR);
 	}
-	*payload = xmalloc(fh->length);
+	if ((*payload = sbc_malloc(fh->length)) == NULL) {
+		c->broken = true;
+		sbc_error_nomem(err);
+		return (IO_NOMEM);
+	}
 	r = read_full(c, *payload, fh->length, deadline, false, err);
 	if (r != IO_OK) {
 		free(*payload);
@@ -227,45 +233,58 @@ wait_connect(int fd)
 	return (0);
 }
 
-/* Connect to the daemon's socket; NULL and *cause on failure. */
+/*
+ * Connect to the daemon's socket; NULL and *cause on failure (*cause is
+ * NULL when even the reason could not be allocated).
+ */
 struct sbc *
 sbc_connect(const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct sbc		*c;
 	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "socket path too long: %s", path);
+		sbc_asprintf(cause, "socket path too long: %s", path);
 		return (NULL);
 	}
 	strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
+		sbc_asprintf(cause, "socket: %s", strerror(errno));
 		return (NULL);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 &&
 	    (errno != EINTR || wait_connect(fd) == -1)) {
-		xasprintf(cause, "connect %s: %s", path, strerror(errno));
+		sbc_asprintf(cause, "connect %s: %s", path, strerror(errno));
 		close(fd);
 		return (NULL);
 	}
-	return (sbc_open_fd(fd));
+	if ((c = sbc_open_fd(fd)) == NULL) {
+		sbc_asprintf(cause, "out of memory");
+		close(fd);
+	}
+	return (c);
 }
 
 /*
  * A client on an already connected stream socket, which it takes over
- * (closed by sbc_close): for socket activation and for tests.
+ * (closed by sbc_close): for socket activation and for tests.  NULL when
+ * out of memory; fd is then still the caller's.
  */
 struct sbc *
 sbc_open_fd(int fd)
 {
 	struct sbc	*c;
 
-	c = xcalloc(1, sizeof *c);
+	if ((c = sbc_calloc(1, sizeof *c)) == NULL)
+		return (NULL);
+	if ((c->ns = sbc_strdup(SBC_DEFAULT_NAMESPACE)) == NULL) {
+		free(c);
+		return (NULL);
+	}
 	c->fd = fd;
-	c->ns = xstrdup(SBC_DEFAULT_NAMESPACE);
 	c->ns_key = MD_NAMESPACE_TTRPC;
 	c->next_stream = 1;
 	TAILQ_INIT(&c->pending);
@@ -293,12 +312,18 @@ sbc_close(struct sbc *c)
 /*
  * Set the containerd namespace sent with every request; NULL sends none
  * (the daemon then answers FailedPrecondition).  The daemon validates it.
+ * 0, or SBC_ERR_NOMEM with the namespace left as it was.
  */
-void
+int
 sbc_set_namespace(struct sbc *c, const char *ns)
 {
+	char	*copy = NULL;
+
+	if (ns != NULL && (copy = sbc_strdup(ns)) == NULL)
+		return (SBC_ERR_NOMEM);
 	free(c->ns);
-	c->ns = ns != NULL ? xstrdup(ns) : NULL;
+	c->ns = copy;
+	return (0);
 }
 
 /*
@@ -401,18 +426,18 @@ request_frame(struct sbc *c, const char *service, const char *method,
 	struct frame_header	 fh;
 	uint8_t			*env;
 	size_t			 envlen;
-	char			*cause = NULL;
+	const char		*why = NULL;
 	int			 code;
 
 	if ((code = request_fill(c, &r, service, method, payload, len,
 	    err)) != 0)
 		return (code);
-	if (!msg_encode(t_Request_fields, &r, &env, &envlen, &cause)) {
-		code = sbc_error_set(err, STATUS_INVALID_ARGUMENT,
-		    "cannot encode request: %s", cause);
-		free(cause);
-		return (code);
-	}
+	code = sbc_msg_encode(t_Request_fields, &r, &env, &envlen, &why);
+	if (code == SBC_ERR_NOMEM)
+		return (sbc_error_nomem(err));
+	if (code != 0)
+		return (sbc_error_set(err, STATUS_INVALID_ARGUMENT,
+		    "cannot encode request: %s", why));
 	if (envlen > FRAME_MAX_PAYLOAD) {
 		free(env);
 		return (sbc_error_set(err, STATUS_RESOURCE_EXHAUSTED,
@@ -423,7 +448,10 @@ request_frame(struct sbc *c, const char *service, const char *method,
 	fh.stream_id = stream_id;
 	fh.type = FRAME_TYPE_REQUEST;
 	fh.flags = 0;
-	*out = xmalloc(FRAME_HEADER_SIZE + envlen);
+	if ((*out = sbc_malloc(FRAME_HEADER_SIZE + envlen)) == NULL) {
+		free(env);
+		return (sbc_error_nomem(err));
+	}
 	frame_header_build(&fh, *out);
 	memcpy(*out + FRAME_HEADER_SIZE, env, envlen);
 	*outlen = FRAME_HEADER_SIZE + envlen;
@@ -431,7 +459,11 @@ request_frame(struct sbc *c, const char *service, const char *method,
 	return (0);
 }
 
-/* Send an encoded payload on a new stream; its id goes to *stream_id. */
+/*
+ * Send an encoded payload on a new stream; its id goes to *stream_id.  The
+ * pending entry is made first: once the request is out, the reply must
+ * have a place to land.
+ */
 static int
 send_payload(struct sbc *c, const char *service, const char *method,
     const void *payload, size_t len, int64_t deadline, uint32_t *stream_id,
@@ -446,17 +478,22 @@ send_payload(struct sbc *c, const char *service, const char *method,
 	if (c->broken)
 		return (sbc_error_set(err, SBC_ERR_TRANSPORT,
 		    "connection is broken"));
+	if ((p = sbc_calloc(1, sizeof *p)) == NULL)
+		return (sbc_error_nomem(err));
 	if ((code = request_frame(c, service, method, payload, len,
-	    c->next_stream, &frame, &flen, err)) != 0)
+	    c->next_stream, &frame, &flen, err)) != 0) {
+		free(p);
 		return (code);
+	}
 	r = write_all(c, frame, flen, deadline, err);
 	free(frame);
+	if (r != IO_OK)
+		free(p);
 	if (r == IO_TIMEOUT)
 		return (sbc_error_set(err, STATUS_DEADLINE_EXCEEDED,
 		    "timed out sending %s/%s", service, method));
 	if (r == IO_ERROR)
 		return (SBC_ERR_TRANSPORT);
-	p = xcalloc(1, sizeof *p);
 	p->stream_id = c->next_stream;
 	TAILQ_INSERT_TAIL(&c->pending, p, entry);
 	*stream_id = c->next_stream;
@@ -488,6 +525,8 @@ wait_reply(struct sbc *c, struct pending *p, int64_t deadline,
 			    c->timeout_ms));
 		if (r == IO_ERROR)
 			return (SBC_ERR_TRANSPORT);
+		if (r == IO_NOMEM)
+			return (SBC_ERR_NOMEM);
 		q = NULL;
 		if (fh.type == FRAME_TYPE_RESPONSE)
 			q = pending_find(c, fh.stream_id);
@@ -528,7 +567,7 @@ recv_payload(struct sbc *c, uint32_t stream_id, int64_t deadline,
 {
 	struct pending	*p;
 	t_Response	 resp = {0};
-	char		*cause = NULL;
+	const char	*why = NULL;
 	int		 code;
 
 	*frame = NULL;
@@ -539,10 +578,10 @@ recv_payload(struct sbc *c, uint32_t stream_id, int64_t deadline,
 		pending_drop(c, p);
 		return (code);
 	}
-	if (!msg_decode(t_Response_fields, &resp, p->frame, p->len, &cause)) {
+	if (!sbc_msg_decode(t_Response_fields, &resp, p->frame, p->len,
+	    &why)) {
 		code = sbc_error_set(err, SBC_ERR_PROTOCOL,
-		    "cannot decode reply: %s", cause);
-		free(cause);
+		    "cannot decode reply: %s", why);
 		pending_drop(c, p);
 		return (code);
 	}
@@ -563,13 +602,12 @@ reply_decode(uint8_t *frame, const uint8_t *payload, size_t len,
     const pb_msgdesc_t *fields, void *resp, struct sbc_reply *reply,
     struct sbc_error *err)
 {
-	char	*cause = NULL;
-	int	 code;
+	const char	*why = NULL;
+	int		 code;
 
-	if (!msg_decode(fields, resp, payload, len, &cause)) {
+	if (!sbc_msg_decode(fields, resp, payload, len, &why)) {
 		code = sbc_error_set(err, SBC_ERR_PROTOCOL,
-		    "cannot decode the reply's payload: %s", cause);
-		free(cause);
+		    "cannot decode the reply's payload: %s", why);
 		free(frame);
 		return (code);
 	}
@@ -610,15 +648,16 @@ encode_request(const char *service, const char *method,
     const pb_msgdesc_t *req_fields, const void *req, uint8_t **payload,
     size_t *len, struct sbc_error *err)
 {
-	char	*cause = NULL;
-	int	 code;
+	const char	*why = NULL;
+	int		 code;
 
-	if (msg_encode(req_fields, req, payload, len, &cause))
-		return (0);
-	code = sbc_error_set(err, STATUS_INVALID_ARGUMENT,
-	    "cannot encode %s/%s request: %s", service, method, cause);
-	free(cause);
-	return (code);
+	code = sbc_msg_encode(req_fields, req, payload, len, &why);
+	if (code == SBC_ERR_NOMEM)
+		return (sbc_error_nomem(err));
+	if (code != 0)
+		return (sbc_error_set(err, STATUS_INVALID_ARGUMENT,
+		    "cannot encode %s/%s request: %s", service, method, why));
+	return (0);
 }
 
 /* Encode req and send it on a new stream (*stream_id) for sbc_recv. */

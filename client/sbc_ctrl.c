@@ -7,7 +7,6 @@
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 /* Point the annotations of a create request at the caller's labels. */
 static int
@@ -29,7 +28,7 @@ annotations_to_pb(const struct sbc_create_opts *o,
 
 /* Fill a Controller.Create request. */
 static int
-ctrl_create_to_pb(const char *id, const struct sbc_create_opts *o,
+create_request_to_pb(const char *id, const struct sbc_create_opts *o,
     cssv_ControllerCreateRequest *req, struct sbc_error *err)
 {
 	int	code;
@@ -62,8 +61,9 @@ sbc_ctrl_create(struct sbc *c, const char *id,
 	cssv_ControllerCreateRequest	*req;
 	int				 code;
 
-	req = xcalloc(1, sizeof *req);
-	if ((code = ctrl_create_to_pb(id, o, req, err)) == 0)
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
+	if ((code = create_request_to_pb(id, o, req, err)) == 0)
 		code = sbc_call(c, SERVICE_CONTROLLER, "Create",
 		    cssv_ControllerCreateRequest_fields, req, NULL, NULL, NULL,
 		    err);
@@ -71,24 +71,31 @@ sbc_ctrl_create(struct sbc *c, const char *id,
 	return (code);
 }
 
-/* Copy a decoded Controller.Start response. */
-static void
-ctrl_start_from_pb(struct sbc_start_info *si, const cssv_ControllerStartResponse *r)
+/* Copy a decoded Controller.Start response; 0 or SBC_ERR_NOMEM. */
+static int
+start_response_from_pb(struct sbc_start_info *si,
+    const cssv_ControllerStartResponse *r)
 {
 	struct sbc_label	*labels;
 	size_t			 i;
+	int			 code;
 
 	memset(si, 0, sizeof *si);
 	si->pid = r->pid;
 	sbc_ts_from_pb(&si->created_at, r->has_created_at, &r->created_at);
-	si->address = xstrdup(r->address != NULL ? r->address : "");
 	si->version = r->version;
-	labels = sbc_labels_new(r->labels_count);
-	for (i = 0; i < r->labels_count; i++)
-		sbc_label_set(&labels[i], r->labels[i].key, r->labels[i].value);
-	si->labels = labels;
+	si->address = sbc_strdup(r->address != NULL ? r->address : "");
+	si->labels = labels = sbc_labels_new(r->labels_count);
 	si->nlabels = r->labels_count;
-	sbc_any_from_pb(&si->spec, r->has_spec, &r->spec);
+	code = si->address != NULL && labels != NULL ? 0 : SBC_ERR_NOMEM;
+	for (i = 0; code == 0 && i < r->labels_count; i++)
+		code = sbc_label_set(&labels[i], r->labels[i].key,
+		    r->labels[i].value);
+	if (code == 0)
+		code = sbc_any_from_pb(&si->spec, r->has_spec, &r->spec);
+	if (code != 0)
+		sbc_start_info_free(si);
+	return (code);
 }
 
 /* Controller.Start: start the sandbox's init; si (may be NULL) gets the pid. */
@@ -100,11 +107,12 @@ sbc_ctrl_start(struct sbc *c, const char *id, struct sbc_start_info *si,
 	struct sbc_reply		 reply;
 	int				 code;
 
-	resp = xcalloc(1, sizeof *resp);
+	if ((resp = sbc_calloc(1, sizeof *resp)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_call_id(c, SERVICE_CONTROLLER, "Start", id,
 	    cssv_ControllerStartResponse_fields, resp, &reply, err);
-	if (code == 0 && si != NULL)
-		ctrl_start_from_pb(si, resp);
+	if (code == 0 && si != NULL && start_response_from_pb(si, resp) != 0)
+		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	free(resp);
 	return (code);
@@ -171,7 +179,8 @@ sbc_ctrl_update(struct sbc *c, const struct sbc_meta *in,
 	cssv_ControllerUpdateRequest	*req;
 	int				 code;
 
-	req = xcalloc(1, sizeof *req);
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_copy_str(req->sandbox_id, sizeof req->sandbox_id, in->id,
 	    "sandbox id", err);
 	if (code == 0)

@@ -1,6 +1,6 @@
 /*
  * sbc_error.c: client error values, their names, the exit codes sandboxctl
- * derives from them, and the default socket path.
+ * derives from them, the default socket path and the library's version.
  */
 #include <sys/types.h>
 
@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "sbc.h"
-#include "xmalloc.h"
+#include "sbc_int.h"
 
 /* Lower-case names, as containerd's errdefs print them. */
 static const char *const error_names[] = {
@@ -35,7 +34,8 @@ static const char *const error_names[] = {
 
 /*
  * Record an error (err may be NULL) and return its code, so a caller can
- * write return (sbc_error_set(err, code, ...)).
+ * write return (sbc_error_set(err, code, ...)).  If the message cannot be
+ * allocated it is left NULL; the code is set all the same.
  */
 int
 sbc_error_set(struct sbc_error *err, int code, const char *fmt, ...)
@@ -47,7 +47,7 @@ sbc_error_set(struct sbc_error *err, int code, const char *fmt, ...)
 	free(err->message);
 	err->code = code;
 	va_start(ap, fmt);
-	xvasprintf(&err->message, fmt, ap);
+	sbc_vasprintf(&err->message, fmt, ap);
 	va_end(ap);
 	return (code);
 }
@@ -71,6 +71,8 @@ sbc_error_name(int code)
 		return ("transport");
 	if (code == SBC_ERR_PROTOCOL)
 		return ("protocol");
+	if (code == SBC_ERR_NOMEM)
+		return ("out of memory");
 	if (code < 0 ||
 	    (size_t)code >= sizeof error_names / sizeof error_names[0])
 		return ("unknown");
@@ -120,4 +122,11 @@ sbc_default_socket(char *buf, size_t size)
 	else
 		snprintf(buf, size, "/run/sandboxd/sandboxd.sock");
 	return (buf);
+}
+
+/* The version the library was built as (CMake's project version). */
+const char *
+sbc_version(void)
+{
+	return (SANDBOXD_VERSION);
 }

@@ -15,10 +15,8 @@
 #include <string.h>
 
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
-#include "pbutil.h"
 #include "sandboxd/v1/sandboxd.pb.h"
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 /*
  * Call a method whose request is only the sandbox id; resp (NULL: the
@@ -45,7 +43,7 @@ sbc_call_id(struct sbc *c, const char *service, const char *method,
 
 /* Copy a decoded Platform. */
 static void
-platform_from_pb(struct sbc_platform *p, bool has, const ct_Platform *pb)
+copy_platform(struct sbc_platform *p, bool has, const ct_Platform *pb)
 {
 	memset(p, 0, sizeof *p);
 	if (!has)
@@ -68,7 +66,7 @@ sbc_inst_platform(struct sbc *c, const char *service, const char *method,
 	code = sbc_call_id(c, service, method, id,
 	    cssv_ControllerPlatformResponse_fields, &resp, &reply, err);
 	if (code == 0)
-		platform_from_pb(p, resp.has_platform, &resp.platform);
+		copy_platform(p, resp.has_platform, &resp.platform);
 	sbc_reply_free(&reply);
 	return (code);
 }
@@ -109,27 +107,37 @@ sbc_inst_wait(struct sbc *c, const char *service, const char *method,
 	return (code);
 }
 
-/* Copy a decoded status; a shim's has no address, which reads as "". */
-static void
-status_from_pb(struct sbc_status *st, const cssv_ControllerStatusResponse *r)
+/*
+ * Copy a decoded status; a shim's has no address, which reads as "".
+ * 0 or SBC_ERR_NOMEM (st then left empty).
+ */
+static int
+copy_status(struct sbc_status *st, const cssv_ControllerStatusResponse *r)
 {
 	struct sbc_label	*info;
 	size_t			 i;
+	int			 code;
 
 	memset(st, 0, sizeof *st);
-	st->id = xstrdup(r->sandbox_id);
 	st->pid = r->pid;
-	st->state = xstrdup(r->state);
-	info = sbc_labels_new(r->info_count);
-	for (i = 0; i < r->info_count; i++)
-		sbc_label_set(&info[i], r->info[i].key, r->info[i].value);
-	st->info = info;
-	st->ninfo = r->info_count;
+	st->version = r->version;
 	sbc_ts_from_pb(&st->created_at, r->has_created_at, &r->created_at);
 	sbc_ts_from_pb(&st->exited_at, r->has_exited_at, &r->exited_at);
-	st->address = xstrdup(r->address != NULL ? r->address : "");
-	st->version = r->version;
-	sbc_any_from_pb(&st->extra, r->has_extra, &r->extra);
+	st->id = sbc_strdup(r->sandbox_id);
+	st->state = sbc_strdup(r->state);
+	st->address = sbc_strdup(r->address != NULL ? r->address : "");
+	st->info = info = sbc_labels_new(r->info_count);
+	st->ninfo = r->info_count;
+	code = st->id != NULL && st->state != NULL && st->address != NULL &&
+	    info != NULL ? 0 : SBC_ERR_NOMEM;
+	for (i = 0; code == 0 && i < r->info_count; i++)
+		code = sbc_label_set(&info[i], r->info[i].key,
+		    r->info[i].value);
+	if (code == 0)
+		code = sbc_any_from_pb(&st->extra, r->has_extra, &r->extra);
+	if (code != 0)
+		sbc_status_free(st);
+	return (code);
 }
 
 /* Status: state, pid and times (and info when verbose). */
@@ -147,11 +155,12 @@ sbc_inst_status(struct sbc *c, const char *service, const char *method,
 	    "sandbox id", err)) != 0)
 		return (code);
 	req.verbose = verbose;
-	resp = xcalloc(1, sizeof *resp);
+	if ((resp = sbc_calloc(1, sizeof *resp)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_call(c, service, method, cssv_ControllerStatusRequest_fields,
 	    &req, cssv_ControllerStatusResponse_fields, resp, &reply, err);
-	if (code == 0)
-		status_from_pb(st, resp);
+	if (code == 0 && copy_status(st, resp) != 0)
+		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	free(resp);
 	return (code);
@@ -170,31 +179,36 @@ is_metrics_type(const char *type_url)
 	    METRICS_TYPE_URL) == 0);
 }
 
-/* Copy a decoded Metric, with sandboxd's stats when data holds them. */
-static void
-metrics_from_pb(struct sbc_metrics *mt, bool has, const ct_Metric *pb)
+/*
+ * Copy a decoded Metric, with sandboxd's stats when data holds them: 0,
+ * or SBC_ERR_NOMEM (mt then left empty).
+ */
+static int
+copy_metrics(struct sbc_metrics *mt, bool has, const ct_Metric *pb)
 {
 	sv_Metrics	stats = {0};
 
 	memset(mt, 0, sizeof *mt);
-	if (!has) {
-		mt->id = xstrdup("");
-		return;
+	if (has)
+		sbc_ts_from_pb(&mt->timestamp, pb->has_timestamp,
+		    &pb->timestamp);
+	if ((mt->id = sbc_strdup(has ? pb->id : "")) == NULL ||
+	    (has && sbc_any_from_pb(&mt->data, pb->has_data, &pb->data) != 0)) {
+		sbc_metrics_free(mt);
+		return (SBC_ERR_NOMEM);
 	}
-	sbc_ts_from_pb(&mt->timestamp, pb->has_timestamp, &pb->timestamp);
-	mt->id = xstrdup(pb->id);
-	sbc_any_from_pb(&mt->data, pb->has_data, &pb->data);
-	if (!pb->has_data || !is_metrics_type(pb->data.type_url))
-		return;
-	if (!msg_decode(sv_Metrics_fields, &stats, pb->data.value.data,
+	if (!has || !pb->has_data || !is_metrics_type(pb->data.type_url))
+		return (0);
+	if (!sbc_msg_decode(sv_Metrics_fields, &stats, pb->data.value.data,
 	    pb->data.value.len, NULL))
-		return;
+		return (0);
 	mt->has_stats = true;
 	mt->cpu_usage_ns = stats.cpu_usage_ns;
 	mt->cpu_user_ns = stats.cpu_user_ns;
 	mt->cpu_system_ns = stats.cpu_system_ns;
 	mt->rss_bytes = stats.rss_bytes;
 	mt->pids = stats.pids;
+	return (0);
 }
 
 /* Metrics: CPU, memory and process count of the sandbox. */
@@ -208,8 +222,9 @@ sbc_inst_metrics(struct sbc *c, const char *service, const char *method,
 
 	code = sbc_call_id(c, service, method, id,
 	    cssv_ControllerMetricsResponse_fields, &resp, &reply, err);
-	if (code == 0)
-		metrics_from_pb(mt, resp.has_metrics, &resp.metrics);
+	if (code == 0 && copy_metrics(mt, resp.has_metrics,
+	    &resp.metrics) != 0)
+		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	return (code);
 }

@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 /* Free a string the library allocated behind a const pointer. */
 static void
@@ -18,11 +17,12 @@ free_const(const void *p)
 	free((void *)p);
 }
 
-/* A copy of s, NULL staying NULL. */
-static char *
-dup_or_null(const char *s)
+/* A copy of s, NULL staying NULL; false when memory ran out. */
+static bool
+dup_or_null(const char **dst, const char *s)
 {
-	return (s != NULL ? xstrdup(s) : NULL);
+	*dst = s != NULL ? sbc_strdup(s) : NULL;
+	return (s == NULL || *dst != NULL);
 }
 
 /*
@@ -77,18 +77,33 @@ sbc_any_to_pb(const struct sbc_any *a, bool *has, gp_Any *pb)
 	pb->value.len = a->len;
 }
 
-/* Copy a decoded Any. */
-void
+/* Fill a with copies of a type URL and a value; 0 or SBC_ERR_NOMEM. */
+static int
+any_dup(struct sbc_any *a, const char *type_url, const void *value,
+    size_t len)
+{
+	memset(a, 0, sizeof *a);
+	a->type_url = sbc_strdup(type_url);
+	if (len > 0) {
+		a->value = sbc_memdup(value, len);
+		a->len = len;
+	}
+	if (a->type_url == NULL || (len > 0 && a->value == NULL)) {
+		sbc_any_free(a);
+		return (SBC_ERR_NOMEM);
+	}
+	return (0);
+}
+
+/* Copy a decoded Any; 0 or SBC_ERR_NOMEM. */
+int
 sbc_any_from_pb(struct sbc_any *a, bool has, const gp_Any *pb)
 {
 	memset(a, 0, sizeof *a);
 	if (!has)
-		return;
-	a->type_url = xstrdup(pb->type_url != NULL ? pb->type_url : "");
-	if (pb->value.len > 0) {
-		a->value = xmemdup(pb->value.data, pb->value.len);
-		a->len = pb->value.len;
-	}
+		return (0);
+	return (any_dup(a, pb->type_url != NULL ? pb->type_url : "",
+	    pb->value.data, pb->value.len));
 }
 
 /* Free an Any the library filled. */
@@ -169,19 +184,23 @@ sbc_meta_to_pb(const struct sbc_meta *m, ct_Sandbox *pb,
 	return (meta_maps_to_pb(m, pb, err));
 }
 
-/* An array of n zeroed labels (at least one element is allocated). */
+/* An array of n zeroed labels (at least one element); NULL if no memory. */
 struct sbc_label *
 sbc_labels_new(size_t n)
 {
-	return (xcalloc(n > 0 ? n : 1, sizeof(struct sbc_label)));
+	return (sbc_calloc(n > 0 ? n : 1, sizeof(struct sbc_label)));
 }
 
-/* Set a label to copies of key and value (NULL read as ""). */
-void
+/*
+ * Set a label to copies of key and value (NULL read as ""): 0, or
+ * SBC_ERR_NOMEM with whatever was copied left for sbc_labels_free.
+ */
+int
 sbc_label_set(struct sbc_label *l, const char *key, const char *value)
 {
-	l->key = xstrdup(key != NULL ? key : "");
-	l->value = xstrdup(value != NULL ? value : "");
+	l->key = sbc_strdup(key != NULL ? key : "");
+	l->value = sbc_strdup(value != NULL ? value : "");
+	return (l->key != NULL && l->value != NULL ? 0 : SBC_ERR_NOMEM);
 }
 
 /* Free labels the library allocated. */
@@ -199,90 +218,120 @@ sbc_labels_free(const struct sbc_label *labels, size_t n)
 	free_const(labels);
 }
 
-/* Copy the labels and extensions of a decoded Sandbox. */
-static void
+/*
+ * Copy the labels and extensions of a decoded Sandbox; on SBC_ERR_NOMEM
+ * what was copied stays in m for sbc_meta_free.
+ */
+static int
 meta_maps_from_pb(struct sbc_meta *m, const ct_Sandbox *pb)
 {
 	struct sbc_label	*labels;
 	struct sbc_extension	*exts;
 	size_t			 i;
+	int			 code = 0;
 
-	labels = sbc_labels_new(pb->labels_count);
-	for (i = 0; i < pb->labels_count; i++)
-		sbc_label_set(&labels[i], pb->labels[i].key,
-		    pb->labels[i].value);
+	if ((labels = sbc_labels_new(pb->labels_count)) == NULL)
+		return (SBC_ERR_NOMEM);
 	m->labels = labels;
 	m->nlabels = pb->labels_count;
-	exts = xcalloc(pb->extensions_count + 1, sizeof *exts);
-	for (i = 0; i < pb->extensions_count; i++) {
-		exts[i].name = xstrdup(pb->extensions[i].key != NULL ?
-		    pb->extensions[i].key : "");
-		sbc_any_from_pb(&exts[i].value, pb->extensions[i].has_value,
-		    &pb->extensions[i].value);
-	}
+	for (i = 0; code == 0 && i < pb->labels_count; i++)
+		code = sbc_label_set(&labels[i], pb->labels[i].key,
+		    pb->labels[i].value);
+	if (code != 0 ||
+	    (exts = sbc_calloc(pb->extensions_count + 1, sizeof *exts)) == NULL)
+		return (SBC_ERR_NOMEM);
 	m->extensions = exts;
 	m->nextensions = pb->extensions_count;
+	for (i = 0; code == 0 && i < pb->extensions_count; i++) {
+		exts[i].name = sbc_strdup(pb->extensions[i].key != NULL ?
+		    pb->extensions[i].key : "");
+		code = sbc_any_from_pb(&exts[i].value,
+		    pb->extensions[i].has_value, &pb->extensions[i].value);
+		if (exts[i].name == NULL)
+			code = SBC_ERR_NOMEM;
+	}
+	return (code);
 }
 
 /* Fill metadata with copies of everything in a decoded Sandbox. */
-void
+int
 sbc_meta_from_pb(struct sbc_meta *m, const ct_Sandbox *pb)
 {
 	memset(m, 0, sizeof *m);
-	m->id = xstrdup(pb->sandbox_id);
-	m->runtime = xstrdup(pb->has_runtime ? pb->runtime.name : "");
-	sbc_any_from_pb(&m->runtime_options,
-	    pb->has_runtime && pb->runtime.has_options, &pb->runtime.options);
-	sbc_any_from_pb(&m->spec, pb->has_spec, &pb->spec);
-	m->sandboxer = xstrdup(pb->sandboxer);
 	sbc_ts_from_pb(&m->created_at, pb->has_created_at, &pb->created_at);
 	sbc_ts_from_pb(&m->updated_at, pb->has_updated_at, &pb->updated_at);
-	meta_maps_from_pb(m, pb);
+	m->id = sbc_strdup(pb->sandbox_id);
+	m->runtime = sbc_strdup(pb->has_runtime ? pb->runtime.name : "");
+	m->sandboxer = sbc_strdup(pb->sandboxer);
+	if (m->id == NULL || m->runtime == NULL || m->sandboxer == NULL ||
+	    sbc_any_from_pb(&m->runtime_options, pb->has_runtime &&
+	    pb->runtime.has_options, &pb->runtime.options) != 0 ||
+	    sbc_any_from_pb(&m->spec, pb->has_spec, &pb->spec) != 0 ||
+	    meta_maps_from_pb(m, pb) != 0) {
+		sbc_meta_free(m);
+		return (SBC_ERR_NOMEM);
+	}
+	return (0);
 }
 
-/* A copy of an Any (for sbc_meta_copy). */
-static void
+/* A copy of an Any (for sbc_meta_copy); 0 or SBC_ERR_NOMEM. */
+static int
 any_copy(struct sbc_any *dst, const struct sbc_any *src)
 {
 	memset(dst, 0, sizeof *dst);
 	if (src->type_url == NULL)
-		return;
-	dst->type_url = xstrdup(src->type_url);
-	if (src->len > 0) {
-		dst->value = xmemdup(src->value, src->len);
-		dst->len = src->len;
-	}
+		return (0);
+	return (any_dup(dst, src->type_url, src->value, src->len));
 }
 
-/* Deep-copy metadata (from the caller's or the library's) into dst. */
-int
-sbc_meta_copy(struct sbc_meta *dst, const struct sbc_meta *src)
+/* Deep-copy the labels and extensions; what was copied stays in dst. */
+static int
+meta_maps_copy(struct sbc_meta *dst, const struct sbc_meta *src)
 {
 	struct sbc_label	*labels;
 	struct sbc_extension	*exts;
 	size_t			 i;
+	int			 code = 0;
 
-	memset(dst, 0, sizeof *dst);
-	dst->id = dup_or_null(src->id);
-	dst->runtime = dup_or_null(src->runtime);
-	dst->sandboxer = dup_or_null(src->sandboxer);
-	any_copy(&dst->runtime_options, &src->runtime_options);
-	any_copy(&dst->spec, &src->spec);
-	dst->created_at = src->created_at;
-	dst->updated_at = src->updated_at;
-	labels = sbc_labels_new(src->nlabels);
-	for (i = 0; i < src->nlabels; i++)
-		sbc_label_set(&labels[i], src->labels[i].key,
-		    src->labels[i].value);
+	if ((labels = sbc_labels_new(src->nlabels)) == NULL)
+		return (SBC_ERR_NOMEM);
 	dst->labels = labels;
 	dst->nlabels = src->nlabels;
-	exts = xcalloc(src->nextensions + 1, sizeof *exts);
-	for (i = 0; i < src->nextensions; i++) {
-		exts[i].name = dup_or_null(src->extensions[i].name);
-		any_copy(&exts[i].value, &src->extensions[i].value);
-	}
+	for (i = 0; code == 0 && i < src->nlabels; i++)
+		code = sbc_label_set(&labels[i], src->labels[i].key,
+		    src->labels[i].value);
+	if (code != 0 ||
+	    (exts = sbc_calloc(src->nextensions + 1, sizeof *exts)) == NULL)
+		return (SBC_ERR_NOMEM);
 	dst->extensions = exts;
 	dst->nextensions = src->nextensions;
+	for (i = 0; code == 0 && i < src->nextensions; i++) {
+		code = any_copy(&exts[i].value, &src->extensions[i].value);
+		if (!dup_or_null(&exts[i].name, src->extensions[i].name))
+			code = SBC_ERR_NOMEM;
+	}
+	return (code);
+}
+
+/*
+ * Deep-copy metadata (from the caller's or the library's) into dst: 0, or
+ * SBC_ERR_NOMEM with dst left empty.
+ */
+int
+sbc_meta_copy(struct sbc_meta *dst, const struct sbc_meta *src)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->created_at = src->created_at;
+	dst->updated_at = src->updated_at;
+	if (!dup_or_null(&dst->id, src->id) ||
+	    !dup_or_null(&dst->runtime, src->runtime) ||
+	    !dup_or_null(&dst->sandboxer, src->sandboxer) ||
+	    any_copy(&dst->runtime_options, &src->runtime_options) != 0 ||
+	    any_copy(&dst->spec, &src->spec) != 0 ||
+	    meta_maps_copy(dst, src) != 0) {
+		sbc_meta_free(dst);
+		return (SBC_ERR_NOMEM);
+	}
 	return (0);
 }
 
@@ -374,6 +423,29 @@ sbc_metrics_free(struct sbc_metrics *mt)
 }
 
 /*
+ * Parsed strings all allocated (0), or none kept: each is freed and set
+ * to NULL, and *cause (if not NULL) says memory ran out (-1).
+ */
+static int
+parsed_or_nomem(char **strs[], size_t n, char **cause)
+{
+	size_t	i;
+	bool	ok = true;
+
+	for (i = 0; i < n; i++)
+		ok = ok && *strs[i] != NULL;
+	if (ok)
+		return (0);
+	for (i = 0; i < n; i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	if (cause != NULL)
+		sbc_asprintf(cause, "out of memory");
+	return (-1);
+}
+
+/*
  * Split "key=value" (or "key", value "") into allocated strings.  An
  * empty key is refused (*cause, if not NULL, says so); the daemon checks
  * the rest of the label rules.
@@ -381,23 +453,24 @@ sbc_metrics_free(struct sbc_metrics *mt)
 int
 sbc_label_parse(const char *arg, char **key, char **value, char **cause)
 {
-	const char	*eq;
+	char		**strs[] = { key, value };
+	const char	 *eq;
 
 	*key = *value = NULL;
 	eq = strchr(arg, '=');
 	if (eq == arg || *arg == '\0') {
 		if (cause != NULL)
-			xasprintf(cause, "label \"%s\": empty key", arg);
+			sbc_asprintf(cause, "label \"%s\": empty key", arg);
 		return (-1);
 	}
 	if (eq == NULL) {
-		*key = xstrdup(arg);
-		*value = xstrdup("");
+		*key = sbc_strdup(arg);
+		*value = sbc_strdup("");
 	} else {
-		*key = xstrndup(arg, (size_t)(eq - arg));
-		*value = xstrdup(eq + 1);
+		*key = sbc_strndup(arg, (size_t)(eq - arg));
+		*value = sbc_strdup(eq + 1);
 	}
-	return (0);
+	return (parsed_or_nomem(strs, 2, cause));
 }
 
 /*
@@ -408,7 +481,8 @@ int
 sbc_extension_parse(const char *arg, char **name, char **type_url,
     char **file, char **cause)
 {
-	const char	*eq, *colon;
+	char		**strs[] = { name, type_url, file };
+	const char	 *eq, *colon;
 
 	*name = *type_url = *file = NULL;
 	eq = strchr(arg, '=');
@@ -416,14 +490,14 @@ sbc_extension_parse(const char *arg, char **name, char **type_url,
 	if (eq == NULL || eq == arg || colon == NULL || colon == eq + 1 ||
 	    colon[1] == '\0') {
 		if (cause != NULL)
-			xasprintf(cause, "extension \"%s\": want "
+			sbc_asprintf(cause, "extension \"%s\": want "
 			    "NAME=TYPEURL:FILE", arg);
 		return (-1);
 	}
-	*name = xstrndup(arg, (size_t)(eq - arg));
-	*type_url = xstrndup(eq + 1, (size_t)(colon - eq - 1));
-	*file = xstrdup(colon + 1);
-	return (0);
+	*name = sbc_strndup(arg, (size_t)(eq - arg));
+	*type_url = sbc_strndup(eq + 1, (size_t)(colon - eq - 1));
+	*file = sbc_strdup(colon + 1);
+	return (parsed_or_nomem(strs, 3, cause));
 }
 
 /*

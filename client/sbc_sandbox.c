@@ -9,23 +9,23 @@
 #include <string.h>
 
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 struct sbc_sandbox {
 	struct sbc	*client;
 	struct sbc_meta	 meta;
 };
 
-/* A handle owning meta (taken over, not copied). */
+/*
+ * A handle for c, its metadata to come.  Made before any call, so that
+ * running out of memory cannot follow a sandbox made on the daemon.
+ */
 static struct sbc_sandbox *
-sandbox_wrap(struct sbc *c, struct sbc_meta *meta)
+sandbox_alloc(struct sbc *c)
 {
 	struct sbc_sandbox	*sb;
 
-	sb = xcalloc(1, sizeof *sb);
-	sb->client = c;
-	sb->meta = *meta;
-	memset(meta, 0, sizeof *meta);
+	if ((sb = sbc_calloc(1, sizeof *sb)) != NULL)
+		sb->client = c;
 	return (sb);
 }
 
@@ -41,9 +41,10 @@ undo_store_create(struct sbc *c, const char *id, struct sbc_error *err)
 
 	if (sbc_store_delete(c, id, &derr) == 0)
 		return;
-	if (err != NULL) {
-		xasprintf(&msg, "%s (and removing its metadata failed: %s)",
-		    err->message != NULL ? err->message : "", derr.message);
+	if (err != NULL && sbc_asprintf(&msg, "%s (and removing its metadata "
+	    "failed: %s)", err->message != NULL ? err->message : "",
+	    derr.message != NULL ? derr.message : sbc_error_name(derr.code))
+	    != -1) {
 		free(err->message);
 		err->message = msg;
 	}
@@ -60,11 +61,14 @@ sbc_sandbox_new(struct sbc *c, const char *id,
     const struct sbc_sandbox_opts *o, struct sbc_sandbox **sbp,
     struct sbc_error *err)
 {
-	struct sbc_meta		in = {0}, stored;
-	struct sbc_create_opts	co = {0};
-	int			code;
+	struct sbc_meta		 in = {0};
+	struct sbc_create_opts	 co = {0};
+	struct sbc_sandbox	*sb;
+	int			 code;
 
 	*sbp = NULL;
+	if ((sb = sandbox_alloc(c)) == NULL)
+		return (sbc_error_nomem(err));
 	in.id = id;
 	if (o != NULL) {
 		in.runtime = o->runtime;
@@ -78,16 +82,16 @@ sbc_sandbox_new(struct sbc *c, const char *id,
 		co.netns_path = o->netns_path;
 		co.sandboxer = o->sandboxer;
 	}
-	if ((code = sbc_store_create(c, &in, &stored, err)) != 0)
-		return (code);
-	co.sandbox = &stored;
-	if ((code = sbc_ctrl_create(c, id, &co, err)) != 0) {
-		undo_store_create(c, id, err);
-		sbc_meta_free(&stored);
-		return (code);
+	if ((code = sbc_store_create(c, &in, &sb->meta, err)) == 0) {
+		co.sandbox = &sb->meta;
+		if ((code = sbc_ctrl_create(c, id, &co, err)) != 0)
+			undo_store_create(c, id, err);
 	}
-	*sbp = sandbox_wrap(c, &stored);
-	return (0);
+	if (code == 0)
+		*sbp = sb;
+	else
+		sbc_sandbox_free(sb);
+	return (code);
 }
 
 /* LoadSandbox: a handle on an existing sandbox (Store.Get). */
@@ -95,14 +99,17 @@ int
 sbc_sandbox_load(struct sbc *c, const char *id, struct sbc_sandbox **sbp,
     struct sbc_error *err)
 {
-	struct sbc_meta	meta;
-	int		code;
+	struct sbc_sandbox	*sb;
+	int			 code;
 
 	*sbp = NULL;
-	if ((code = sbc_store_get(c, id, &meta, err)) != 0)
-		return (code);
-	*sbp = sandbox_wrap(c, &meta);
-	return (0);
+	if ((sb = sandbox_alloc(c)) == NULL)
+		return (sbc_error_nomem(err));
+	if ((code = sbc_store_get(c, id, &sb->meta, err)) == 0)
+		*sbp = sb;
+	else
+		sbc_sandbox_free(sb);
+	return (code);
 }
 
 /* The sandbox's id. */

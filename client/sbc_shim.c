@@ -9,7 +9,6 @@
 
 #include "containerd/runtime/sandbox/v1/sandbox.pb.h"
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 /* Fill a CreateSandbox request. */
 static int
@@ -44,13 +43,32 @@ sbc_shim_create(struct sbc *c, const char *id,
 	crsv_CreateSandboxRequest	*req;
 	int				 code;
 
-	req = xcalloc(1, sizeof *req);
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
 	if ((code = shim_create_to_pb(id, o, req, err)) == 0)
 		code = sbc_call(c, SERVICE_SHIM, "CreateSandbox",
 		    crsv_CreateSandboxRequest_fields, req, NULL, NULL, NULL,
 		    err);
 	free(req);
 	return (code);
+}
+
+/* Copy a decoded StartSandbox response; 0 or SBC_ERR_NOMEM. */
+static int
+shim_start_from_pb(struct sbc_start_info *si,
+    const crsv_StartSandboxResponse *r)
+{
+	memset(si, 0, sizeof *si);
+	si->pid = r->pid;
+	sbc_ts_from_pb(&si->created_at, r->has_created_at, &r->created_at);
+	si->address = sbc_strdup("");
+	si->labels = sbc_labels_new(0);
+	if (si->address == NULL || si->labels == NULL ||
+	    sbc_any_from_pb(&si->spec, r->has_spec, &r->spec) != 0) {
+		sbc_start_info_free(si);
+		return (SBC_ERR_NOMEM);
+	}
+	return (0);
 }
 
 /* StartSandbox: start the init; si (may be NULL) gets pid, time, spec. */
@@ -64,15 +82,8 @@ sbc_shim_start(struct sbc *c, const char *id, struct sbc_start_info *si,
 
 	code = sbc_call_id(c, SERVICE_SHIM, "StartSandbox", id,
 	    crsv_StartSandboxResponse_fields, &resp, &reply, err);
-	if (code == 0 && si != NULL) {
-		memset(si, 0, sizeof *si);
-		si->pid = resp.pid;
-		sbc_ts_from_pb(&si->created_at, resp.has_created_at,
-		    &resp.created_at);
-		si->address = xstrdup("");
-		si->labels = sbc_labels_new(0);
-		sbc_any_from_pb(&si->spec, resp.has_spec, &resp.spec);
-	}
+	if (code == 0 && si != NULL && shim_start_from_pb(si, &resp) != 0)
+		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	return (code);
 }

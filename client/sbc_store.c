@@ -9,7 +9,6 @@
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "pbutil.h"
 #include "sbc_int.h"
-#include "xmalloc.h"
 
 /* What a List callback collects. */
 struct list_ctx {
@@ -17,7 +16,8 @@ struct list_ctx {
 	size_t		 n;
 	size_t		 cap;
 	ct_Sandbox	*scratch;
-	char		*cause;
+	const char	*why;		/* why an entry did not decode */
+	bool		 nomem;
 };
 
 /*
@@ -33,11 +33,13 @@ call_sandbox(struct sbc *c, const char *method, const pb_msgdesc_t *fields,
 	struct sbc_reply	 reply;
 	int			 code;
 
-	resp = xcalloc(1, sizeof *resp);
+	if ((resp = sbc_calloc(1, sizeof *resp)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_call(c, SERVICE_STORE, method, fields, req,
 	    cssv_StoreGetResponse_fields, resp, &reply, err);
-	if (code == 0 && out != NULL)
-		sbc_meta_from_pb(out, &resp->sandbox);
+	if (code == 0 && out != NULL &&
+	    sbc_meta_from_pb(out, &resp->sandbox) != 0)
+		code = sbc_error_nomem(err);
 	sbc_reply_free(&reply);
 	free(resp);
 	return (code);
@@ -51,7 +53,8 @@ sbc_store_create(struct sbc *c, const struct sbc_meta *in,
 	cssv_StoreCreateRequest	*req;
 	int			 code;
 
-	req = xcalloc(1, sizeof *req);
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
 	if ((code = sbc_meta_to_pb(in, &req->sandbox, err)) == 0) {
 		req->has_sandbox = true;
 		code = call_sandbox(c, "Create", cssv_StoreCreateRequest_fields,
@@ -89,7 +92,8 @@ sbc_store_update(struct sbc *c, const struct sbc_meta *in,
 	cssv_StoreUpdateRequest	*req;
 	int			 code;
 
-	req = xcalloc(1, sizeof *req);
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_meta_to_pb(in, &req->sandbox, err);
 	if (code == 0)
 		code = sbc_copy_strs(req->fields[0], sizeof req->fields[0],
@@ -112,29 +116,49 @@ sbc_store_delete(struct sbc *c, const char *id, struct sbc_error *err)
 	    err));
 }
 
+/* Make room for one more entry in the list; false when out of memory. */
+static bool
+list_grow(struct list_ctx *ctx)
+{
+	struct sbc_meta	*list;
+	size_t		 cap;
+
+	if (ctx->n < ctx->cap)
+		return (true);
+	cap = ctx->cap == 0 ? 16 : ctx->cap * 2;
+	if ((list = sbc_reallocarray(ctx->list, cap, sizeof *list)) == NULL)
+		return (false);
+	ctx->list = list;
+	ctx->cap = cap;
+	return (true);
+}
+
 /*
  * Decode one entry of StoreListResponse.list.  Decoding runs over the
  * reply buffer, so the substream's state is its read cursor (as in
- * pbv_field_cb): the entry is decoded from there with msg_decode, copied
- * out, and skipped.
+ * pbv_field_cb): the entry is decoded from there, copied out, and
+ * skipped.  Running out of memory stops the decoding (ctx->nomem says
+ * why).
  */
 static bool
 list_entry_cb(pb_istream_t *is, const pb_field_iter_t *field, void **arg)
 {
 	struct list_ctx	*ctx = *arg;
+	int		 code;
 
 	(void)field;
 	memset(ctx->scratch, 0, sizeof *ctx->scratch);
-	if (!msg_decode(ct_Sandbox_fields, ctx->scratch, is->state,
-	    is->bytes_left, &ctx->cause))
+	if (!sbc_msg_decode(ct_Sandbox_fields, ctx->scratch, is->state,
+	    is->bytes_left, &ctx->why))
 		return (false);
-	if (ctx->n == ctx->cap) {
-		ctx->cap = ctx->cap == 0 ? 16 : ctx->cap * 2;
-		ctx->list = xreallocarray(ctx->list, ctx->cap,
-		    sizeof *ctx->list);
-	}
-	sbc_meta_from_pb(&ctx->list[ctx->n++], ctx->scratch);
+	code = list_grow(ctx) ? sbc_meta_from_pb(&ctx->list[ctx->n],
+	    ctx->scratch) : SBC_ERR_NOMEM;
 	msg_release(ct_Sandbox_fields, ctx->scratch);
+	if (code != 0) {
+		ctx->nomem = true;
+		return (false);
+	}
+	ctx->n++;
 	return (pb_read(is, NULL, is->bytes_left));
 }
 
@@ -154,7 +178,8 @@ sbc_store_list(struct sbc *c, const char *const *filters, size_t nfilters,
 
 	*list = NULL;
 	*n = 0;
-	req = xcalloc(1, sizeof *req);
+	if ((req = sbc_calloc(1, sizeof *req)) == NULL)
+		return (sbc_error_nomem(err));
 	code = sbc_copy_strs(req->filters[0], sizeof req->filters[0],
 	    sizeof req->filters / sizeof req->filters[0], &req->filters_count,
 	    filters, nfilters, "filters", err);
@@ -162,21 +187,25 @@ sbc_store_list(struct sbc *c, const char *const *filters, size_t nfilters,
 		free(req);
 		return (code);
 	}
-	ctx.scratch = xcalloc(1, sizeof *ctx.scratch);
+	if ((ctx.scratch = sbc_calloc(1, sizeof *ctx.scratch)) == NULL) {
+		free(req);
+		return (sbc_error_nomem(err));
+	}
 	resp.list.funcs.decode = list_entry_cb;
 	resp.list.arg = &ctx;
 	code = sbc_call(c, SERVICE_STORE, "List", cssv_StoreListRequest_fields,
 	    req, cssv_StoreListResponse_fields, &resp, &reply, err);
-	if (code == SBC_ERR_PROTOCOL && ctx.cause != NULL)
+	if (code == SBC_ERR_PROTOCOL && ctx.nomem)
+		code = sbc_error_nomem(err);
+	else if (code == SBC_ERR_PROTOCOL && ctx.why != NULL)
 		sbc_error_set(err, code, "cannot decode a listed sandbox: %s",
-		    ctx.cause);
+		    ctx.why);
 	sbc_reply_free(&reply);
 	if (code == 0) {
 		*list = ctx.list;
 		*n = ctx.n;
 	} else
 		sbc_meta_list_free(ctx.list, ctx.n);
-	free(ctx.cause);
 	free(ctx.scratch);
 	free(req);
 	return (code);

@@ -16,15 +16,20 @@
  * stores in err->code, either a gRPC status code (> 0, protocol.h) sent by
  * the daemon or found by the client (a client-side timeout is
  * STATUS_DEADLINE_EXCEEDED, an argument the client cannot encode is
- * STATUS_INVALID_ARGUMENT), or one of two negative codes:
+ * STATUS_INVALID_ARGUMENT), or one of three negative codes:
  *
  *	SBC_ERR_TRANSPORT  cannot connect, the connection broke, or the peer
  *			   broke the framing (oversized reply); the connection
  *			   is unusable from then on (sbc_broken);
  *	SBC_ERR_PROTOCOL   a reply arrived but did not decode; the connection
- *			   stays usable.
+ *			   stays usable;
+ *	SBC_ERR_NOMEM	   the library ran out of memory.  It never exits
+ *			   for that (the program decides); a connection that
+ *			   was reading a reply then is broken, else it stays
+ *			   usable.
  *
  * err->message is allocated; sbc_error_clear frees it.  err may be NULL.
+ * When memory runs out the message may be NULL, the code is always set.
  *
  * Pipelining.  sbc_send puts a request on the wire and returns its stream
  * id; sbc_recv(stream) waits for that reply, keeping replies to other
@@ -55,9 +60,9 @@
 
 #define SBC_ERR_TRANSPORT	(-1)
 #define SBC_ERR_PROTOCOL	(-2)
+#define SBC_ERR_NOMEM		(-3)
 
 #define SBC_DEFAULT_NAMESPACE	"default"
-#define SBC_VERSION		"0.1.0"
 
 /* Exit codes of sandboxctl (sbc_exit_code). */
 #define SBC_EXIT_OK		0
@@ -203,7 +208,7 @@ struct sbc_sandbox;
 struct sbc	*sbc_connect(const char *, char **);
 struct sbc	*sbc_open_fd(int);
 void		 sbc_close(struct sbc *);
-void		 sbc_set_namespace(struct sbc *, const char *);
+int		 sbc_set_namespace(struct sbc *, const char *);
 void		 sbc_set_namespace_grpc(struct sbc *, bool);
 const char	*sbc_namespace(const struct sbc *);
 void		 sbc_set_timeout(struct sbc *, int);
@@ -230,6 +235,7 @@ void		 sbc_error_clear(struct sbc_error *);
 const char	*sbc_error_name(int);
 int		 sbc_exit_code(int);
 const char	*sbc_default_socket(char *, size_t);
+const char	*sbc_version(void);
 
 /* sbc_meta.c */
 int		 sbc_meta_copy(struct sbc_meta *, const struct sbc_meta *);

@@ -8,8 +8,9 @@
  * into its end of the socketpair before the call (socket buffers hold
  * them), makes the call, then reads back and checks what the client sent.
  *
- * Unit tests link sbd_core only, so the library's sources are compiled in
- * here (they use file-unique static names for that reason).
+ * The test links the client library; beyond sbc.h it uses sbc_test.h:
+ * the metadata conversions, and the allocation hook of the out-of-memory
+ * sweeps at the end.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -28,7 +29,7 @@
 #include "pbutil.h"
 #include "protocol.h"
 #include "sbc.h"
-#include "sbc_int.h"
+#include "sbc_test.h"
 #include "frame.h"
 #include "ttrpc.pb.h"
 #include "sandboxd/v1/sandboxd.pb.h"
@@ -909,4 +910,315 @@ Test(client_wire, shim_status_and_metrics)
 	sbc_metrics_free(&m);
 	free(sbuf);
 	free(st);
+}
+
+/* --- running out of memory ------------------------------------------------ */
+
+/*
+ * The library must never exit when memory runs out (it lives in other
+ * programs).  Each sweep below first counts the allocations a call makes
+ * when all succeed, then runs it again once per allocation with that one
+ * failing (and, separately, with it and all later ones failing): every
+ * such run must answer SBC_ERR_NOMEM, and LSan (ASan builds) checks at
+ * exit that no failure path leaks what it had allocated.
+ */
+
+/* Write the fake server's replies for one call. */
+typedef void	(*oom_replies_fn)(void);
+/* Make the call on c; its result checked and freed on success. */
+typedef int	(*oom_call_fn)(struct sbc *, struct sbc_error *);
+
+/* Run one call on a fresh pair with allocation n failing (n < 0: none). */
+static int
+oom_run(oom_replies_fn replies, oom_call_fn call, long n, bool rest,
+    long *count)
+{
+	struct sbc_error	 err = {0};
+	struct sbc		*c;
+	int			 sv[2], code;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	srv_fd = sv[1];
+	replies();
+	sbc_test_alloc_fail(n, rest);
+	if ((c = sbc_open_fd(sv[0])) == NULL)
+		code = SBC_ERR_NOMEM;
+	else
+		code = call(c, &err);
+	*count = sbc_test_alloc_count();
+	sbc_test_alloc_fail(-1, false);
+	if (c == NULL)
+		close(sv[0]);
+	else if (code != 0)
+		cr_assert_eq(err.code, code, "err.code %d, returned %d",
+		    err.code, code);
+	sbc_close(c);
+	close(srv_fd);
+	srv_fd = -1;
+	sbc_error_clear(&err);
+	return (code);
+}
+
+/* Fail each allocation of a call in turn: all must give SBC_ERR_NOMEM. */
+static void
+oom_sweep(oom_replies_fn replies, oom_call_fn call)
+{
+	long	total, n, count;
+	int	code, rest;
+
+	cr_assert_eq(oom_run(replies, call, -1, false, &total), 0);
+	cr_assert_gt(total, 2, "the call made %ld allocations", total);
+	for (rest = 0; rest < 2; rest++) {
+		for (n = 0; n < total; n++) {
+			code = oom_run(replies, call, n, rest, &count);
+			cr_assert_eq(code, SBC_ERR_NOMEM, "allocation %ld of "
+			    "%ld failing%s: code %d", n, total,
+			    rest ? " (and the rest)" : "", code);
+		}
+	}
+}
+
+static void
+oom_get_replies(void)
+{
+	put_sandbox_reply(1, "sb1");
+}
+
+static int
+oom_get_call(struct sbc *c, struct sbc_error *err)
+{
+	struct sbc_meta	m;
+	int		code;
+
+	if ((code = sbc_store_get(c, "sb1", &m, err)) != 0)
+		return (code);
+	cr_assert_str_eq(sbc_meta_label(&m, "tier"), "x");
+	sbc_meta_free(&m);
+	return (0);
+}
+
+Test(client_oom, store_get, .timeout = 30)
+{
+	oom_sweep(oom_get_replies, oom_get_call);
+}
+
+/* A List reply of three sandboxes, encoded by hand (list is a callback). */
+static void
+oom_list_replies(void)
+{
+	ct_Sandbox	*sb = calloc(1, sizeof *sb);
+	t_Response	 resp = {0};
+	uint8_t		*payload, *one, *env;
+	size_t		 plen = 0, olen, elen, i;
+	char		 id[8];
+
+	payload = malloc(3 * 4096);
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "sb%zu", i);
+		fill_sandbox(sb, id);
+		cr_assert(msg_encode(ct_Sandbox_fields, sb, &one, &olen, NULL));
+		payload[plen++] = (1 << 3) | 2;
+		payload[plen++] = (uint8_t)(olen | 0x80);
+		payload[plen++] = (uint8_t)(olen >> 7);
+		memcpy(payload + plen, one, olen);
+		plen += olen;
+		free(one);
+	}
+	resp.payload.data = payload;
+	resp.payload.len = plen;
+	cr_assert(msg_encode(t_Response_fields, &resp, &env, &elen, NULL));
+	put_header(srv_fd, (uint32_t)elen, 1, FRAME_TYPE_RESPONSE);
+	put(srv_fd, env, elen);
+	free(env);
+	free(payload);
+	free(sb);
+}
+
+static int
+oom_list_call(struct sbc *c, struct sbc_error *err)
+{
+	struct sbc_meta	*list;
+	size_t		 n;
+	int		 code;
+
+	if ((code = sbc_store_list(c, NULL, 0, &list, &n, err)) != 0)
+		return (code);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(list[2].id, "sb2");
+	sbc_meta_list_free(list, n);
+	return (0);
+}
+
+Test(client_oom, store_list, .timeout = 30)
+{
+	oom_sweep(oom_list_replies, oom_list_call);
+}
+
+static void
+oom_start_replies(void)
+{
+	cssv_ControllerStartResponse	*r = calloc(1, sizeof *r);
+	static char			 k[] = "k", v[] = "v", addr[] = "a";
+	static char			 turl[] = OCI_SPEC_TYPE_URL;
+
+	r->pid = 42;
+	r->labels_count = 1;
+	r->labels[0].key = k;
+	r->labels[0].value = v;
+	r->address = addr;
+	r->has_spec = true;
+	r->spec.type_url = turl;
+	r->spec.value.data = (const pb_byte_t *)"{}";
+	r->spec.value.len = 2;
+	put_reply(1, 0, NULL, cssv_ControllerStartResponse_fields, r);
+	free(r);
+}
+
+static int
+oom_start_call(struct sbc *c, struct sbc_error *err)
+{
+	struct sbc_start_info	si;
+	int			code;
+
+	if ((code = sbc_ctrl_start(c, "sb1", &si, err)) != 0)
+		return (code);
+	cr_assert_eq(si.pid, 42);
+	cr_assert_str_eq(si.labels[0].value, "v");
+	cr_assert_eq(si.spec.len, 2);
+	sbc_start_info_free(&si);
+	return (0);
+}
+
+Test(client_oom, ctrl_start, .timeout = 30)
+{
+	oom_sweep(oom_start_replies, oom_start_call);
+}
+
+static void
+oom_status_replies(void)
+{
+	crsv_SandboxStatusResponse	*st = calloc(1, sizeof *st);
+	crsv_SandboxMetricsResponse	 mr = {0};
+	sv_Metrics			 stats = {0};
+	static char			 k[] = "runtime", v[] = "exec";
+	static char			 turl[] = "type.googleapis.com/"
+					     METRICS_TYPE_URL;
+	uint8_t				*sbuf;
+	size_t				 slen;
+
+	strcpy(st->sandbox_id, "sb1");
+	strcpy(st->state, "SANDBOX_READY");
+	st->info_count = 1;
+	st->info[0].key = k;
+	st->info[0].value = v;
+	put_reply(1, 0, NULL, crsv_SandboxStatusResponse_fields, st);
+	stats.pids = 2;
+	cr_assert(msg_encode(sv_Metrics_fields, &stats, &sbuf, &slen, NULL));
+	mr.has_metrics = true;
+	strcpy(mr.metrics.id, "sb1");
+	mr.metrics.has_data = true;
+	mr.metrics.data.type_url = turl;
+	mr.metrics.data.value.data = sbuf;
+	mr.metrics.data.value.len = slen;
+	put_reply(3, 0, NULL, crsv_SandboxMetricsResponse_fields, &mr);
+	free(sbuf);
+	free(st);
+}
+
+static int
+oom_status_call(struct sbc *c, struct sbc_error *err)
+{
+	struct sbc_status	s;
+	struct sbc_metrics	m;
+	int			code;
+
+	if ((code = sbc_shim_status(c, "sb1", true, &s, err)) != 0)
+		return (code);
+	cr_assert_str_eq(s.info[0].value, "exec");
+	sbc_status_free(&s);
+	if ((code = sbc_shim_metrics(c, "sb1", &m, err)) != 0)
+		return (code);
+	cr_assert_eq(m.pids, 2);
+	sbc_metrics_free(&m);
+	return (0);
+}
+
+Test(client_oom, status_and_metrics, .timeout = 30)
+{
+	oom_sweep(oom_status_replies, oom_status_call);
+}
+
+static void
+oom_new_replies(void)
+{
+	put_sandbox_reply(1, "sb1");
+	put_reply(3, 0, NULL, NULL, NULL);
+}
+
+static int
+oom_new_call(struct sbc *c, struct sbc_error *err)
+{
+	struct sbc_label	 labels[] = { { "app", "web" } };
+	struct sbc_sandbox_opts	 o = { .labels = labels, .nlabels = 1 };
+	struct sbc_sandbox	*sb;
+	int			 code;
+
+	if ((code = sbc_sandbox_new(c, "sb1", &o, &sb, err)) != 0)
+		return (code);
+	cr_assert_str_eq(sbc_sandbox_id(sb), "sb1");
+	sbc_sandbox_free(sb);
+	return (0);
+}
+
+Test(client_oom, sandbox_new, .timeout = 30)
+{
+	oom_sweep(oom_new_replies, oom_new_call);
+}
+
+/* The parts that need no server: copies and parsers. */
+Test(client_oom, copies_and_parsers)
+{
+	struct sbc_label	 labels[] = { { "a", "1" } };
+	struct sbc_extension	 exts[] = { { "net", { "t/x", "\x01", 1 } } };
+	struct sbc_meta		 in = { .id = "sb1", .runtime = "r",
+				     .labels = labels, .nlabels = 1,
+				     .extensions = exts, .nextensions = 1 };
+	struct sbc_meta		 copy;
+	char			*k, *v, *t, *cause;
+	long			 n, total;
+
+	sbc_test_alloc_fail(-1, false);
+	cr_assert_eq(sbc_meta_copy(&copy, &in), 0);
+	total = sbc_test_alloc_count();
+	sbc_meta_free(&copy);
+	for (n = 0; n < total; n++) {
+		sbc_test_alloc_fail(n, false);
+		cr_assert_eq(sbc_meta_copy(&copy, &in), SBC_ERR_NOMEM);
+		cr_assert_null(copy.id);
+	}
+	for (n = 0; n < 2; n++) {
+		sbc_test_alloc_fail(n, false);
+		cause = NULL;
+		cr_assert_eq(sbc_label_parse("a=b", &k, &v, &cause), -1);
+		cr_assert(k == NULL && v == NULL);
+		cr_assert_str_eq(cause, "out of memory");
+		free(cause);
+	}
+	for (n = 0; n < 3; n++) {
+		sbc_test_alloc_fail(n, false);
+		cr_assert_eq(sbc_extension_parse("n=t:f", &k, &t, &v, NULL), -1);
+		cr_assert(k == NULL && t == NULL && v == NULL);
+	}
+	sbc_test_alloc_fail(-1, false);
+	cr_assert_str_eq(sbc_error_name(SBC_ERR_NOMEM), "out of memory");
+	cr_assert_eq(sbc_exit_code(SBC_ERR_NOMEM), SBC_EXIT_ERROR);
+}
+
+/* A namespace that cannot be copied leaves the old one in place. */
+Test(client_oom, set_namespace, .init = pair_setup, .fini = pair_teardown)
+{
+	sbc_test_alloc_fail(0, true);
+	cr_assert_eq(sbc_set_namespace(cli, "k8s.io"), SBC_ERR_NOMEM);
+	sbc_test_alloc_fail(-1, false);
+	cr_assert_str_eq(sbc_namespace(cli), "default");
 }

@@ -1,0 +1,128 @@
+/*
+ * benchutil_probe.c: the latency probe (see struct bench_probe): a child
+ * that times a cheap call every few milliseconds while a benchmark runs.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchutil.h"
+
+#define PROBE_INTERVAL_MS	2
+#define PROBE_MAX_SAMPLES	200000
+
+static volatile sig_atomic_t	probe_stop;
+
+/* SIGTERM in the probe child: finish the sample and report. */
+static void
+probe_stop_cb(int sig)
+{
+	(void)sig;
+	probe_stop = 1;
+}
+
+/* Percentiles of the samples (sorted here). */
+static void
+probe_summary(double *ms, size_t n, size_t errors, struct bench_latency *l)
+{
+	memset(l, 0, sizeof *l);
+	l->n = n;
+	l->errors = errors;
+	if (n == 0)
+		return;
+	bench_sort(ms, n);
+	l->p50 = ms[n / 2];
+	l->p99 = ms[n - 1 - n / 100];
+	l->max = ms[n - 1];
+}
+
+/* The probe child: Get, time, nap, until SIGTERM; report on fd. */
+static void __attribute__((__noreturn__))
+probe_main(const struct bench_daemon *d, int fd)
+{
+	struct sbc_error	 err = {0};
+	struct sbc_meta		 m;
+	struct bench_latency	 l;
+	struct sbc		*c;
+	double			*ms, t;
+	size_t			 n = 0, errors = 0;
+	char			*cause = NULL;
+	int			 code;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, probe_stop_cb);
+	if ((ms = calloc(PROBE_MAX_SAMPLES, sizeof *ms)) == NULL ||
+	    (c = sbc_connect(d->socket, &cause)) == NULL)
+		_exit(1);
+	while (!probe_stop && n < PROBE_MAX_SAMPLES) {
+		t = bench_now();
+		code = sbc_store_get(c, "latency-probe", &m, &err);
+		ms[n++] = (bench_now() - t) * 1000;
+		if (code == 0)
+			sbc_meta_free(&m);
+		if (code != STATUS_NOT_FOUND)
+			errors++;
+		sbc_error_clear(&err);
+		bench_sleep_ms(PROBE_INTERVAL_MS);
+	}
+	probe_summary(ms, n, errors, &l);
+	if (write(fd, &l, sizeof l) != (ssize_t)sizeof l)
+		_exit(1);
+	_exit(0);
+}
+
+/* Start probing d; -1 if the child cannot be started. */
+int
+bench_probe_start(const struct bench_daemon *d, struct bench_probe *p)
+{
+	int	pfd[2];
+
+	if (pipe(pfd) == -1)
+		return (-1);
+	fflush(stdout);
+	if ((p->pid = fork()) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return (-1);
+	}
+	if (p->pid == 0) {
+		close(pfd[0]);
+		probe_main(d, pfd[1]);
+	}
+	close(pfd[1]);
+	p->fd = pfd[0];
+	return (0);
+}
+
+/* Stop the probe and read its figures; -1 if it failed. */
+int
+bench_probe_stop(struct bench_probe *p, struct bench_latency *l)
+{
+	ssize_t	n;
+	int	st;
+
+	kill(p->pid, SIGTERM);
+	n = read(p->fd, l, sizeof *l);
+	close(p->fd);
+	waitpid(p->pid, &st, 0);
+	if (n != (ssize_t)sizeof *l || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		memset(l, 0, sizeof *l);
+		return (-1);
+	}
+	return (0);
+}
+
+/* One line of a probe's figures under a label. */
+void
+bench_print_latency(const char *label, const struct bench_latency *l)
+{
+	printf("    %s: %zu Store.Get probes, p50 %.2f ms, p99 %.2f ms, "
+	    "max %.2f ms%s\n", label, l->n, l->p50, l->p99, l->max,
+	    l->errors > 0 ? " (some answers were not NotFound)" : "");
+}

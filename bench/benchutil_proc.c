@@ -1,0 +1,147 @@
+/*
+ * benchutil_proc.c: what /proc says about a process: its children, its
+ * memory, open files, CPU time and scheduling delay.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchutil.h"
+#include "procmgr.h"
+
+/*
+ * Call fn(pid, state letter, arg) for every process whose parent is ppid,
+ * found by a walk of /proc.
+ */
+void
+bench_for_children(pid_t ppid, void (*fn)(pid_t, char, void *), void *arg)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	pid_t		 pid, parent;
+	char		 state;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
+		    proc_read_parent(pid, &parent, &state) == 0 &&
+		    parent == ppid)
+			fn(pid, state, arg);
+	}
+	closedir(dir);
+}
+
+/* The number after "key" in a /proc file of "key: value kB" lines. */
+static long
+kib_field(const char *path, const char *key)
+{
+	char	 line[256];
+	size_t	 len = strlen(key);
+	long	 v = -1;
+	FILE	*f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return (v);
+}
+
+/*
+ * A process's resident memory in KiB: VmRSS from status and Pss from
+ * smaps_rollup (-1 where unreadable).  0, or -1 if the process is gone.
+ */
+int
+bench_mem(pid_t pid, long *rss, long *pss)
+{
+	char	path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	*rss = kib_field(path, "VmRSS");
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	*pss = kib_field(path, "Pss");
+	return (*rss < 0 ? -1 : 0);
+}
+
+/*
+ * The number of open file descriptors of a process, -1 if unreadable;
+ * those on files under skip (NULL: none), e.g. LevelDB's, are not
+ * counted: their number follows LevelDB's own compactions.
+ */
+int
+bench_fd_count(pid_t pid, const char *skip)
+{
+	char		 path[64], link[PATH_MAX + 64], target[PATH_MAX];
+	struct dirent	*de;
+	DIR		*dir;
+	ssize_t		 len;
+	int		 n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return (-1);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof link, "%s/%s", path, de->d_name);
+		len = readlink(link, target, sizeof target - 1);
+		target[len > 0 ? len : 0] = '\0';
+		if (skip == NULL || strncmp(target, skip, strlen(skip)) != 0)
+			n++;
+	}
+	closedir(dir);
+	return (n);
+}
+
+/* CPU seconds (user + system, all threads) a process has used, or -1. */
+double
+bench_cpu_seconds(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	FILE			*f;
+	int			 n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (-1);
+	if (fgets(buf, sizeof buf, f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		n = sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+		    "%*u %llu %llu", &ut, &st);
+	fclose(f);
+	if (n != 2)
+		return (-1);
+	return ((double)(ut + st) / (double)sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * Seconds a process's main thread (the daemon's loop) has spent runnable
+ * but waiting for a CPU (run_delay in /proc/<pid>/schedstat), or -1.
+ */
+double
+bench_run_delay(pid_t pid)
+{
+	char			 path[64];
+	unsigned long long	 run, delay;
+	FILE			*f;
+	int			 n;
+
+	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (-1);
+	n = fscanf(f, "%llu %llu", &run, &delay);
+	fclose(f);
+	return (n == 2 ? (double)delay / 1e9 : -1);
+}
