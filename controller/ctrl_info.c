@@ -12,8 +12,10 @@
 
 #include "instance.h"
 #include "pbutil.h"
+#include "pod.h"
 #include "procmgr.h"
 #include "protocol.h"
+#include "storage.h"
 #include "xmalloc.h"
 
 static const char *const state_words[] = {
@@ -61,6 +63,43 @@ info_add_time(struct call *call, struct ctrl_status *st, const char *key,
 	info_add(call, st, key, "%s.%09dZ", buf, ts->nanos);
 }
 
+/* What pod_config_info reports goes here: the call and the status. */
+struct info_sink {
+	struct call		*call;
+	struct ctrl_status	*st;
+};
+
+/* Take one entry of the pod's info (value malloc'd, handed over). */
+static void
+info_add_pod_cb(const char *key, char *value, void *arg)
+{
+	struct info_sink	*sink = arg;
+
+	info_add(sink->call, sink->st, key, "%s", value);
+	free(value);
+}
+
+/* The pod a CRI Create described, from the record. */
+static void
+status_pod_info(struct call *call, const sv_Instance *rec,
+    struct ctrl_status *st)
+{
+	struct info_sink	 sink = { call, st };
+	struct pod_config	*pod;
+	char			*cause = NULL;
+
+	if (rec->pod_config.len == 0)
+		return;
+	if ((pod = pod_config_parse(rec->pod_config.data, rec->pod_config.len,
+	    &cause)) == NULL) {
+		info_add(call, st, "pod", "unreadable: %s", cause);
+		free(cause);
+		return;
+	}
+	pod_config_info(pod, info_add_pod_cb, &sink);
+	pod_config_free(pod);
+}
+
 /* The verbose part of Status: what helps someone debugging a sandbox. */
 static void
 status_info(struct call *call, const struct instance *inst,
@@ -73,8 +112,11 @@ status_info(struct call *call, const struct instance *inst,
 	info_add(call, st, "namespace", "%s", inst->ns);
 	if (inst_load(inst->ns, inst->id, &rec, &cause) == 1) {
 		info_add(call, st, "runtime", "%s", rec->inst->sandbox.runtime.name);
+		status_pod_info(call, rec->inst, st);
 		inst_record_free(rec);
 	}
+	if (inst->owner_bundle != NULL)
+		info_add(call, st, "containerd_bundle", "%s", inst->owner_bundle);
 	free(cause);
 	info_add(call, st, "netns_path", "%s",
 	    inst->netns_path != NULL ? inst->netns_path : "");
@@ -196,5 +238,60 @@ ctrl_platform(struct call *call, const char *id, ct_Platform *p)
 	snprintf(p->os, sizeof(p->os), "linux");
 	if (uname(&u) == 0)
 		platform_arch(u.machine, p);
+	return (HANDLER_DONE);
+}
+
+/* What ctrl_list_instances walks with: the caller's callback. */
+struct list_walk {
+	ctrl_instance_fn	 fn;
+	void			*arg;
+};
+
+/* Describe one instance to the caller's callback. */
+static void
+list_one_cb(struct instance *inst, void *arg)
+{
+	struct list_walk		*walk = arg;
+	struct ctrl_instance_info	 info = { 0 };
+	struct inst_record		*rec = NULL;
+	char				*cause = NULL;
+
+	info.ns = inst->ns;
+	info.id = inst->id;
+	info.state = state_words[inst->state];
+	info.pid = inst->pid;
+	info.created_at = inst->created_at;
+	info.started_at = inst->started_at;
+	info.exited = inst->state == SB_STATE_STOPPED;
+	info.exited_at = inst->exited_at;
+	info.exit_status = inst->exit_status;
+	info.netns_path = inst->netns_path;
+	info.owner_bundle = inst->owner_bundle;
+	info.store_record = store_exists(STORE_SANDBOX, inst->ns, inst->id);
+	if (inst_load(inst->ns, inst->id, &rec, &cause) == 1)
+		info.runtime = rec->inst->sandbox.runtime.name;
+	free(cause);
+	walk->fn(&info, walk->arg);
+	inst_record_free(rec);
+}
+
+/* Every instance, in every namespace, in (namespace, id) order. */
+void
+ctrl_list_instances(ctrl_instance_fn fn, void *arg)
+{
+	struct list_walk	walk = { fn, arg };
+
+	inst_foreach(list_one_cb, &walk);
+}
+
+/* The pid of a sandbox's init process (0: none), for the task service. */
+enum handler_result
+ctrl_task_pid(struct call *call, const char *id, uint32_t *pid)
+{
+	struct instance	*inst;
+
+	if ((inst = inst_get_or_fail(call, id)) == NULL)
+		return (HANDLER_ERROR);
+	*pid = inst->pid;
 	return (HANDLER_DONE);
 }

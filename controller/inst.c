@@ -87,6 +87,7 @@ inst_remove(struct instance *inst)
 	if (inst->proc != NULL)
 		proc_free(inst->proc);
 	free(inst->netns_path);
+	free(inst->owner_bundle);
 	free(inst->ns);
 	free(inst);
 }
@@ -207,39 +208,47 @@ inst_load(const char *ns, const char *id, struct inst_record **out,
 	return (1);
 }
 
+/* Encode the record and queue it into the batch. */
+static int
+inst_put(struct instance *inst, const ct_Sandbox *sb, struct pb_view pod,
+    char **cause)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if (inst_encode(inst, sb, pod, &buf, &len, cause) == -1)
+		return (-1);
+	store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
+	free(buf);
+	return (0);
+}
+
 /*
  * Queue the instance's record into the batch.  sb is the metadata copy to
- * keep; NULL keeps the one already stored.
+ * keep; NULL keeps the one already stored.  What a Create fixed for good
+ * (the pod config) is carried over from the stored record.
  */
 int
 inst_save(struct instance *inst, const ct_Sandbox *sb, char **cause)
 {
 	struct inst_record	*old = NULL;
-	uint8_t			*buf;
-	size_t			 len;
-	int			 rc = -1;
+	int			 rc;
 
-	if (sb == NULL) {
-		if (inst_load(inst->ns, inst->id, &old, cause) != 1) {
-			if (*cause == NULL)
-				xasprintf(cause, "instance record missing");
-			return (-1);
-		}
-		sb = &old->inst->sandbox;
+	if (inst_load(inst->ns, inst->id, &old, cause) != 1) {
+		if (*cause == NULL)
+			xasprintf(cause, "instance record missing");
+		return (-1);
 	}
-	if (inst_encode(inst, sb, &buf, &len, cause) == 0) {
-		store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
-		free(buf);
-		rc = 0;
-	}
+	rc = inst_put(inst, sb != NULL ? sb : &old->inst->sandbox,
+	    old->inst->pod_config, cause);
 	inst_record_free(old);
 	return (rc);
 }
 
 /* Encode the instance's record, with sb as its metadata copy. */
 int
-inst_encode(const struct instance *inst, const ct_Sandbox *sb, uint8_t **buf,
-    size_t *len, char **cause)
+inst_encode(const struct instance *inst, const ct_Sandbox *sb,
+    struct pb_view pod, uint8_t **buf, size_t *len, char **cause)
 {
 	sv_Instance	*rec;
 	int		 rc;
@@ -261,6 +270,8 @@ inst_encode(const struct instance *inst, const ct_Sandbox *sb, uint8_t **buf,
 	rec->stop_deadline = inst->stop_deadline;
 	rec->has_sandbox = true;
 	rec->sandbox = *sb;
+	rec->pod_config = pod;
+	rec->owner_bundle = inst->owner_bundle;
 	rc = msg_encode(sv_Instance_fields, rec, buf, len, cause) ? 0 : -1;
 	free(rec);		/* borrowed every pointer */
 	return (rc);
@@ -315,6 +326,18 @@ inst_save_or_log(struct instance *inst, const char *what)
 	}
 }
 
+/* A save failed: fail the call with Internal, and log it. */
+static bool
+inst_save_failed(struct call *call, struct instance *inst, char *cause)
+{
+	call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": cannot save state: %s",
+	    inst->id, cause);
+	log_warnx("sandbox %s/%s: cannot save state: %s", inst->ns, inst->id,
+	    cause);
+	free(cause);
+	return (false);
+}
+
 /* Save, or fail the call with Internal. */
 bool
 inst_save_or_fail(struct call *call, struct instance *inst,
@@ -324,10 +347,17 @@ inst_save_or_fail(struct call *call, struct instance *inst,
 
 	if (inst_save(inst, sb, &cause) == 0)
 		return (true);
-	call_fail(call, STATUS_INTERNAL, "sandbox \"%s\": cannot save state: %s",
-	    inst->id, cause);
-	log_warnx("sandbox %s/%s: cannot save state: %s", inst->ns, inst->id,
-	    cause);
-	free(cause);
-	return (false);
+	return (inst_save_failed(call, inst, cause));
+}
+
+/* The first save of a new instance, with its pod config; else as above. */
+bool
+inst_save_new_or_fail(struct call *call, struct instance *inst,
+    const ct_Sandbox *sb, struct pb_view pod)
+{
+	char	*cause = NULL;
+
+	if (inst_put(inst, sb, pod, &cause) == 0)
+		return (true);
+	return (inst_save_failed(call, inst, cause));
 }

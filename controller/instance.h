@@ -31,6 +31,8 @@ struct instance {
 	struct netns_req	*netns_req;	/* netns being made or removed */
 	char			*ns;
 	char			*netns_path;	/* NULL: none */
+	char			*owner_bundle;	/* containerd's bundle (shim API), or
+						   NULL: see ctrl_sweep_orphans */
 	uint64_t		 start_time;	/* /proc/<pid>/stat field 22 */
 	int64_t			 stop_deadline;	/* unix s: SIGKILL due (stopping) */
 	gp_Timestamp		 created_at;
@@ -59,11 +61,13 @@ struct instance	*inst_find_netns_owner(const char *);
 int		 inst_load(const char *, const char *, struct inst_record **,
 		    char **);
 int		 inst_encode(const struct instance *, const ct_Sandbox *,
-		    uint8_t **, size_t *, char **);
+		    struct pb_view, uint8_t **, size_t *, char **);
 int		 inst_save(struct instance *, const ct_Sandbox *, char **);
 void		 inst_save_or_log(struct instance *, const char *);
 bool		 inst_save_or_fail(struct call *, struct instance *,
 		    const ct_Sandbox *);
+bool		 inst_save_new_or_fail(struct call *, struct instance *,
+		    const ct_Sandbox *, struct pb_view);
 
 /* create.c */
 void		 create_op_free(void *);
@@ -72,7 +76,11 @@ void		 create_op_free(void *);
 void		 inst_exit_cb(struct proc *, int, const struct timespec *,
 		    void *);
 void		 inst_teardown(struct instance *);
+void		 inst_shutdown(struct instance *);
 void		 inst_start_queued(struct instance *);
+
+/* orphans.c */
+void		 orphans_sweep(void);
 
 /* answer.c */
 void		 inst_answer_create(struct instance *, const char *);

@@ -18,6 +18,7 @@
 #include "instance.h"
 #include "log.h"
 #include "pbutil.h"
+#include "pod.h"
 #include "procmgr.h"
 #include "protocol.h"
 #include "storage.h"
@@ -120,12 +121,21 @@ static int
 start_launch(struct instance *inst, const sv_Instance *rec,
     struct proc_launch *launch, char **cause)
 {
-	char	*dir;
+	struct pod_config	*pod;
+	char			*dir;
 
 	if (runtime_prepare(rec->sandbox.runtime.name,
 	    rec->sandbox.spec.value.data, rec->sandbox.spec.value.len, launch,
 	    cause) == -1)
 		return (-1);
+	if (rec->pod_config.len > 0) {
+		/* Checked at Create; read again, it could only fail now for memory. */
+		if ((pod = pod_config_parse(rec->pod_config.data,
+		    rec->pod_config.len, cause)) == NULL)
+			return (-1);
+		pod_config_apply(pod, launch);
+		pod_config_free(pod);
+	}
 	if (inst->netns_path != NULL)
 		launch->netns_path = xstrdup(inst->netns_path);
 	dir = inst_bundle_dir(inst);
@@ -347,18 +357,29 @@ ctrl_shutdown(struct call *call, const char *id, ctrl_answer_fn answer)
 	}
 	if (inst->shutting_down)
 		return (waiter_add(&inst->waiters, call, WAITER_STOP, answer));
-	inst->shutting_down = true;
 	r = waiter_add(&inst->waiters, call, WAITER_STOP, answer);
+	inst_shutdown(inst);		/* may answer r's call at once */
+	return (r);
+}
+
+/*
+ * Shut inst down: SIGKILL what runs; inst_exit_cb goes on once it is
+ * reaped, create_netns_done_cb once a Create still making its netns is
+ * done, else tear it down now (answering its waiters).
+ */
+void
+inst_shutdown(struct instance *inst)
+{
+	inst->shutting_down = true;
 	if (inst->creating)
-		return (r);		/* create_netns_done_cb goes on */
+		return;
 	if (inst->proc != NULL) {
 		if (proc_kill(inst->proc, SIGKILL) == -1 && errno != ESRCH)
-			log_warn("sandbox %s/%s: kill pid %u", inst->ns, id,
-			    inst->pid);
-		return (r);		/* inst_exit_cb goes on */
+			log_warn("sandbox %s/%s: kill pid %u", inst->ns,
+			    inst->id, inst->pid);
+		return;
 	}
-	inst_teardown(inst);		/* may answer r's call at once */
-	return (r);
+	inst_teardown(inst);
 }
 
 /* Update: field paths applied to the controller's copy of the metadata. */

@@ -64,6 +64,8 @@ restore_fields(struct instance *inst, const sv_Instance *rec)
 	inst->netns_owned = rec->netns_owned;
 	if (rec->netns_path != NULL && *rec->netns_path != '\0')
 		inst->netns_path = xstrdup(rec->netns_path);
+	if (rec->owner_bundle != NULL && *rec->owner_bundle != '\0')
+		inst->owner_bundle = xstrdup(rec->owner_bundle);
 }
 
 /* A Stop was under way: SIGKILL when its deadline comes (or now). */

@@ -21,16 +21,21 @@ handlers_configure(const char *state_dir, const char *run_dir,
 	ctrl_configure(&c);
 }
 
-/* Start-up: take back the sandboxes recorded before a restart. */
+/*
+ * Start-up: take back the sandboxes recorded before a restart, then shut
+ * down those containerd forgot meanwhile, and keep watching for those.
+ */
 void
-handlers_recover(void)
+handlers_recover(struct event_base *base)
 {
 	ctrl_recover();
+	ctrl_watch_orphans(base);
 }
 
 /* Exit: forget every sandbox in memory; they keep running. */
 void
 handlers_release_all(void)
 {
+	ctrl_unwatch_orphans();
 	ctrl_release_all();
 }

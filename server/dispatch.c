@@ -23,6 +23,8 @@
 #include "ttrpc.pb.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
 #include "containerd/runtime/sandbox/v1/sandbox.pb.h"
+#include "containerd/task/v2/shim.pb.h"
+#include "sandboxd/v1/admin.pb.h"
 
 struct method {
 	const char		*service;
@@ -88,6 +90,17 @@ static const struct method methods[] = {
 	    crsv_ShutdownSandboxResponse, h_shim_shutdown),
 	METHOD(SERVICE_SHIM, "SandboxMetrics", crsv_SandboxMetricsRequest,
 	    crsv_SandboxMetricsResponse, h_shim_metrics),
+
+	/* The rest of the task service answers Unimplemented, by name. */
+	METHOD(SERVICE_TASK, "Connect", ctv_ConnectRequest, ctv_ConnectResponse,
+	    h_task_connect),
+	METHOD(SERVICE_TASK, "Pids", ctv_PidsRequest, ctv_PidsResponse,
+	    h_task_pids),
+	METHOD(SERVICE_TASK, "Shutdown", ctv_ShutdownRequest, ctv_Empty,
+	    h_task_shutdown),
+
+	METHOD(SERVICE_ADMIN, "ListInstances", sv_ListInstancesRequest,
+	    sv_ListInstancesResponse, h_admin_list_instances),
 };
 
 /* Find a method; *service_known tells Unimplemented service from method. */

@@ -202,6 +202,23 @@ struct sbc_sandbox_opts {
 	const char			*sandboxer;
 };
 
+/* A sandbox instance the daemon runs (sandboxd.v1.Admin/ListInstances). */
+struct sbc_instance {
+	char			*ns;
+	char			*id;
+	char			*state;		/* created, running, stopping, ... */
+	char			*runtime;
+	char			*netns_path;	/* "": none */
+	char			*owner_bundle;	/* "": not made by containerd */
+	uint32_t		 pid;
+	uint32_t		 exit_status;
+	bool			 exited;
+	bool			 store_record;	/* the Store has its metadata */
+	struct timespec		 created_at;
+	struct timespec		 started_at;
+	struct timespec		 exited_at;
+};
+
 struct sbc_sandbox;
 
 /* sbc.c */
@@ -301,6 +318,11 @@ int		 sbc_shim_shutdown(struct sbc *, const char *,
 		    struct sbc_error *);
 int		 sbc_shim_metrics(struct sbc *, const char *,
 		    struct sbc_metrics *, struct sbc_error *);
+
+/* sbc_admin.c */
+int		 sbc_admin_list_instances(struct sbc *, struct sbc_instance **,
+		    size_t *, struct sbc_error *);
+void		 sbc_instance_list_free(struct sbc_instance *, size_t);
 
 /* sbc_sandbox.c */
 int		 sbc_sandbox_new(struct sbc *, const char *,

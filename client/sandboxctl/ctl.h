@@ -104,6 +104,7 @@ int	cmd_metrics(struct ctx *, int, char **);
 int	cmd_platform(struct ctx *, int, char **);
 int	cmd_run(struct ctx *, int, char **);
 int	cmd_version(struct ctx *, int, char **);
+int	cmd_ps(struct ctx *, int, char **);
 
 /* ctl_args.c */
 extern const struct option args_help_only[];
@@ -139,5 +140,7 @@ void	out_status(const struct ctx *, const struct sbc_status *);
 void	out_metrics(const struct ctx *, const struct sbc_metrics *);
 void	out_platform(const struct ctx *, const struct sbc_platform *);
 void	out_run(const struct ctx *, const char *, uint32_t);
+void	out_instances(const struct ctx *, const struct sbc_instance *,
+	    size_t);
 
 #endif /* SANDBOXD_CTL_H */

@@ -428,3 +428,27 @@ cmd_version(struct ctx *x, int argc, char **argv)
 	printf("sandboxctl %s\n", sbc_version());
 	return (0);
 }
+
+/* ps: every instance the daemon runs (sandboxd.v1.Admin/ListInstances). */
+int
+cmd_ps(struct ctx *x, int argc, char **argv)
+{
+	struct sbc_instance	*v = NULL;
+	struct sbc_error	 err = {0};
+	const char		*id;
+	size_t			 n = 0;
+	int			 r;
+
+	r = args_parse_id(ctl_find_cmd(x->cmd), argc, argv, args_help_only,
+	    "h", &id, NULL, NULL, true);
+	if (r < 0 && id != NULL)
+		return (ctl_usage_cmd(ctl_find_cmd(x->cmd), stderr,
+		    SBC_EXIT_USAGE));
+	if ((r = ctl_ready(x, r)) >= 0)
+		return (r);
+	if (sbc_admin_list_instances(x->c, &v, &n, &err) != 0)
+		return (out_fail(x, NULL, &err));
+	out_instances(x, v, n);
+	sbc_instance_list_free(v, n);
+	return (0);
+}

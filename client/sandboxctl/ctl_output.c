@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "xmalloc.h"
@@ -407,4 +408,84 @@ out_run(const struct ctx *x, const char *id, uint32_t pid)
 		    (json_int_t)pid));
 	else
 		printf("%s %u\n", id, pid);
+}
+
+/* How long ago ts was, as "12s", "5m", "3h" or "2d" ("-": never). */
+static void
+age_text(const struct timespec *ts, char *buf, size_t len)
+{
+	time_t	d;
+
+	if (ts->tv_sec == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	d = time(NULL) - ts->tv_sec;
+	if (d < 0)
+		d = 0;
+	if (d < 120)
+		snprintf(buf, len, "%llds", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, len, "%lldm", (long long)d / 60);
+	else if (d < 172800)
+		snprintf(buf, len, "%lldh", (long long)d / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)d / 86400);
+}
+
+/* One instance as a JSON object. */
+static json_t *
+to_json_instance(const struct sbc_instance *in)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:b, s:o, s:o}",
+	    "namespace", in->ns, "id", in->id, "state", in->state,
+	    "pid", (json_int_t)in->pid, "runtime", in->runtime,
+	    "store_record", in->store_record,
+	    "created_at", to_json_ts(&in->created_at),
+	    "started_at", to_json_ts(&in->started_at));
+	if (in->exited) {
+		json_object_set_new(o, "exit_status",
+		    json_integer(in->exit_status));
+		json_object_set_new(o, "exited_at", to_json_ts(&in->exited_at));
+	}
+	json_object_set_new(o, "netns_path", *in->netns_path != '\0' ?
+	    json_string(in->netns_path) : json_null());
+	json_object_set_new(o, "containerd_bundle", *in->owner_bundle != '\0' ?
+	    json_string(in->owner_bundle) : json_null());
+	return (o);
+}
+
+/* ps: a table, widest namespace and id first, or a JSON array. */
+void
+out_instances(const struct ctx *x, const struct sbc_instance *v, size_t n)
+{
+	json_t	*arr;
+	char	 age[32], pid[16];
+	int	 wns = 9, wid = 2;
+	size_t	 i;
+
+	if (x->json) {
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, to_json_instance(&v[i]));
+		out_json_print(arr);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((int)strlen(v[i].ns) > wns)
+			wns = (int)strlen(v[i].ns);
+		if ((int)strlen(v[i].id) > wid)
+			wid = (int)strlen(v[i].id);
+	}
+	printf("%-*s  %-*s  %-8s  %-8s  %-22s  %-5s  %s\n", wns, "NAMESPACE",
+	    wid, "ID", "STATE", "PID", "RUNTIME", "AGE", "STORE");
+	for (i = 0; i < n; i++) {
+		age_text(&v[i].created_at, age, sizeof age);
+		snprintf(pid, sizeof pid, "%u", v[i].pid);
+		printf("%-*s  %-*s  %-8s  %-8s  %-22s  %-5s  %s\n", wns, v[i].ns,
+		    wid, v[i].id, v[i].state, v[i].pid != 0 ? pid : "-",
+		    v[i].runtime, age, v[i].store_record ? "yes" : "no");
+	}
 }

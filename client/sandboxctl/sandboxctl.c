@@ -85,6 +85,9 @@ static const struct cmd_entry cmd_table[] = {
 	    O_RUNTIME O_LABEL O_SPEC O_EXT
 	    "      --netns PATH        join this network namespace\n"
 	    O_SBOXER O_EXEC, cmd_run },
+	{ "ps", "", "list every sandbox instance the daemon runs, in every "
+	    "namespace,\n  with or without Store metadata "
+	    "(sandboxd.v1.Admin/ListInstances)", "", cmd_ps },
 	{ "version", "", "print the version", "", cmd_version },
 	{ "help", "[COMMAND]", "show help", "", cmd_help },
 };

@@ -46,6 +46,8 @@ enum status_code {
 #define SERVICE_STORE		"containerd.services.sandbox.v1.Store"
 #define SERVICE_CONTROLLER	"containerd.services.sandbox.v1.Controller"
 #define SERVICE_SHIM		"containerd.runtime.sandbox.v1.Sandbox"
+#define SERVICE_TASK		"containerd.task.v2.Task"
+#define SERVICE_ADMIN		"sandboxd.v1.Admin"
 
 /* Request metadata keys carrying the containerd namespace. */
 #define MD_NAMESPACE_TTRPC	"containerd-namespace-ttrpc"

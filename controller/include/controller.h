@@ -83,7 +83,7 @@ struct inst_record {
 };
 
 /* What Status reports; info (verbose only) points to call memory. */
-#define CTRL_INFO_MAX	16
+#define CTRL_INFO_MAX	24
 struct ctrl_status {
 	const char	*state;		/* SANDBOX_READY, SANDBOX_NOTREADY, ... */
 	uint32_t	 pid;
@@ -118,6 +118,24 @@ struct ctrl_status {
 	}								\
 	(resp)->info_count = (pb_size_t)(st)->ninfo;			\
 } while (0)
+
+/* One instance as ctrl_list_instances describes it (valid in the call). */
+struct ctrl_instance_info {
+	const char	*ns;
+	const char	*id;
+	const char	*state;		/* created, running, stopping, ... */
+	uint32_t	 pid;
+	const char	*runtime;	/* NULL: record unreadable */
+	gp_Timestamp	 created_at;
+	gp_Timestamp	 started_at;
+	bool		 exited;
+	gp_Timestamp	 exited_at;
+	uint32_t	 exit_status;
+	bool		 store_record;	/* the Store has metadata of the id */
+	const char	*netns_path;	/* NULL: none */
+	const char	*owner_bundle;	/* NULL: not made through the shim API */
+};
+typedef void (*ctrl_instance_fn)(const struct ctrl_instance_info *, void *);
 
 /* A stored record, decoded; sb's views point into buf. */
 struct record {
@@ -159,9 +177,16 @@ enum handler_result ctrl_status(struct call *, const char *, bool,
 		    struct ctrl_status *);
 enum handler_result ctrl_metrics(struct call *, const char *, ct_Metric *);
 enum handler_result ctrl_platform(struct call *, const char *, ct_Platform *);
+void		 ctrl_list_instances(ctrl_instance_fn, void *);
+enum handler_result ctrl_task_pid(struct call *, const char *, uint32_t *);
 
 /* recover.c */
 void		 ctrl_recover(void);
+
+/* orphans.c */
+struct event_base;
+void		 ctrl_watch_orphans(struct event_base *);
+void		 ctrl_unwatch_orphans(void);
 
 /* record.c: sandbox metadata: validation, normalisation, the stored
  * encoding (an encoded containerd.types.Sandbox, so that Get and List

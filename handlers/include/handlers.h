@@ -11,6 +11,8 @@
 
 #include "call.h"
 
+struct event_base;
+
 /* h_store.c: containerd.services.sandbox.v1.Store */
 enum handler_result h_store_create(struct call *, const void *, void *);
 enum handler_result h_store_update(struct call *, const void *, void *);
@@ -40,10 +42,19 @@ enum handler_result h_shim_ping(struct call *, const void *, void *);
 enum handler_result h_shim_shutdown(struct call *, const void *, void *);
 enum handler_result h_shim_metrics(struct call *, const void *, void *);
 
+/* h_task.c: containerd.task.v2.Task, what a sandbox's address serves */
+enum handler_result h_task_connect(struct call *, const void *, void *);
+enum handler_result h_task_pids(struct call *, const void *, void *);
+enum handler_result h_task_shutdown(struct call *, const void *, void *);
+
+/* h_admin.c: sandboxd.v1.Admin, for operators */
+enum handler_result h_admin_list_instances(struct call *, const void *,
+		    void *);
+
 /* daemon.c: the daemon's side */
 void	handlers_configure(const char *, const char *, const char *,
 	    unsigned int);
-void	handlers_recover(void);
+void	handlers_recover(struct event_base *);
 void	handlers_release_all(void);
 
 #endif /* SANDBOXD_HANDLERS_H */

@@ -1,0 +1,78 @@
+/*
+ * orphans.c: sandboxes containerd has forgotten.
+ *
+ * A sandbox made through the shim API belongs to a bundle directory of
+ * containerd's.  containerd removes that directory once it is done with
+ * the sandbox, normally after the shim launcher's "delete" has shut the
+ * sandbox down here.  When sandboxd was down at that moment (a crash, a
+ * restart), nobody is left to shut the sandbox down: its process would run
+ * on and its netns stay mounted with no one to ever remove them.  So a
+ * sandbox whose owner's bundle is gone is shut down here: at start, and
+ * every ORPHANS_INTERVAL seconds after.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "instance.h"
+#include "log.h"
+
+#define ORPHANS_INTERVAL	30	/* seconds between sweeps */
+
+static struct event	*orphans_timer;
+
+/* Shut inst down if containerd's bundle of it is gone. */
+static void
+orphans_check_cb(struct instance *inst, void *arg)
+{
+	(void)arg;
+	if (inst->owner_bundle == NULL || inst->shutting_down || inst->creating)
+		return;
+	if (access(inst->owner_bundle, F_OK) == 0 || errno != ENOENT)
+		return;
+	log_info("sandbox %s/%s: containerd's bundle %s is gone, so containerd "
+	    "has forgotten it: shutting it down", inst->ns, inst->id,
+	    inst->owner_bundle);
+	inst_shutdown(inst);
+}
+
+/* Shut down every sandbox whose owner has forgotten it. */
+void
+orphans_sweep(void)
+{
+	inst_foreach(orphans_check_cb, NULL);
+}
+
+/* The periodic sweep. */
+static void
+orphans_timer_cb(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	orphans_sweep();
+}
+
+/* Sweep now and every ORPHANS_INTERVAL seconds on base. */
+void
+ctrl_watch_orphans(struct event_base *base)
+{
+	struct timeval	tv = { ORPHANS_INTERVAL, 0 };
+
+	orphans_sweep();
+	if (orphans_timer != NULL)
+		return;
+	orphans_timer = event_new(base, -1, EV_PERSIST, orphans_timer_cb, NULL);
+	if (orphans_timer == NULL || event_add(orphans_timer, &tv) == -1)
+		fatalx("%s: cannot arm the orphan sweep", __func__);
+}
+
+/* Stop the periodic sweep (daemon exit). */
+void
+ctrl_unwatch_orphans(void)
+{
+	if (orphans_timer != NULL)
+		event_free(orphans_timer);
+	orphans_timer = NULL;
+}
