@@ -32,7 +32,7 @@
 
 #include "log.h"
 #include "procint.h"
-#include "procmgr.h"
+#include "procmgr_test.h"
 #include "queue.h"
 #include "xmalloc.h"
 

@@ -47,7 +47,7 @@
 
 #include "log.h"
 #include "procint.h"
-#include "procmgr.h"
+#include "procmgr_test.h"
 #include "queue.h"
 #include "tree.h"
 #include "xmalloc.h"

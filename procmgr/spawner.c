@@ -35,7 +35,7 @@
 
 #include "log.h"
 #include "procint.h"
-#include "procmgr.h"
+#include "procmgr_test.h"
 #include "xmalloc.h"
 
 #define SPAWN_MSG_MAX		(128 * 1024)
