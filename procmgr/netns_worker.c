@@ -180,6 +180,7 @@ netns_worker_pid(void)
 	return (nsw_fd != -1 ? nsw_pid : -1);
 }
 
+/* Free a request and its strings. */
 static void
 nsw_req_free(struct netns_req *r)
 {

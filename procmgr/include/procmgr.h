@@ -61,30 +61,35 @@ typedef void (*proc_exit_cb)(struct proc *, int status,
 typedef void (*proc_ready_cb)(struct proc *, const char *error, void *arg);
 
 /*
- * proc.c.  proc_spawn clones and returns at
- * once, pid and start time known; whether the exec worked comes later,
- * through the ready callback, so a slow exec never stalls the loop.  A
- * child launched with hold waits before doing anything visible until
- * proc_release_held (the daemon calls it once the iteration's batch,
- * which records the pid, is synced); if the daemon dies first, or the
- * proc is freed, the child exits without running the program.
- * proc_kill on an exited proc fails with ESRCH.  proc_stop: SIGTERM,
- * SIGKILL after the timeout (0: at once); again while pending, a sooner
- * deadline wins.  proc_free stops watching without killing; it may be
- * called from the proc's own exit callback, which may also free or spawn
- * other procs.
+ * proc.c: watching exits, stopping, adopting.  proc_kill on an exited
+ * proc fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout
+ * (0: at once); again while pending, a sooner deadline wins.  proc_free
+ * stops watching without killing; it may be called from the proc's own
+ * exit callback, which may also free or spawn other procs.
  */
 int		 proc_init(struct event_base *, char **);
 void		 proc_shutdown(void);
-struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
-		    proc_ready_cb, void *, char **);
-void		 proc_release_held(void);
 struct proc	*proc_adopt(pid_t, uint64_t, proc_exit_cb, void *, char **);
 pid_t		 proc_pid(const struct proc *);
 uint64_t	 proc_start_time(const struct proc *);
 int		 proc_kill(struct proc *, int);
 void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
+
+/*
+ * proc_spawn.c: proc_spawn clones and returns at once, pid and start time
+ * known; whether the exec worked comes later, through the ready callback,
+ * so a slow exec never stalls the loop.  A child launched with hold waits
+ * before doing anything visible until proc_release_held (the daemon calls
+ * it once the iteration's batch, which records the pid, is synced); if
+ * the daemon dies first, or the proc is freed, the child exits without
+ * running the program.
+ */
+struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
+		    proc_ready_cb, void *, char **);
+void		 proc_release_held(void);
+
+/* proc_read.c: what /proc says of a pid; -1 once it is gone. */
 int		 proc_read_comm(pid_t, char *, size_t);
 bool		 proc_is_daemon_helper(pid_t);
 int		 proc_read_parent(pid_t, pid_t *, char *);

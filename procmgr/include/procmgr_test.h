@@ -12,11 +12,12 @@
  * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
  * fallback even where pidfds work.  proc_have_pidfd: exits are seen
  * through pidfds.  proc_is_child: the real exit status will be known.
- * proc_is_starting: not yet exec'd, nor failed to.
  */
 void		 proc_force_signalfd(bool);
 bool		 proc_have_pidfd(void);
 bool		 proc_is_child(const struct proc *);
+
+/* proc_spawn.c: not yet exec'd, nor failed to. */
 bool		 proc_is_starting(const struct proc *);
 
 /* proc_read.c: start time of pid in clock ticks since boot. */
