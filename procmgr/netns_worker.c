@@ -10,8 +10,9 @@
  * of the daemon's own thread.
  *
  * Requests and answers are ipcmsg messages on a SOCK_SEQPACKET pair,
- * answered in order, so the oldest request in flight owns the next answer.  At most
- * NSW_IN_FLIGHT are sent at once; the rest wait in the queue.
+ * answered in order, so the oldest request in flight owns the next
+ * answer.  At most NSW_IN_FLIGHT are sent at once; the rest wait in the
+ * queue.
  *
  * Without the helper (never started, fork failed, or it died) each
  * operation runs in the daemon, and its answer is still delivered from

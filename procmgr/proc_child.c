@@ -119,7 +119,7 @@ proc_child_close_range(unsigned int lo, unsigned int hi)
  * Close every fd above 2 but keep_a and keep_b (both above 2; keep_b may
  * be -1).  Done before the hold: a held child must not keep other
  * children's pipes open, or their EOFs would wait for it.  The helpers
- * (netns_worker.c, spawner.c) do it too, for the same reason.
+ * (helper.c) do it too, for the same reason.
  */
 int
 proc_child_close_fds(int keep_a, int keep_b)

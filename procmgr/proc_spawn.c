@@ -41,18 +41,14 @@
  * A child between clone and exec.  Its error pipe (close-on-exec) reads
  * EOF once the exec worked; a failed step writes a proc_child_err.  A held
  * child also waits on its gate pipe for one byte before anything else.
- * The launch's strings are copied for the error message, which is made
- * after the caller has freed the launch.
+ * The launch's strings but argv and envp are copied for the error
+ * message, which is made after the caller has freed the launch.
  */
 struct proc_start {
 	TAILQ_ENTRY(proc_start)	 entry;		/* proc_held, while held */
 	struct event		 ev;		/* errfd readable */
 	proc_ready_cb		 cb;
-	char			*path;
-	char			*cwd;
-	char			*log_path;
-	char			*hostname;
-	char			*netns_path;
+	struct proc_launch	 l;		/* no argv, no envp */
 	int			 errfd;		/* read end, non-blocking */
 	int			 gatefd;	/* write end; -1 unless held */
 };
@@ -72,27 +68,28 @@ proc_spawn_cause(const struct proc_start *s, const struct proc_child_err *ce,
 
 	switch (ce->step) {
 	case PROC_STEP_NETNS:
-		xasprintf(cause, "setns %s: %s", s->netns_path, e);
+		xasprintf(cause, "setns %s: %s", s->l.netns_path, e);
 		break;
 	case PROC_STEP_HOSTNAME:
-		xasprintf(cause, "sethostname %s: %s", s->hostname, e);
+		xasprintf(cause, "sethostname %s: %s", s->l.hostname, e);
 		break;
 	case PROC_STEP_STDIN:
 		xasprintf(cause, "open /dev/null: %s", e);
 		break;
 	case PROC_STEP_LOG:
-		xasprintf(cause, "open %s: %s", s->log_path != NULL ?
-		    s->log_path : "/dev/null", e);
+		xasprintf(cause, "open %s: %s", s->l.log_path != NULL ?
+		    s->l.log_path : "/dev/null", e);
 		break;
 	case PROC_STEP_CHDIR:
-		xasprintf(cause, "chdir %s: %s", s->cwd != NULL ? s->cwd : "/",
-		    e);
+		xasprintf(cause, "chdir %s: %s",
+		    s->l.cwd != NULL ? s->l.cwd : "/", e);
 		break;
 	case PROC_STEP_EXEC:
-		xasprintf(cause, "exec %s: %s", s->path, e);
+		xasprintf(cause, "exec %s: %s", s->l.path, e);
 		break;
 	default:
-		xasprintf(cause, "spawn %s: step %d: %s", s->path, ce->step, e);
+		xasprintf(cause, "spawn %s: step %d: %s", s->l.path, ce->step,
+		    e);
 		break;
 	}
 }
@@ -243,11 +240,11 @@ proc_start_watch(struct proc *p, const struct proc_launch *l,
 
 	s = xcalloc(1, sizeof *s);
 	s->cb = cb;
-	s->path = xstrdup(l->path);
-	s->cwd = proc_strdup_or_null(l->cwd);
-	s->log_path = proc_strdup_or_null(l->log_path);
-	s->hostname = proc_strdup_or_null(l->hostname);
-	s->netns_path = proc_strdup_or_null(l->netns_path);
+	s->l.path = xstrdup(l->path);
+	s->l.cwd = proc_strdup_or_null(l->cwd);
+	s->l.log_path = proc_strdup_or_null(l->log_path);
+	s->l.hostname = proc_strdup_or_null(l->hostname);
+	s->l.netns_path = proc_strdup_or_null(l->netns_path);
 	s->errfd = errfd;
 	s->gatefd = gatefd;
 	if (fcntl(errfd, F_SETFL, O_NONBLOCK) == -1)
@@ -274,11 +271,7 @@ proc_start_free(struct proc *p)
 		TAILQ_REMOVE(&proc_held, s, entry);
 		close(s->gatefd);
 	}
-	free(s->path);
-	free(s->cwd);
-	free(s->log_path);
-	free(s->hostname);
-	free(s->netns_path);
+	proc_launch_free(&s->l);
 	free(s);
 	p->start = NULL;
 }

@@ -2,8 +2,8 @@
  * spawner.c: clone sandbox processes from a small helper process.
  *
  * A child cloned by the daemon shares the daemon's pages copy-on-write
- * until it execs, and a held child (see proc.c) waits for a commit first.
- * Meanwhile every page the daemon writes is copied, each copy with a TLB
+ * until it execs, and a held child (see proc_spawn.c) waits for a commit
+ * first.  Meanwhile every page the daemon writes is copied, each copy with a TLB
  * shootdown: measured, do_wp_page took 28% of the daemon's CPU in the
  * lifecycle benchmark, against 4% when the daemon waited for each exec.
  * And the clone itself copies the daemon's page tables, which grow with
@@ -14,10 +14,10 @@
  *
  * One request at a time, answered at once: the launch (strings packed in
  * an ipcmsg) and its one or two pipe ends go over, the pid or an errno
- * comes back.  The round trip is a bounded wait,
- * like the clone it replaces (a clone of a few pages takes ~0.1 ms).
- * When the helper is missing or the launch too big for one message, the
- * caller clones in the daemon as before.
+ * comes back.  The round trip is a bounded wait, like the clone it
+ * replaces (a clone of a few pages takes ~0.1 ms).  When the helper is
+ * missing or the launch too big for one message, the caller clones in
+ * the daemon as before.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
