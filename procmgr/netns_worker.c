@@ -133,8 +133,8 @@ nsw_main(int fd)
 		if ((rc = ipcmsg_recv(fd, &m, buf, sizeof(buf), 0)) == 0 ||
 		    (rc == -1 && errno != EBADMSG))
 			_exit(0);
+		ipcmsg_close_fds(&m);		/* none is expected */
 		if (rc == -1 || nsw_parse(&m, &a, &b) == -1) {
-			ipcmsg_close_fds(&m);
 			nsw_answer(fd, false, "malformed request");
 			continue;
 		}
@@ -261,10 +261,9 @@ nsw_read_cb(int fd, __attribute__((unused)) short events,
 	rc = ipcmsg_recv(fd, &m, buf, sizeof(buf), MSG_DONTWAIT);
 	if (rc == -1 && errno == EAGAIN)
 		return;
-	if (rc == 1) {
-		ipcmsg_close_fds(&m);
+	ipcmsg_close_fds(&m);		/* none is expected */
+	if (rc == 1)
 		text = ipcmsg_get_str(&m);
-	}
 	r = nsw_oldest_sent();
 	if (text == NULL || r == NULL || (m.type != NETNS_OP_DONE &&
 	    m.type != NETNS_OP_FAILED)) {
