@@ -1,10 +1,10 @@
 /*
  * helper.c: forking the daemon's helper processes (netns_worker.c,
  * spawner.c).  A helper is forked at start, before the daemon opens its
- * store and sockets, and talks to the daemon over one SOCK_SEQPACKET
- * pair.  It dies with the daemon, holds none of the daemon's other
- * descriptors, carries its own name in ps, and leaves the terminal's
- * signals to the daemon.
+ * store and sockets, and talks to the daemon in ipcmsg messages over one
+ * SOCK_SEQPACKET pair.  It dies with the daemon, holds none of the
+ * daemon's other descriptors, carries its own name in ps, and leaves the
+ * terminal's signals to the daemon.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>

@@ -9,9 +9,10 @@
  * its answers like any other event.  It also keeps unshare and setns out
  * of the daemon's own thread.
  *
- * Requests and answers are SOCK_SEQPACKET messages, answered in order, so
- * the oldest request in flight owns the next answer.  At most
- * NSW_IN_FLIGHT are sent at once; the rest wait in the queue.
+ * Requests and answers are ipcmsg messages on a SOCK_SEQPACKET pair,
+ * answered in order, so the oldest request in flight owns the next
+ * answer.  At most NSW_IN_FLIGHT are sent at once; the rest wait in the
+ * queue.
  *
  * Without the helper (never started, fork failed, or it died) each
  * operation runs in the daemon, and its answer is still delivered from
@@ -21,7 +22,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,30 +30,25 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "ipcmsg.h"
 #include "log.h"
 #include "procint.h"
-#include "procmgr.h"
+#include "procmgr_test.h"
 #include "queue.h"
 #include "xmalloc.h"
 
 #define NSW_IN_FLIGHT	16
 #define NSW_MSG_MAX	8192	/* two paths; PATH_MAX each is 4096 */
 
+/*
+ * The message types.  A request's payload is two strings, a and b; an
+ * answer's is one, the path or the error.
+ */
 enum netns_op {
 	NETNS_OP_CREATE,	/* a: dir, b: name; answer: the path */
-	NETNS_OP_REMOVE,	/* a: path */
-};
-
-/* A request's message: header, then a and b, each NUL-terminated. */
-struct nsw_hdr {
-	uint32_t	op;
-	uint32_t	alen;	/* with the NUL */
-	uint32_t	blen;
-};
-
-/* An answer's message: header, then the path or the error, NUL-ended. */
-struct nsw_answer {
-	int32_t		ok;
+	NETNS_OP_REMOVE,	/* a: path, b: unused */
+	NETNS_OP_DONE,		/* answer: the operation worked */
+	NETNS_OP_FAILED,	/* answer: it did not */
 };
 
 struct netns_req {
@@ -98,39 +93,29 @@ nsw_run(enum netns_op op, const char *a, const char *b, char **text)
 	return (-1);
 }
 
-/* Check a request's message: lengths add up, strings end where said. */
+/* Check a request: a known operation, two strings and nothing more. */
 static int
-nsw_parse(const char *buf, size_t n, struct nsw_hdr *h, const char **a,
-    const char **b)
+nsw_parse(struct ipcmsg *m, const char **a, const char **b)
 {
-	if (n < sizeof(*h))
+	if (m->type != NETNS_OP_CREATE && m->type != NETNS_OP_REMOVE)
 		return (-1);
-	memcpy(h, buf, sizeof(*h));
-	if (h->alen == 0 || h->blen == 0 ||
-	    (size_t)h->alen + h->blen != n - sizeof(*h))
-		return (-1);
-	*a = buf + sizeof(*h);
-	*b = *a + h->alen;
-	if ((*a)[h->alen - 1] != '\0' || (*b)[h->blen - 1] != '\0')
+	if ((*a = ipcmsg_get_str(m)) == NULL ||
+	    (*b = ipcmsg_get_str(m)) == NULL || m->off != m->len)
 		return (-1);
 	return (0);
 }
 
-/* Send one answer: ok and the text. */
+/* Send one answer: done or failed, and the text (cut to fit). */
 static void
-nsw_answer(int fd, int ok, const char *text)
+nsw_answer(int fd, bool ok, const char *text)
 {
-	struct nsw_answer	 ans = { ok };
-	char			 buf[NSW_MSG_MAX];
-	size_t			 len;
+	struct ipcmsg	m;
+	char		buf[NSW_MSG_MAX];
 
-	len = strlen(text) + 1;
-	if (len > sizeof(buf) - sizeof(ans))
-		len = sizeof(buf) - sizeof(ans);
-	memcpy(buf, &ans, sizeof(ans));
-	memcpy(buf + sizeof(ans), text, len);
-	buf[sizeof(ans) + len - 1] = '\0';
-	if (send(fd, buf, sizeof(ans) + len, MSG_NOSIGNAL) == -1)
+	ipcmsg_init(&m, ok ? NETNS_OP_DONE : NETNS_OP_FAILED, buf, sizeof(buf));
+	ipcmsg_add(&m, text, strnlen(text, sizeof(buf) - 1));
+	ipcmsg_add(&m, "", 1);
+	if (ipcmsg_send(fd, &m, 0) == -1)
 		_exit(1);
 }
 
@@ -138,24 +123,22 @@ nsw_answer(int fd, int ok, const char *text)
 static void
 nsw_main(int fd)
 {
-	struct nsw_hdr	 h;
+	struct ipcmsg	 m;
 	const char	*a, *b;
 	char		 buf[NSW_MSG_MAX], *text;
-	ssize_t		 n;
-	int		 ok;
+	int		 rc;
+	bool		 ok;
 
 	for (;;) {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if ((rc = ipcmsg_recv(fd, &m, buf, sizeof(buf), 0)) == 0 ||
+		    (rc == -1 && errno != EBADMSG))
 			_exit(0);
-		if (nsw_parse(buf, (size_t)n, &h, &a, &b) == -1 ||
-		    (h.op != NETNS_OP_CREATE && h.op != NETNS_OP_REMOVE)) {
-			nsw_answer(fd, 0, "malformed request");
+		ipcmsg_close_fds(&m);		/* none is expected */
+		if (rc == -1 || nsw_parse(&m, &a, &b) == -1) {
+			nsw_answer(fd, false, "malformed request");
 			continue;
 		}
-		ok = nsw_run(h.op, a, b, &text) == 0;
+		ok = nsw_run(m.type, a, b, &text) == 0;
 		nsw_answer(fd, ok, text != NULL ? text : "unknown error");
 		free(text);
 	}
@@ -180,6 +163,7 @@ netns_worker_pid(void)
 	return (nsw_fd != -1 ? nsw_pid : -1);
 }
 
+/* Free a request and its strings. */
 static void
 nsw_req_free(struct netns_req *r)
 {
@@ -251,35 +235,47 @@ nsw_lost(const char *why)
 	evtimer_add(&nsw_done_ev, &zero);
 }
 
-/* Read one answer into the oldest request in flight. */
-static void
-nsw_read_cb(int fd, short events, void *arg)
+/* The oldest request in flight, which owns the next answer; or NULL. */
+static struct netns_req *
+nsw_oldest_sent(void)
 {
 	struct netns_req	*r;
-	struct nsw_answer	 ans;
-	char			 buf[NSW_MSG_MAX];
-	ssize_t			 n;
 
-	(void)events;
-	(void)arg;
-	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
 	TAILQ_FOREACH(r, &nsw_queue, entry) {
 		if (r->sent && !r->done)
-			break;
+			return (r);
 	}
-	if (n <= 0 || (size_t)n <= sizeof(ans) || r == NULL) {
-		nsw_lost(n <= 0 ? "exited" : "answered out of turn");
+	return (NULL);
+}
+
+/* Read one answer into the oldest request in flight. */
+static void
+nsw_read_cb(int fd, __attribute__((unused)) short events,
+    __attribute__((unused)) void *arg)
+{
+	struct netns_req	*r;
+	struct ipcmsg		 m;
+	char			 buf[NSW_MSG_MAX], *text = NULL;
+	int			 rc;
+
+	rc = ipcmsg_recv(fd, &m, buf, sizeof(buf), MSG_DONTWAIT);
+	if (rc == -1 && errno == EAGAIN)
+		return;
+	ipcmsg_close_fds(&m);		/* none is expected */
+	if (rc == 1)
+		text = ipcmsg_get_str(&m);
+	r = nsw_oldest_sent();
+	if (text == NULL || r == NULL || (m.type != NETNS_OP_DONE &&
+	    m.type != NETNS_OP_FAILED)) {
+		nsw_lost(rc == 0 || (rc == -1 && errno != EBADMSG) ? "exited" :
+		    "answered out of turn");
 		nsw_deliver();
 		return;
 	}
-	buf[n] = '\0';
-	memcpy(&ans, buf, sizeof(ans));
-	if (ans.ok)
-		r->path = xstrdup(buf + sizeof(ans));
+	if (m.type == NETNS_OP_DONE)
+		r->path = xstrdup(text);
 	else
-		r->error = xstrdup(buf + sizeof(ans));
+		r->error = xstrdup(text);
 	r->done = true;
 	nsw_in_flight--;
 	nsw_send_more();
@@ -288,11 +284,9 @@ nsw_read_cb(int fd, short events, void *arg)
 
 /* The in-daemon answers are ready. */
 static void
-nsw_done_cb(int fd, short events, void *arg)
+nsw_done_cb(__attribute__((unused)) int fd,
+    __attribute__((unused)) short events, __attribute__((unused)) void *arg)
 {
-	(void)fd;
-	(void)events;
-	(void)arg;
 	nsw_deliver();
 }
 
@@ -342,22 +336,16 @@ netns_worker_stop(void)
 static bool
 nsw_send(struct netns_req *r)
 {
-	struct nsw_hdr	 h;
-	char		 buf[NSW_MSG_MAX];
+	struct ipcmsg	m;
+	char		buf[NSW_MSG_MAX];
 
-	h.op = r->op;
-	h.alen = (uint32_t)strlen(r->a) + 1;
-	h.blen = (uint32_t)strlen(r->b) + 1;
-	if (sizeof(h) + h.alen + h.blen > sizeof(buf)) {
+	ipcmsg_init(&m, r->op, buf, sizeof(buf));
+	if (ipcmsg_add_str(&m, r->a) == -1 || ipcmsg_add_str(&m, r->b) == -1) {
 		r->error = xstrdup("path too long");
 		r->done = true;
 		return (true);
 	}
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), r->a, h.alen);
-	memcpy(buf + sizeof(h) + h.alen, r->b, h.blen);
-	if (send(nsw_fd, buf, sizeof(h) + h.alen + h.blen,
-	    MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
+	if (ipcmsg_send(nsw_fd, &m, MSG_DONTWAIT) == -1) {
 		if (errno == EAGAIN)
 			return (false);
 		nsw_lost("cannot be reached");

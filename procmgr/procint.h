@@ -1,27 +1,108 @@
 /*
  * procint.h: what the files of procmgr share and nothing else sees: the
- * child's side of a spawn (proc.c), run by the daemon's own clone or by
- * the spawner helper's (spawner.c), and the helpers' start (helper.c).
+ * proc itself (proc.c watches and reaps it, proc_spawn.c starts it), the
+ * /proc reader proc.c needs, the child's side of a spawn (proc_child.c),
+ * run by the daemon's own clone or by the spawner helper's (spawner.c),
+ * and the helpers' start (helper.c).
  */
 #ifndef SANDBOXD_PROCINT_H
 #define SANDBOXD_PROCINT_H
 
 #include <sys/types.h>
 
-struct proc_launch;
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event_struct.h>
+
+#include "procmgr.h"
+#include "tree.h"
+
+struct proc_start;
+
+/*
+ * One watched process: 344 bytes on x86_64 (two embedded struct event of
+ * 128 bytes each, the tree links and a few words), one allocation.
+ */
+struct proc {
+	RB_ENTRY(proc)	 entry;		/* proc_tree, while an unreaped child */
+	struct event	 watch;		/* pidfd readable, or the poll timer */
+	struct event	 stop_ev;	/* proc_stop's SIGKILL deadline */
+	proc_exit_cb	 cb;
+	void		*arg;
+	uint64_t	 start_time;	/* /proc/<pid>/stat field 22 */
+	uint64_t	 kill_at;	/* CLOCK_MONOTONIC ms of stop_ev */
+	pid_t		 pid;
+	int		 pidfd;		/* -1 without pidfds or once exited */
+	unsigned int	 flags;
+#define PROC_CHILD	0x01		/* ours to reap */
+#define PROC_INTREE	0x02		/* in proc_tree */
+#define PROC_WATCH	0x04		/* watch is added */
+#define PROC_EXITED	0x08		/* finished, callback called */
+#define PROC_KILLED	0x10		/* SIGKILL sent */
+	struct proc_start *start;	/* until the child exec'd or failed */
+};
+
+/* What the child reports through the pipe when a step fails. */
+enum proc_step {
+	PROC_STEP_SIGNALS,
+	PROC_STEP_SETSID,
+	PROC_STEP_NETNS,
+	PROC_STEP_HOSTNAME,
+	PROC_STEP_SYSCTL,
+	PROC_STEP_STDIN,
+	PROC_STEP_LOG,
+	PROC_STEP_STDIO,
+	PROC_STEP_CLOSEFDS,
+	PROC_STEP_CHDIR,
+	PROC_STEP_EXEC,
+	PROC_STEP_PIPE,		/* parent side: the pipe itself failed */
+};
+
+struct proc_child_err {
+	int	step;
+	int	err;
+};
+
+/* The fields of /proc/<pid>/stat this file uses. */
+struct proc_stat {
+	char		state;
+	pid_t		ppid;
+	uint64_t	utime;		/* clock ticks */
+	uint64_t	stime;
+	uint64_t	cutime;
+	uint64_t	cstime;
+	uint64_t	start_time;
+	uint64_t	rss;		/* pages */
+};
 
 /* spawner_spawn: the helper cannot do it, clone in the daemon. */
 #define SPAWNER_UNUSED	((pid_t)-2)
 
 /* proc.c */
-void	proc_child(const struct proc_launch *, int, int)
-	    __attribute__((__noreturn__));
-int	proc_child_close_fds(int, int);
+extern struct event_base	*proc_base;
+extern bool			 proc_pidfd;
+struct proc	*proc_new(pid_t, int, bool, proc_exit_cb, void *);
+void		 proc_untree(struct proc *);
+void		 proc_reap_failed(struct proc *);
+
+/* proc_spawn.c */
+int		 proc_start_finish(struct proc *, bool);
+void		 proc_start_free(struct proc *);
+
+/* proc_read.c */
+int		 proc_read_stat(pid_t, struct proc_stat *);
+
+/* proc_child.c */
+void		 proc_child(const struct proc_launch *, int, int)
+		    __attribute__((__noreturn__));
+int		 proc_child_close_fds(int, int);
 
 /* helper.c */
-int	helper_fork(const char *, void (*)(int), pid_t *, int *, char **);
+int		 helper_fork(const char *, void (*)(int), pid_t *, int *,
+		    char **);
 
 /* spawner.c */
-pid_t	spawner_spawn(const struct proc_launch *, int, int);
+pid_t		 spawner_spawn(const struct proc_launch *, int, int);
 
 #endif /* SANDBOXD_PROCINT_H */

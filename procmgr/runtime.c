@@ -77,7 +77,7 @@ static int	pause_prepare(json_t *, struct proc_launch *, char **);
 static int	exec_needs_netns(json_t *, bool *, char **);
 static int	exec_prepare(json_t *, struct proc_launch *, char **);
 
-/* Keep runtime_known_list() in this order. */
+/* runtime_known_list() names them in this order. */
 static const struct runtime runtimes[] = {
 	{ RUNTIME_PAUSE, pause_needs_netns, pause_prepare },
 	{ RUNTIME_EXEC, exec_needs_netns, exec_prepare },
@@ -646,7 +646,18 @@ runtime_known(const char *name)
 const char *
 runtime_known_list(void)
 {
-	return (RUNTIME_PAUSE ", " RUNTIME_EXEC);
+	static char	list[128];	/* every name, with room to spare */
+	size_t		i, off = 0;
+
+	if (list[0] != '\0')
+		return (list);
+	for (i = 0; i < nitems(runtimes); i++) {
+		off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
+		    i == 0 ? "" : ", ", runtimes[i].name);
+		if (off >= sizeof list)
+			fatalx("%s: names too long", __func__);
+	}
+	return (list);
 }
 
 /*
@@ -734,5 +745,6 @@ proc_launch_free(struct proc_launch *launch)
 	free(launch->hostname);
 	free(launch->netns_path);
 	free(launch->log_path);
+	strv_free(launch->sysctls);
 	memset(launch, 0, sizeof *launch);
 }

@@ -2,8 +2,8 @@
  * spawner.c: clone sandbox processes from a small helper process.
  *
  * A child cloned by the daemon shares the daemon's pages copy-on-write
- * until it execs, and a held child (see proc.c) waits for a commit first.
- * Meanwhile every page the daemon writes is copied, each copy with a TLB
+ * until it execs, and a held child (see proc_spawn.c) waits for a commit
+ * first.  Meanwhile every page the daemon writes is copied, each copy with a TLB
  * shootdown: measured, do_wp_page took 28% of the daemon's CPU in the
  * lifecycle benchmark, against 4% when the daemon waited for each exec.
  * And the clone itself copies the daemon's page tables, which grow with
@@ -13,11 +13,11 @@
  * helper's few pages, not of the daemon's.
  *
  * One request at a time, answered at once: the launch (strings packed in
- * a SOCK_SEQPACKET message) and its two pipe ends (SCM_RIGHTS) go over,
- * the pid or an errno comes back.  The round trip is a bounded wait,
- * like the clone it replaces (a clone of a few pages takes ~0.1 ms).
- * When the helper is missing or the launch too big for one message, the
- * caller clones in the daemon as before.
+ * an ipcmsg) and its one or two pipe ends go over, the pid or an errno
+ * comes back.  The round trip is a bounded wait, like the clone it
+ * replaces (a clone of a few pages takes ~0.1 ms).  When the helper is
+ * missing or the launch too big for one message, the caller clones in
+ * the daemon as before.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -33,27 +33,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipcmsg.h"
 #include "log.h"
 #include "procint.h"
-#include "procmgr.h"
+#include "procmgr_test.h"
 #include "xmalloc.h"
 
-#define SPAWN_MSG_MAX		(128 * 1024)
+#define SPAWN_MSG_MAX		IPCMSG_LEN_MAX
 #define SPAWN_MAX_STRINGS	8192	/* argv and envp entries, together */
 #define SPAWN_REPLY_MS		2000	/* a clone answer later than this: gone */
+
+/* The message types. */
+enum spawn_type {
+	SPAWN_LAUNCH,		/* a launch; fds: errfd, then gatefd if held */
+	SPAWN_ANSWER,		/* an int32: the pid, or -errno */
+};
 
 /* Which optional strings follow argv and envp. */
 #define SPAWN_HAS_CWD		0x01
 #define SPAWN_HAS_HOSTNAME	0x02
 #define SPAWN_HAS_NETNS		0x04
 #define SPAWN_HAS_LOG		0x08
-#define SPAWN_HAS_GATE		0x10
 
-/* A request: this header, then path, argv, envp, the optional strings. */
+/* A launch: this header, then path, argv, envp, sysctls, the optional
+ * strings. */
 struct spawn_hdr {
 	uint32_t	clone_flags;
 	uint32_t	argc;
 	uint32_t	envc;
+	uint32_t	sysctlc;
 	uint32_t	has;
 };
 
@@ -64,94 +72,50 @@ static pid_t	spawn_pid = -1;
  * The helper's side.
  */
 
-/* Take the next NUL-terminated string of the message, or NULL. */
-static char *
-spawn_next(char **p, const char *end)
-{
-	char	*s = *p, *nul;
-
-	if (s >= end || (nul = memchr(s, '\0', (size_t)(end - s))) == NULL)
-		return (NULL);
-	*p = nul + 1;
-	return (s);
-}
-
 /* Fill a NULL-terminated vector of n strings; -1 if the message is short. */
 static int
-spawn_vector(char ***vec, uint32_t n, char **p, const char *end)
+spawn_vector(char ***vec, uint32_t n, struct ipcmsg *m)
 {
 	uint32_t	i;
 
 	*vec = xcalloc((size_t)n + 1, sizeof(**vec));
 	for (i = 0; i < n; i++) {
-		if (((*vec)[i] = spawn_next(p, end)) == NULL)
+		if (((*vec)[i] = ipcmsg_get_str(m)) == NULL)
 			return (-1);
 	}
 	return (0);
 }
 
-/* Unpack a request into l (pointers into buf); -1 if malformed. */
+/* Take an optional string, present when bit is in has; -1 if missing. */
 static int
-spawn_unpack(char *buf, size_t len, struct proc_launch *l, bool *gate)
+spawn_opt(char **s, uint32_t has, uint32_t bit, struct ipcmsg *m)
 {
-	struct spawn_hdr	 h;
-	char			*p = buf + sizeof(h), *end = buf + len;
-
-	memset(l, 0, sizeof(*l));
-	if (len < sizeof(h))
-		return (-1);
-	memcpy(&h, buf, sizeof(h));
-	if ((uint64_t)h.argc + h.envc > SPAWN_MAX_STRINGS)
-		return (-1);
-	l->clone_flags = (int)h.clone_flags;
-	*gate = (h.has & SPAWN_HAS_GATE) != 0;
-	if ((l->path = spawn_next(&p, end)) == NULL ||
-	    spawn_vector(&l->argv, h.argc, &p, end) == -1 ||
-	    spawn_vector(&l->envp, h.envc, &p, end) == -1)
-		return (-1);
-	if (((h.has & SPAWN_HAS_CWD) && (l->cwd = spawn_next(&p, end)) == NULL) ||
-	    ((h.has & SPAWN_HAS_HOSTNAME) &&
-	    (l->hostname = spawn_next(&p, end)) == NULL) ||
-	    ((h.has & SPAWN_HAS_NETNS) &&
-	    (l->netns_path = spawn_next(&p, end)) == NULL) ||
-	    ((h.has & SPAWN_HAS_LOG) &&
-	    (l->log_path = spawn_next(&p, end)) == NULL))
+	if ((has & bit) && (*s = ipcmsg_get_str(m)) == NULL)
 		return (-1);
 	return (0);
 }
 
-/* Receive a request and its fds (errfd, then gatefd if any). */
-static ssize_t
-spawn_recv(int fd, char *buf, size_t size, int fds[2], int *nfds)
+/* Unpack a launch into l (pointers into m's buffer); -1 if malformed. */
+static int
+spawn_unpack(struct ipcmsg *m, struct proc_launch *l)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	}		 cm;
-	struct cmsghdr	*c;
-	struct msghdr	 msg;
-	struct iovec	 iov = { buf, size };
-	ssize_t		 n;
+	struct spawn_hdr	h;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	*nfds = 0;
-	do
-		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-	while (n == -1 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&msg); n > 0 && c != NULL;
-	    c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			*nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (*nfds > 2)
-				*nfds = 2;
-			memcpy(fds, CMSG_DATA(c), (size_t)*nfds * sizeof(int));
-		}
-	}
-	return (n);
+	memset(l, 0, sizeof(*l));
+	if (m->type != SPAWN_LAUNCH || ipcmsg_get(m, &h, sizeof(h)) == -1 ||
+	    (uint64_t)h.argc + h.envc + h.sysctlc > SPAWN_MAX_STRINGS)
+		return (-1);
+	l->clone_flags = (int)h.clone_flags;
+	if ((l->path = ipcmsg_get_str(m)) == NULL ||
+	    spawn_vector(&l->argv, h.argc, m) == -1 ||
+	    spawn_vector(&l->envp, h.envc, m) == -1 ||
+	    (h.sysctlc > 0 && spawn_vector(&l->sysctls, h.sysctlc, m) == -1) ||
+	    spawn_opt(&l->cwd, h.has, SPAWN_HAS_CWD, m) == -1 ||
+	    spawn_opt(&l->hostname, h.has, SPAWN_HAS_HOSTNAME, m) == -1 ||
+	    spawn_opt(&l->netns_path, h.has, SPAWN_HAS_NETNS, m) == -1 ||
+	    spawn_opt(&l->log_path, h.has, SPAWN_HAS_LOG, m) == -1)
+		return (-1);
+	return (0);
 }
 
 /* Clone as the daemon's child (CLONE_PARENT); 0 in the child. */
@@ -171,42 +135,55 @@ spawn_clone(int flags)
 	    NULL, NULL, NULL, NULL));
 }
 
-/* Serve one request: clone, answer the pid or -errno. */
+/* Send an answer: a pid, or -errno. */
 static void
-spawn_serve(int fd, char *buf, size_t len, int fds[2], int nfds)
+spawn_reply(int fd, int32_t answer)
+{
+	struct ipcmsg	m;
+	char		buf[sizeof(answer)];
+
+	ipcmsg_init(&m, SPAWN_ANSWER, buf, sizeof(buf));
+	ipcmsg_add(&m, &answer, sizeof(answer));
+	if (ipcmsg_send(fd, &m, 0) == -1)
+		_exit(1);
+}
+
+/* Serve one launch (m NULL: a malformed one): clone, answer. */
+static void
+spawn_serve(int fd, struct ipcmsg *m)
 {
 	struct proc_launch	l;
 	int32_t			answer;
 	pid_t			pid;
-	bool			gate;
 
-	if (nfds < 1 || spawn_unpack(buf, len, &l, &gate) == -1 ||
-	    (gate && nfds < 2))
+	memset(&l, 0, sizeof(l));
+	if (m == NULL || m->nfds < 1 || spawn_unpack(m, &l) == -1)
 		answer = -EINVAL;
 	else if ((pid = spawn_clone(l.clone_flags)) == 0)
-		proc_child(&l, fds[0], gate ? fds[1] : -1);
+		proc_child(&l, m->fds[0], m->nfds > 1 ? m->fds[1] : -1);
 	else
 		answer = pid == -1 ? -errno : (int32_t)pid;
 	free(l.argv);
 	free(l.envp);
-	while (nfds > 0)
-		close(fds[--nfds]);
-	if (send(fd, &answer, sizeof(answer), MSG_NOSIGNAL) == -1)
-		_exit(1);
+	free(l.sysctls);
+	if (m != NULL)
+		ipcmsg_close_fds(m);
+	spawn_reply(fd, answer);
 }
 
 /* The helper: serve until the daemon closes its end. */
 static void
 spawn_main(int fd)
 {
-	char	*buf = xmalloc(SPAWN_MSG_MAX);
-	int	 fds[2], nfds;
-	ssize_t	 n;
+	struct ipcmsg	 m;
+	char		*buf = xmalloc(SPAWN_MSG_MAX);
+	int		 rc;
 
 	for (;;) {
-		if ((n = spawn_recv(fd, buf, SPAWN_MSG_MAX, fds, &nfds)) <= 0)
+		rc = ipcmsg_recv(fd, &m, buf, SPAWN_MSG_MAX, 0);
+		if (rc == 0 || (rc == -1 && errno != EBADMSG))
 			_exit(0);
-		spawn_serve(fd, buf, (size_t)n, fds, nfds);
+		spawn_serve(fd, rc == 1 ? &m : NULL);
 	}
 }
 
@@ -218,7 +195,7 @@ spawn_main(int fd)
 int
 spawner_start(char **cause)
 {
-	int	size = SPAWN_MSG_MAX;
+	int	size = SPAWN_MSG_MAX + (int)sizeof(struct ipcmsg_hdr);
 
 	if (helper_fork(SPAWNER_NAME, spawn_main, &spawn_pid, &spawn_fd,
 	    cause) == -1)
@@ -259,87 +236,47 @@ spawner_lost(const char *why)
 	waitpid(spawn_pid, NULL, WNOHANG);
 }
 
-/* Append s and its NUL; false when it does not fit. */
-static bool
-spawn_put(char *buf, size_t *len, const char *s)
-{
-	size_t	n = strlen(s) + 1;
-
-	if (n > SPAWN_MSG_MAX - *len)
-		return (false);
-	memcpy(buf + *len, s, n);
-	*len += n;
-	return (true);
-}
-
 /* Append an optional string, flagging it in *has. */
-static bool
-spawn_put_opt(char *buf, size_t *len, const char *s, uint32_t bit,
-    uint32_t *has)
+static void
+spawn_add_opt(struct ipcmsg *m, const char *s, uint32_t bit, uint32_t *has)
 {
 	if (s == NULL)
-		return (true);
+		return;
 	*has |= bit;
-	return (spawn_put(buf, len, s));
+	ipcmsg_add_str(m, s);
 }
 
-/* Pack l; 0 if it does not fit in one message. */
-static size_t
-spawn_pack(const struct proc_launch *l, bool gate, char *buf)
+/* Pack l and its fds into m; false if it does not fit in one message. */
+static bool
+spawn_pack(struct ipcmsg *m, const struct proc_launch *l, int errfd,
+    int gatefd)
 {
 	struct spawn_hdr	h = { 0 };
-	size_t			len = sizeof(h);
 	char			*argv0[] = { l->path, NULL }, **argv, **envp;
-	bool			ok;
 
 	argv = l->argv != NULL ? l->argv : argv0;
 	envp = l->envp;
 	h.clone_flags = (uint32_t)l->clone_flags;
-	ok = spawn_put(buf, &len, l->path);
-	for (; ok && argv[h.argc] != NULL; h.argc++)
-		ok = spawn_put(buf, &len, argv[h.argc]);
-	for (; ok && envp != NULL && envp[h.envc] != NULL; h.envc++)
-		ok = spawn_put(buf, &len, envp[h.envc]);
-	ok = ok && h.argc + h.envc <= SPAWN_MAX_STRINGS &&
-	    spawn_put_opt(buf, &len, l->cwd, SPAWN_HAS_CWD, &h.has) &&
-	    spawn_put_opt(buf, &len, l->hostname, SPAWN_HAS_HOSTNAME, &h.has) &&
-	    spawn_put_opt(buf, &len, l->netns_path, SPAWN_HAS_NETNS, &h.has) &&
-	    spawn_put_opt(buf, &len, l->log_path, SPAWN_HAS_LOG, &h.has);
-	if (gate)
-		h.has |= SPAWN_HAS_GATE;
-	memcpy(buf, &h, sizeof(h));
-	return (ok ? len : 0);
-}
-
-/* Send the request with its fds. */
-static int
-spawn_send(const char *buf, size_t len, int errfd, int gatefd)
-{
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	}		 cm;
-	struct cmsghdr	*c;
-	struct msghdr	 msg;
-	struct iovec	 iov = { (void *)buf, len };
-	int		 fds[2] = { errfd, gatefd }, nfds = gatefd != -1 ? 2 : 1;
-	ssize_t		 n;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&cm, 0, sizeof(cm));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-	do
-		n = sendmsg(spawn_fd, &msg, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	return (n == (ssize_t)len ? 0 : -1);
+	ipcmsg_add(m, &h, sizeof(h));		/* filled in below */
+	ipcmsg_add_str(m, l->path);
+	for (; !m->full && argv[h.argc] != NULL; h.argc++)
+		ipcmsg_add_str(m, argv[h.argc]);
+	for (; !m->full && envp != NULL && envp[h.envc] != NULL; h.envc++)
+		ipcmsg_add_str(m, envp[h.envc]);
+	for (; !m->full && l->sysctls != NULL && l->sysctls[h.sysctlc] != NULL;
+	    h.sysctlc++)
+		ipcmsg_add_str(m, l->sysctls[h.sysctlc]);
+	spawn_add_opt(m, l->cwd, SPAWN_HAS_CWD, &h.has);
+	spawn_add_opt(m, l->hostname, SPAWN_HAS_HOSTNAME, &h.has);
+	spawn_add_opt(m, l->netns_path, SPAWN_HAS_NETNS, &h.has);
+	spawn_add_opt(m, l->log_path, SPAWN_HAS_LOG, &h.has);
+	ipcmsg_add_fd(m, errfd);
+	if (gatefd != -1)
+		ipcmsg_add_fd(m, gatefd);
+	if (m->full || h.argc + h.envc + h.sysctlc > SPAWN_MAX_STRINGS)
+		return (false);
+	memcpy(m->data, &h, sizeof(h));
+	return (true);
 }
 
 /* Wait (bounded) for the helper's answer: a pid, or -errno. */
@@ -347,7 +284,7 @@ static int
 spawn_answer(int32_t *answer)
 {
 	struct pollfd	pfd = { spawn_fd, POLLIN, 0 };
-	ssize_t		n;
+	struct ipcmsg	m;
 	int		rc;
 
 	do
@@ -355,10 +292,14 @@ spawn_answer(int32_t *answer)
 	while (rc == -1 && errno == EINTR);
 	if (rc <= 0)
 		return (-1);
-	do
-		n = recv(spawn_fd, answer, sizeof(*answer), 0);
-	while (n == -1 && errno == EINTR);
-	return (n == (ssize_t)sizeof(*answer) ? 0 : -1);
+	if (ipcmsg_recv(spawn_fd, &m, answer, sizeof(*answer), 0) != 1)
+		return (-1);
+	ipcmsg_close_fds(&m);
+	if (m.type != SPAWN_ANSWER || m.len != sizeof(*answer)) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -373,16 +314,17 @@ pid_t
 spawner_spawn(const struct proc_launch *l, int errfd, int gatefd)
 {
 	static char	*buf;
+	struct ipcmsg	 m;
 	int32_t		 answer;
-	size_t		 len;
 
 	if (spawn_fd == -1)
 		return (SPAWNER_UNUSED);
 	if (buf == NULL)
 		buf = xmalloc(SPAWN_MSG_MAX);
-	if ((len = spawn_pack(l, gatefd != -1, buf)) == 0)
+	ipcmsg_init(&m, SPAWN_LAUNCH, buf, SPAWN_MSG_MAX);
+	if (!spawn_pack(&m, l, errfd, gatefd))
 		return (SPAWNER_UNUSED);
-	if (spawn_send(buf, len, errfd, gatefd) == -1) {
+	if (ipcmsg_send(spawn_fd, &m, 0) == -1) {
 		if (errno == EMSGSIZE || errno == ENOBUFS)
 			return (SPAWNER_UNUSED);
 		spawner_lost("cannot be reached");

@@ -33,6 +33,9 @@ struct proc_launch {
 	int	  clone_flags;	/* CLONE_NEWPID | CLONE_NEWIPC | ... or 0 */
 	char	 *netns_path;	/* network namespace to join, or NULL */
 	char	 *log_path;	/* stdout and stderr appended here; NULL: /dev/null */
+	char	**sysctls;	/* "net/ipv4/ip_forward=1" (a path under
+				   /proc/sys, '=', the value), NULL-terminated,
+				   written once in the namespaces; or NULL */
 	bool	  hold;		/* wait to exec until proc_release_held */
 };
 
@@ -61,35 +64,35 @@ typedef void (*proc_exit_cb)(struct proc *, int status,
 typedef void (*proc_ready_cb)(struct proc *, const char *error, void *arg);
 
 /*
- * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
- * fallback even where pidfds work (tests).  proc_spawn clones and returns
- * at once, pid and start time known; whether the exec worked comes later,
- * through the ready callback, so a slow exec never stalls the loop.  A
- * child launched with hold waits before doing anything visible until
- * proc_release_held (the daemon calls it once the iteration's batch,
- * which records the pid, is synced); if the daemon dies first, or the
- * proc is freed, the child exits without running the program.
- * proc_kill on an exited proc fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout (0: at
- * once); again while pending, a sooner deadline wins.  proc_free stops
- * watching without killing; it may be called from the proc's own exit
- * callback, which may also free or spawn other procs.
+ * proc.c: watching exits, stopping, adopting.  proc_kill on an exited
+ * proc fails with ESRCH.  proc_stop: SIGTERM, SIGKILL after the timeout
+ * (0: at once); again while pending, a sooner deadline wins.  proc_free
+ * stops watching without killing; it may be called from the proc's own
+ * exit callback, which may also free or spawn other procs.
  */
-void		 proc_force_signalfd(bool);
 int		 proc_init(struct event_base *, char **);
 void		 proc_shutdown(void);
-bool		 proc_have_pidfd(void);
-struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
-		    proc_ready_cb, void *, char **);
-void		 proc_release_held(void);
-bool		 proc_is_starting(const struct proc *);
 struct proc	*proc_adopt(pid_t, uint64_t, proc_exit_cb, void *, char **);
 pid_t		 proc_pid(const struct proc *);
 uint64_t	 proc_start_time(const struct proc *);
-bool		 proc_is_child(const struct proc *);
 int		 proc_kill(struct proc *, int);
 void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
-int		 proc_read_start_time(pid_t, uint64_t *);
+
+/*
+ * proc_spawn.c: proc_spawn clones and returns at once, pid and start time
+ * known; whether the exec worked comes later, through the ready callback,
+ * so a slow exec never stalls the loop.  A child launched with hold waits
+ * before doing anything visible until proc_release_held (the daemon calls
+ * it once the iteration's batch, which records the pid, is synced); if
+ * the daemon dies first, or the proc is freed, the child exits without
+ * running the program.
+ */
+struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
+		    proc_ready_cb, void *, char **);
+void		 proc_release_held(void);
+
+/* proc_read.c: what /proc says of a pid; -1 once it is gone. */
 int		 proc_read_comm(pid_t, char *, size_t);
 bool		 proc_is_daemon_helper(pid_t);
 int		 proc_read_parent(pid_t, pid_t *, char *);
@@ -117,7 +120,6 @@ int		 netns_remove(const char *, char **);
 #define SPAWNER_NAME	"sandboxd-spawn"	/* the helper's comm */
 int		 spawner_start(char **);
 void		 spawner_stop(void);
-pid_t		 spawner_pid(void);
 
 /*
  * netns_worker.c: netns_create and netns_remove off the loop, run by a
@@ -137,7 +139,6 @@ typedef void (*netns_done_cb)(const char *, const char *, void *);
 int		 netns_worker_start(char **);
 void		 netns_worker_init(struct event_base *);
 void		 netns_worker_stop(void);
-pid_t		 netns_worker_pid(void);
 struct netns_req *netns_create_async(const char *, const char *,
 		    netns_done_cb, void *);
 struct netns_req *netns_remove_async(const char *, netns_done_cb, void *);

@@ -44,6 +44,7 @@ options(int argc, char **argv)
 	return (2);
 }
 
+/* Wait for signals: reap children, exit 0 on SIGTERM or SIGINT. */
 int
 main(int argc, char **argv)
 {

@@ -37,7 +37,7 @@
 #include <criterion/criterion.h>
 #include <event2/event.h>
 
-#include "procmgr.h"
+#include "procmgr_test.h"
 
 static char	tmpdir[] = "/tmp/test_netns.XXXXXX";
 static char	nsdir[512];

@@ -36,7 +36,7 @@
 #include <valgrind/memcheck.h>
 #endif
 
-#include "procmgr.h"
+#include "procmgr_test.h"
 
 /*
  * One timeout for every test: Criterion 2.4.1's runner leaks (and LSan

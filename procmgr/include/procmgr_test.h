@@ -1,0 +1,30 @@
+/*
+ * procmgr_test.h: what only procmgr's unit tests call.  The daemon needs
+ * none of it; it is here so that a test can steer the exit-watching mode
+ * and look inside a proc or a helper without reaching a private header.
+ */
+#ifndef SANDBOXD_PROCMGR_TEST_H
+#define SANDBOXD_PROCMGR_TEST_H
+
+#include "procmgr.h"
+
+/*
+ * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
+ * fallback even where pidfds work.  proc_have_pidfd: exits are seen
+ * through pidfds.  proc_is_child: the real exit status will be known.
+ */
+void		 proc_force_signalfd(bool);
+bool		 proc_have_pidfd(void);
+bool		 proc_is_child(const struct proc *);
+
+/* proc_spawn.c: not yet exec'd, nor failed to. */
+bool		 proc_is_starting(const struct proc *);
+
+/* proc_read.c: start time of pid in clock ticks since boot. */
+int		 proc_read_start_time(pid_t, uint64_t *);
+
+/* spawner.c, netns_worker.c: the helper's pid, -1 when none is used. */
+pid_t		 spawner_pid(void);
+pid_t		 netns_worker_pid(void);
+
+#endif /* SANDBOXD_PROCMGR_TEST_H */
