@@ -312,10 +312,10 @@ create_read_options(struct call *call, const char *id,
 	*pod = NULL;
 	if (opts == NULL || ((url = opts->type_url) == NULL || *url == '\0'))
 		return (true);
-	if (strcmp(url, POD_CONFIG_TYPE_URL) != 0) {
+	if (!pod_config_type(url)) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": "
 		    "options: type \"%s\" is not understood (sandboxd reads %s)",
-		    id, url, POD_CONFIG_TYPE_URL);
+		    id, url, POD_CONFIG_TYPE);
 		return (false);
 	}
 	*pod = pod_config_parse(opts->value.data, opts->value.len, &cause);

@@ -197,6 +197,16 @@ pod_check_sysctl(const struct pod_config *pc, const char *key,
 	return (-1);
 }
 
+/* Whether an Any's type URL names a PodSandboxConfig. */
+bool
+pod_config_type(const char *type_url)
+{
+	const char	*name = strrchr(type_url, '/');
+
+	return (strcmp(name != NULL ? name + 1 : type_url, POD_CONFIG_TYPE) ==
+	    0);
+}
+
 /* Decode and check a PodSandboxConfig; NULL with *cause if refused. */
 struct pod_config *
 pod_config_parse(const void *data, size_t len, char **cause)

@@ -11,11 +11,17 @@
 
 #include "procmgr.h"
 
-#define POD_CONFIG_TYPE_URL	"type.googleapis.com/runtime.v1.PodSandboxConfig"
+/*
+ * The message's full name.  containerd 1.7 sends it as the whole type URL
+ * ("runtime.v1.PodSandboxConfig"); protobuf's own form prefixes a host
+ * ("type.googleapis.com/..."): both name it.
+ */
+#define POD_CONFIG_TYPE		"runtime.v1.PodSandboxConfig"
 
 struct pod_config;
 
 /* pod.c */
+bool		 pod_config_type(const char *);
 struct pod_config *pod_config_parse(const void *, size_t, char **);
 void		 pod_config_free(struct pod_config *);
 bool		 pod_config_host_network(const struct pod_config *);
