@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pbutil.h"
 #include "pod.h"
+#include "procmgr.h"
 #include "xmalloc.h"
 
 #define POD_MAX_HOSTNAME	64	/* HOST_NAME_MAX */
@@ -162,6 +163,22 @@ sysctl_name_ok(const char *key)
 	return (word);
 }
 
+/*
+ * Whether a sysctl name starts with prefix (written with dots), in either
+ * form: "net.ipv4.x", or with slashes as separators ("net/ipv4/x").
+ */
+static bool
+sysctl_has_prefix(const char *key, const char *prefix)
+{
+	char	sep = strchr(key, '/') != NULL ? '/' : '.';
+
+	for (; *prefix != '\0'; prefix++, key++) {
+		if (*key != (*prefix == '.' ? sep : *prefix))
+			return (false);
+	}
+	return (true);
+}
+
 /* Check one sysctl against the namespaces the pod has of its own. */
 static int
 pod_check_sysctl(const struct pod_config *pc, const char *key,
@@ -181,8 +198,7 @@ pod_check_sysctl(const struct pod_config *pc, const char *key,
 	}
 	for (i = 0; i < sizeof namespaced_sysctls / sizeof namespaced_sysctls[0];
 	    i++) {
-		if (strncmp(key, namespaced_sysctls[i].prefix,
-		    strlen(namespaced_sysctls[i].prefix)) != 0)
+		if (!sysctl_has_prefix(key, namespaced_sysctls[i].prefix))
 			continue;
 		if (namespaced_sysctls[i].network ? !pc->host_network :
 		    !pc->host_ipc)

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "procmgr.h"
+struct proc_launch;
 
 /*
  * The message's full name.  containerd 1.7 sends it as the whole type URL

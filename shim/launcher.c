@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define START_TIMEOUT_MS	3000	/* sandboxd must answer a Ping by then */
 #define DELETE_BUDGET_MS	4000	/* all of "delete", below containerd's 5 s */
 #define RETRY_INTERVAL_MS	100	/* between connection attempts */
+#define STDIN_TIMEOUT_MS	1000	/* for the runtime options' EOF */
 
 /* The command line, as containerd's shim manager builds it. */
 struct launcher_args {
@@ -169,16 +171,29 @@ parse_args(int argc, char **argv, struct launcher_args *a)
 		a->namespace = SBC_DEFAULT_NAMESPACE;
 }
 
-/* containerd writes the runtime options to stdin; sandboxd needs none. */
+/*
+ * containerd writes the runtime options to stdin and closes it; sandboxd
+ * needs none.  Read them away, but never wait long for an EOF that a
+ * caller other than containerd may never send.
+ */
 static void
 drain_stdin(void)
 {
-	char	buf[4096];
-	ssize_t	n;
+	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
+	int64_t		deadline = now_ms() + STDIN_TIMEOUT_MS;
+	char		buf[4096];
+	ssize_t		n;
+	int		left;
 
-	do {
+	if (isatty(STDIN_FILENO))
+		return;
+	while ((left = (int)(deadline - now_ms())) > 0) {
+		if (poll(&pfd, 1, left) <= 0)
+			return;
 		n = read(STDIN_FILENO, buf, sizeof buf);
-	} while (n > 0 || (n == -1 && errno == EINTR));
+		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
+			return;
+	}
 }
 
 /* Connect to sandboxd, retrying until the deadline; NULL with *cause. */

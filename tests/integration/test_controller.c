@@ -180,40 +180,6 @@ netns_mounts(void)
 	return (n);
 }
 
-/* The hostname of pid's UTS namespace, read by a child that joins it. */
-static void
-uts_hostname(pid_t pid, char *buf, size_t size)
-{
-	char	 path[64], name[256];
-	ssize_t	 n;
-	pid_t	 child;
-	int	 p[2], fd, status;
-
-	cr_assert_eq(pipe(p), 0);
-	cr_assert_neq(child = fork(), -1);
-	if (child == 0) {
-		close(p[0]);
-		snprintf(path, sizeof path, "/proc/%d/ns/uts", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-		    setns(fd, CLONE_NEWUTS) == -1)
-			_exit(1);
-		memset(name, 0, sizeof name);
-		if (gethostname(name, sizeof name - 1) == -1)
-			_exit(2);
-		_exit(write(p[1], name, strlen(name)) == (ssize_t)strlen(name) ?
-		    0 : 3);
-	}
-	close(p[1]);
-	n = read(p[0], buf, size - 1);
-	close(p[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	while (waitpid(child, &status, 0) == -1 && errno == EINTR)
-		;
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "reading the hostname of pid %d's UTS namespace failed (0x%x)",
-	    (int)pid, status);
-}
-
 /* The NSpid line of /proc/<pid>/status: its last field and field count. */
 static void
 nspid(pid_t pid, long *last, int *count)
@@ -1104,7 +1070,7 @@ Test(controller, pause_runtime_namespaces, .timeout = 30)
 	    "namespace", (int)pid, count);
 	cr_assert_eq(inner, 1, "pause is pid %ld in its namespace, want 1",
 	    inner);
-	uts_hostname(pid, host, sizeof host);
+	itest_ns_read(pid, "uts", NULL, host, sizeof host);
 	cr_assert_str_eq(host, "podhost");
 	snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", (int)pid);
 	cr_assert_neq(inode_of(path), 0);
@@ -1399,7 +1365,7 @@ Test(controller, shim_create_from_bundle, .timeout = 30)
 	pid = (pid_t)si.pid;
 	sbc_start_info_free(&si);
 	itest_track(pid);
-	uts_hostname(pid, host, sizeof host);
+	itest_ns_read(pid, "uts", NULL, host, sizeof host);
 	cr_assert_str_eq(host, "shimhost", "config.json's hostname not used");
 	itest_expect(sbc_shim_status(c, "fromcfg", true, &st, &err), 0, &err,
 	    "status");
@@ -1415,16 +1381,32 @@ Test(controller, shim_create_from_bundle, .timeout = 30)
 	itest_expect(sbc_shim_shutdown(c, "fromcfg", &err), STATUS_NOT_FOUND,
 	    &err, "second shutdown: unknown to the store too");
 
-	/* No config.json: refused, nothing made. */
+	/*
+	 * No config.json, as containerd's CRI plugin sends its pods: an empty
+	 * spec, run by the default runtime.
+	 */
 	pathf(bundle, sizeof bundle, "%s/empty-bundle", itest_d.dir);
 	cr_assert_eq(mkdir(bundle, 0755), 0);
 	o.bundle_path = bundle;
-	cr_assert_neq(sbc_shim_create(c, "nocfg", &o, &err), 0,
-	    "CreateSandbox without config.json succeeded");
-	sbc_error_clear(&err);
-	itest_expect(sbc_shim_ping(c, "nocfg", &err), STATUS_NOT_FOUND, &err,
+	itest_expect(sbc_shim_create(c, "nocfg", &o, &err), 0, &err,
+	    "CreateSandbox without config.json: an empty spec");
+	itest_expect(sbc_shim_status(c, "nocfg", true, &st, &err), 0, &err,
+	    "status");
+	expect_info(&st, "runtime", RUNTIME_PAUSE);
+	sbc_status_free(&st);
+	itest_expect(sbc_shim_shutdown(c, "nocfg", &err), 0, &err, "shutdown");
+
+	/* A config.json that is no regular file (a FIFO): refused at once. */
+	pathf(bundle, sizeof bundle, "%s/fifo-bundle", itest_d.dir);
+	cr_assert_eq(mkdir(bundle, 0755), 0);
+	snprintf(cfg, sizeof cfg, "%s/config.json", bundle);
+	cr_assert_eq(mkfifo(cfg, 0644), 0);
+	o.bundle_path = bundle;
+	itest_expect(sbc_shim_create(c, "fifocfg", &o, &err),
+	    STATUS_INVALID_ARGUMENT, &err, "CreateSandbox with a FIFO config.json");
+	itest_expect(sbc_shim_ping(c, "fifocfg", &err), STATUS_NOT_FOUND, &err,
 	    "ping after a failed CreateSandbox");
-	itest_netns_file(&itest_d, "nocfg", path, sizeof path);
+	itest_netns_file(&itest_d, "fifocfg", path, sizeof path);
 	cr_assert(!itest_path_exists(path));
 	sbc_close(c);
 }

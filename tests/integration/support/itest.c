@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -855,4 +856,62 @@ itest_recv_wait(struct sbc *c, uint32_t sid, uint32_t *status,
 	}
 	sbc_reply_free(&reply);
 	return (0);
+}
+
+/* In a child that joined pid's namespace: a file's text, or the hostname. */
+static int
+ns_read_child(pid_t pid, const char *type, const char *file, int out)
+{
+	char	 path[64], buf[4096];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, type);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    setns(fd, 0) == -1)
+		return (1);
+	memset(buf, 0, sizeof buf);
+	if (file == NULL) {
+		if (gethostname(buf, sizeof buf - 1) == -1)
+			return (2);
+		n = (ssize_t)strlen(buf);
+	} else {
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+			return (2);
+		if ((n = read(fd, buf, sizeof buf - 1)) < 0)
+			return (2);
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+	}
+	return (write(out, buf, (size_t)n) == n ? 0 : 3);
+}
+
+/*
+ * Read what a process sees in its own namespace of type ("uts", "net",
+ * ...): the file's text without its trailing newline, or with file NULL
+ * the hostname.  A child joins the namespace, so the test does not.
+ */
+void
+itest_ns_read(pid_t pid, const char *type, const char *file, char *buf,
+    size_t size)
+{
+	ssize_t	n;
+	pid_t	child;
+	int	p[2], status;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_neq(child = fork(), -1);
+	if (child == 0) {
+		close(p[0]);
+		_exit(ns_read_child(pid, type, file, p[1]));
+	}
+	close(p[1]);
+	n = read(p[0], buf, size - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	while (waitpid(child, &status, 0) == -1 && errno == EINTR)
+		;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "reading %s in pid %d's %s namespace failed (0x%x)",
+	    file != NULL ? file : "the hostname", (int)pid, type, status);
 }

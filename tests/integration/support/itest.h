@@ -113,6 +113,8 @@ int		 itest_count_children(pid_t, bool);
 bool		 itest_wait_dead(pid_t, int);
 void		 itest_wait_pause_ready(pid_t);
 bool		 itest_path_exists(const char *);
+void		 itest_ns_read(pid_t, const char *, const char *, char *,
+		    size_t);
 void		 itest_netns_file(const struct itest_daemon *, const char *,
 		    char *, size_t);
 

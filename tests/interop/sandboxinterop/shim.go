@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -131,12 +132,24 @@ func shimChecks(s *section) {
 	s.call(shimSvc, "ShutdownSandbox", &ShutdownSandboxRequest{SandboxId: id}, &ShutdownSandboxResponse{}).
 		code(codes.NotFound, "Sandbox.ShutdownSandbox again (no store record)")
 
-	// Neither a store record nor a config.json: an error, whichever.
+	// Neither a store record nor a config.json (what containerd's CRI
+	// plugin sends): an empty spec, run by the default runtime.
 	empty := filepath.Join(bundles, "shim-3")
 	_ = os.MkdirAll(empty, 0o755)
 	s.trackCreated("shim-3")
-	r = s.call(shimSvc, "CreateSandbox", &CreateSandboxRequest{SandboxId: "shim-3", BundlePath: empty}, &CreateSandboxResponse{})
-	s.check(r.err != nil, "Sandbox.CreateSandbox with neither store record nor config.json fails: "+describeErr(r.err), "it succeeded")
-	s.call(shimSvc, "PingSandbox", &PingRequest{SandboxId: "shim-3"}, &PingResponse{}).code(codes.NotFound, "  ... and leaves no instance (PingSandbox)")
+	s.call(shimSvc, "CreateSandbox", &CreateSandboxRequest{SandboxId: "shim-3", BundlePath: empty}, &CreateSandboxResponse{}).
+		ok("Sandbox.CreateSandbox with neither store record nor config.json: an empty spec")
+	s.call(shimSvc, "ShutdownSandbox", &ShutdownSandboxRequest{SandboxId: "shim-3"}, &ShutdownSandboxResponse{}).ok("Sandbox.ShutdownSandbox shim-3")
+
+	// A config.json that is no regular file: an error, and nothing made.
+	fifo := filepath.Join(bundles, "shim-4")
+	_ = os.MkdirAll(fifo, 0o755)
+	if err := syscall.Mkfifo(filepath.Join(fifo, "config.json"), 0o644); err != nil {
+		s.fatal("mkfifo: %v", err)
+	}
+	s.trackCreated("shim-4")
+	r = s.call(shimSvc, "CreateSandbox", &CreateSandboxRequest{SandboxId: "shim-4", BundlePath: fifo}, &CreateSandboxResponse{})
+	s.check(r.err != nil, "Sandbox.CreateSandbox with a FIFO as config.json fails: "+describeErr(r.err), "it succeeded")
+	s.call(shimSvc, "PingSandbox", &PingRequest{SandboxId: "shim-4"}, &PingResponse{}).code(codes.NotFound, "  ... and leaves no instance (PingSandbox)")
 	s.call(shimSvc, "Nope", &PingRequest{SandboxId: "shim-3"}, &PingResponse{}).code(codes.Unimplemented, "method Nope on the shim Sandbox service")
 }
