@@ -458,6 +458,24 @@ conn_export(sv_HandoverConn **out, uint64_t *next_id)
 }
 
 /*
+ * Put bytes read by the previous image back into c's input.  A socket
+ * bufferevent keeps its input's end frozen but while it reads: do what
+ * its read callback does.
+ */
+static void
+conn_put_back_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	int		 rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, data, len);
+	evbuffer_freeze(in, 0);
+	if (rc == -1)
+		fatalx("%s: evbuffer_add", __func__);
+}
+
+/*
  * Rebuild a connection from the hand-over: its socket (checked by the
  * caller), its credentials, and the bytes it had buffered.  The input is
  * cut into frames later (conn_read_input), after its carried calls.
@@ -479,9 +497,8 @@ conn_import(struct event_base *base, const sv_HandoverConn *hc)
 	c->discard = hc->discard;
 	conn_set_inherit(hc->fd, false);
 	conn_attach(c, base, hc->fd);
-	if (hc->input.len > 0 && evbuffer_add(bufferevent_get_input(c->bev),
-	    hc->input.data, hc->input.len) == -1)
-		fatalx("%s: evbuffer_add", __func__);
+	if (hc->input.len > 0)
+		conn_put_back_input(c, hc->input.data, hc->input.len);
 	if (hc->output.len > 0 && bufferevent_write(c->bev, hc->output.data,
 	    hc->output.len) == -1)
 		fatalx("%s: bufferevent_write", __func__);
