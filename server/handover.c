@@ -198,6 +198,19 @@ handover_check_fds(void)
 	}
 }
 
+/*
+ * A hand-over that cannot be read leaves sockets nobody can name: close
+ * every descriptor but stdio (nothing else is open yet), or the
+ * inherited listener would answer the stale-socket check and keep the
+ * daemon from binding anew.
+ */
+static void
+handover_close_inherited(void)
+{
+	if (close_range(STDERR_FILENO + 1, ~0U, 0) == -1)
+		handover_note("close_range: %s", strerror(errno));
+}
+
 /* Decode len bytes of ho_buf into ho; false (logged) if unusable. */
 static bool
 handover_decode(size_t len)
@@ -213,7 +226,6 @@ handover_decode(size_t len)
 	if (ho.version != HANDOVER_VERSION) {
 		handover_note("hand-over version %u, this daemon reads %u; "
 		    "clients are dropped", ho.version, HANDOVER_VERSION);
-		handover_drop_fd(ho.listener_fd, "listener");
 		msg_release(sv_Handover_fields, &ho);
 		return (false);
 	}
@@ -240,6 +252,7 @@ handover_load(void)
 	unsetenv(HANDOVER_ENV);
 	if (*end != '\0' || fd <= STDERR_FILENO || fd > INT32_MAX) {
 		handover_note("%s is no descriptor", HANDOVER_ENV);
+		handover_close_inherited();
 		return;
 	}
 	len = handover_read_fd((int)fd);
@@ -249,11 +262,13 @@ handover_load(void)
 		    fd);
 		free(ho_buf);
 		ho_buf = NULL;
+		handover_close_inherited();
 		return;
 	}
 	if (!handover_decode((size_t)len)) {
 		free(ho_buf);
 		ho_buf = NULL;
+		handover_close_inherited();
 		return;
 	}
 	ho_loaded = true;

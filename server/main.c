@@ -221,6 +221,7 @@ signal_quit_cb(evutil_socket_t sig, short events, void *arg)
 	loop_quit(0);
 }
 
+/* SIGUSR2: execute the binary again, keeping every client (reexec.c). */
 static void
 signal_reexec_cb(evutil_socket_t sig, short events, void *arg)
 {

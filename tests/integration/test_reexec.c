@@ -9,6 +9,7 @@
  * One daemon per test (itest_setup/itest_teardown); every sandbox pid is
  * tracked, so a failed test leaves nothing.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -23,7 +24,10 @@
 
 #include <criterion/criterion.h>
 
+#include <pb_encode.h>
+
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "sandboxd/v1/handover.pb.h"
 #include "itest.h"
 #include "sbc.h"
 
@@ -36,6 +40,7 @@
 #define DONE_LINE	"re-executed: kept"
 
 TestSuite(reexec, .init = itest_setup, .fini = itest_teardown);
+TestSuite(reexec_bad, .fini = itest_teardown);
 
 /* How many times needle is in the daemon's log. */
 static int
@@ -336,5 +341,52 @@ Test(reexec, admin_reexec_twice_many_waits, .timeout = 180)
 	for (i = 0; i < MANY; i++)
 		expect_wait(w, sid[i], 137, "m*");
 	sbc_close(w);
+	sbc_close(c);
+}
+
+/* Start the suite daemon as if re-executed with a hand-over of bytes. */
+static void
+start_with_handover(const void *bytes, size_t len)
+{
+	char	num[16];
+	int	fd;
+
+	itest_daemon_init(&itest_d);
+	cr_assert_neq(fd = memfd_create("bad-handover", 0), -1);
+	cr_assert_eq(write(fd, bytes, len), (ssize_t)len);
+	snprintf(num, sizeof(num), "%d", fd);
+	itest_daemon_setenv(&itest_d, "SANDBOXD_HANDOVER_FD", num);
+	itest_daemon_start(&itest_d, NULL);
+	close(fd);
+}
+
+Test(reexec_bad, undecodable_handover_serves, .timeout = 60)
+{
+	static const uint8_t	 junk[] = { 0xff, 0xff, 0xff, 0x07, 0x01 };
+	struct sbc		*c;
+
+	start_with_handover(junk, sizeof(junk));
+	c = itest_connect(&itest_d, NULL);
+	expect_answers(c, "after a bad hand-over");
+	cr_assert(itest_log_contains(&itest_d, "cannot decode the hand-over"),
+	    "%s", itest_log_tail(&itest_d, 4096));
+	sbc_close(c);
+}
+
+Test(reexec_bad, other_version_serves, .timeout = 60)
+{
+	sv_Handover	 h = { 0 };
+	uint8_t		 buf[64];
+	pb_ostream_t	 os = pb_ostream_from_buffer(buf, sizeof(buf));
+	struct sbc	*c;
+
+	h.version = 99;
+	h.listener_fd = 1;		/* stdout: must not be taken */
+	cr_assert(pb_encode(&os, sv_Handover_fields, &h));
+	start_with_handover(buf, os.bytes_written);
+	c = itest_connect(&itest_d, NULL);
+	expect_answers(c, "after a hand-over of another version");
+	cr_assert(itest_log_contains(&itest_d, "hand-over version 99"),
+	    "%s", itest_log_tail(&itest_d, 4096));
 	sbc_close(c);
 }
