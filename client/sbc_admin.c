@@ -1,6 +1,7 @@
 /*
  * sbc_admin.c: sandboxd.v1.Admin, sandboxd's own service for operators:
- * the list of every sandbox instance the daemon runs.
+ * the list of every sandbox instance the daemon runs, and its live
+ * re-execution.
  *
  * The daemon sends one InstanceInfo per instance in a repeated field that
  * may hold thousands; they are decoded one at a time by a callback into a
@@ -142,4 +143,24 @@ sbc_instance_list_free(struct sbc_instance *v, size_t n)
 	for (i = 0; i < n; i++)
 		instance_clear(&v[i]);
 	free(v);
+}
+
+/*
+ * Have the daemon execute itself again, keeping its clients; the answer
+ * comes from the new image, with the daemon's (unchanged) pid.
+ */
+int
+sbc_reexec(struct sbc *c, uint32_t *pid, struct sbc_error *err)
+{
+	sv_ReexecRequest	req = {0};
+	sv_ReexecResponse	resp = {0};
+	struct sbc_reply	reply;
+	int			code;
+
+	code = sbc_call(c, SERVICE_ADMIN, "Reexec", sv_ReexecRequest_fields,
+	    &req, sv_ReexecResponse_fields, &resp, &reply, err);
+	sbc_reply_free(&reply);
+	if (code == 0 && pid != NULL)
+		*pid = resp.pid;
+	return (code);
 }

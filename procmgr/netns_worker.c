@@ -332,6 +332,13 @@ netns_worker_stop(void)
 	nsw_base = NULL;
 }
 
+/* Nothing asked and not yet answered (a re-exec may stop the helper). */
+bool
+netns_worker_idle(void)
+{
+	return (TAILQ_EMPTY(&nsw_queue));
+}
+
 /* Send one request; false if the helper cannot take it now. */
 static bool
 nsw_send(struct netns_req *r)

@@ -26,6 +26,7 @@
 #include "protocol.h"
 #include "server.h"
 #include "ttrpc.pb.h"
+#include "sandboxd/v1/handover.pb.h"
 #include "xmalloc.h"
 
 enum call_state {
@@ -58,7 +59,21 @@ struct call {
 	char			*err_msg;
 	uint8_t			*frame;		/* the encoded answer */
 	size_t			 frame_len;
+	struct call_carry	*carry;		/* deferred and carried by re-exec */
 	char			 ns[IDENT_MAX_LEN + 1];
+};
+
+/*
+ * What a re-exec needs to dispatch a deferred call again in the new image.
+ * Kept only by the calls that may wait long (Wait, Stop, Reexec): with
+ * thousands of pods, each with a Wait pending, it stays a few dozen bytes
+ * each.  service and method point into the dispatch table.
+ */
+struct call_carry {
+	const char	*service;
+	const char	*method;
+	size_t		 len;
+	uint8_t		 body[];
 };
 
 static TAILQ_HEAD(, call) deferred = TAILQ_HEAD_INITIALIZER(deferred);
@@ -103,6 +118,7 @@ call_free(struct call *call)
 	free(call->raw);
 	free(call->err_msg);
 	free(call->frame);
+	free(call->carry);
 	free(call);
 }
 
@@ -409,6 +425,76 @@ call_fail_parked(int code, const char *msg)
 		TAILQ_REMOVE(&failed, call, state_entry);
 		call_park_error(call, code, msg);
 	}
+}
+
+/*
+ * Keep what it takes to dispatch this deferred call again after a re-exec:
+ * its method (static strings of the dispatch table) and request message.
+ */
+void
+call_set_carry(struct call *call, const char *service, const char *method,
+    const uint8_t *body, size_t len)
+{
+	free(call->carry);
+	call->carry = xmalloc(sizeof(*call->carry) + len);
+	call->carry->service = service;
+	call->carry->method = method;
+	call->carry->len = len;
+	if (len > 0)
+		memcpy(call->carry->body, body, len);
+}
+
+/*
+ * How many calls a re-exec must still let finish: parked answers not yet
+ * sent, and deferred calls it cannot carry (a Create waiting for its
+ * netns, a Start for its exec, a Shutdown for an exit).
+ */
+unsigned int
+call_count_uncarried(void)
+{
+	struct call	*call;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(call, &parked, state_entry)
+		n++;
+	TAILQ_FOREACH(call, &deferred, state_entry) {
+		if (call->carry == NULL)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * The carried calls of c, for the hand-over.  The views point into the
+ * calls, which live until the exec.  Returns the count; *out is malloc'd.
+ */
+size_t
+call_export(struct conn *c, sv_HandoverCall **out)
+{
+	struct call	*call;
+	size_t		 n = 0;
+
+	*out = xcalloc(c->ncalls + 1, sizeof(**out));
+	TAILQ_FOREACH(call, &c->calls, conn_entry) {
+		if (call->state != CALL_DEFERRED || call->carry == NULL)
+			continue;
+		(*out)[n].stream_id = call->stream_id;
+		(*out)[n].deadline = call->deadline;
+		(*out)[n].namespace = call->ns;
+		(*out)[n].service = (char *)call->carry->service;
+		(*out)[n].method = (char *)call->carry->method;
+		(*out)[n].payload.data = call->carry->body;
+		(*out)[n].payload.len = call->carry->len;
+		n++;
+	}
+	return (n);
+}
+
+/* The connection a call came on (NULL once its client left). */
+struct conn *
+call_conn(const struct call *call)
+{
+	return (call->conn);
 }
 
 /* The status a handler recorded with call_fail. */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "frame.h"
 #include "protocol.h"
+#include "sandboxd/v1/handover.pb.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -28,10 +30,12 @@ static struct conn_list	conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct conn_list	dead_conns = TAILQ_HEAD_INITIALIZER(dead_conns);
 static uint64_t		next_conn_id = 1;
 static unsigned int	nconns;
+static bool		paused;		/* a re-exec is getting ready */
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_read_frames(struct conn *);
 
 /* Whether the peer may use the daemon (spec 9: uid 0 and the socket group). */
 static bool
@@ -81,6 +85,23 @@ conn_over_cap(uid_t uid)
 	return (false);
 }
 
+/* Put c, with its socket fd, on the loop and on the list of connections. */
+static void
+conn_attach(struct conn *c, struct event_base *base, int fd)
+{
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("%s: bufferevent_socket_new", __func__);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* Stop reading past one maximal frame: the input stays bounded. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
+	bufferevent_setwatermark(c->bev, EV_WRITE, cfg->max_output / 4, 0);
+	bufferevent_enable(c->bev, paused ? EV_WRITE : EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+}
+
 /* Take over an accepted socket. */
 void
 conn_accept(struct event_base *base, int fd)
@@ -97,17 +118,7 @@ conn_accept(struct event_base *base, int fd)
 		return;
 	}
 	c->denied = !conn_peer_allowed(c);
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("%s: bufferevent_socket_new", __func__);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* Stop reading past one maximal frame: the input stays bounded. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
-	bufferevent_setwatermark(c->bev, EV_WRITE, cfg->max_output / 4, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&conns, c, entry);
-	nconns++;
+	conn_attach(c, base, fd);
 	log_debug("conn %llu: accepted (pid %d uid %u gid %u)%s",
 	    (unsigned long long)c->id, (int)c->pid, (unsigned int)c->uid,
 	    (unsigned int)c->gid, c->denied ? ", peer not allowed" : "");
@@ -342,7 +353,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (!c->dead)
+	if (!c->dead && !paused)
 		bufferevent_enable(bev, EV_READ);
 }
 
@@ -356,4 +367,148 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 		conn_close(c, "peer closed");
 	else if (events & BEV_EVENT_ERROR)
 		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+/*
+ * Stop reading from every connection while a re-exec gets ready: what
+ * peers send stays in the kernel or in the input buffers and is carried.
+ * Answers keep leaving.
+ */
+void
+conn_pause_all(void)
+{
+	struct conn	*c;
+
+	paused = true;
+	TAILQ_FOREACH(c, &conns, entry)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* The re-exec was given up: read again, starting with what is buffered. */
+void
+conn_resume_all(void)
+{
+	struct conn	*c, *next;
+
+	paused = false;
+	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_read_frames(c);
+	}
+}
+
+/* Cut the frames already buffered on c (after a re-exec). */
+void
+conn_read_input(struct conn *c)
+{
+	conn_read_frames(c);
+}
+
+/* Let fd survive (on) or not (off) an exec. */
+int
+conn_set_inherit(int fd, bool on)
+{
+	int	flags;
+
+	if ((flags = fcntl(fd, F_GETFD)) == -1)
+		return (-1);
+	flags = on ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC;
+	return (fcntl(fd, F_SETFD, flags));
+}
+
+/* Describe c for the hand-over; its socket is left open across the exec. */
+static void
+conn_export_one(struct conn *c, sv_HandoverConn *hc)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	hc->fd = bufferevent_getfd(c->bev);
+	hc->id = c->id;
+	hc->pid = c->pid;
+	hc->uid = c->uid;
+	hc->gid = c->gid;
+	hc->denied = c->denied;
+	hc->discard = c->discard;
+	hc->input.len = evbuffer_get_length(in);
+	hc->input.data = evbuffer_pullup(in, -1);
+	hc->output.len = evbuffer_get_length(out);
+	hc->output.data = evbuffer_pullup(out, -1);
+	hc->calls_count = (pb_size_t)call_export(c, &hc->calls);
+	if (conn_set_inherit(hc->fd, true) == -1)
+		log_warn("conn %llu: cannot keep its socket across the exec",
+		    (unsigned long long)c->id);
+}
+
+/*
+ * Every live connection for the hand-over (views into the buffers, which
+ * live until the exec).  *next_id: the next connection id to give.
+ */
+size_t
+conn_export(sv_HandoverConn **out, uint64_t *next_id)
+{
+	struct conn	*c;
+	size_t		 n = 0;
+
+	*out = xcalloc(nconns + 1, sizeof(**out));
+	TAILQ_FOREACH(c, &conns, entry)
+		conn_export_one(c, &(*out)[n++]);
+	*next_id = next_conn_id;
+	return (n);
+}
+
+/*
+ * Put bytes read by the previous image back into c's input.  A socket
+ * bufferevent keeps its input's end frozen but while it reads: do what
+ * its read callback does.
+ */
+static void
+conn_put_back_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	int		 rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, data, len);
+	evbuffer_freeze(in, 0);
+	if (rc == -1)
+		fatalx("%s: evbuffer_add", __func__);
+}
+
+/*
+ * Rebuild a connection from the hand-over: its socket (checked by the
+ * caller), its credentials, and the bytes it had buffered.  The input is
+ * cut into frames later (conn_read_input), after its carried calls.
+ */
+struct conn *
+conn_import(struct event_base *base, const sv_HandoverConn *hc)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->id = hc->id;
+	if (c->id >= next_conn_id)
+		next_conn_id = c->id + 1;
+	TAILQ_INIT(&c->calls);
+	c->pid = hc->pid;
+	c->uid = hc->uid;
+	c->gid = hc->gid;
+	c->denied = hc->denied;
+	c->discard = hc->discard;
+	conn_set_inherit(hc->fd, false);
+	conn_attach(c, base, hc->fd);
+	if (hc->input.len > 0)
+		conn_put_back_input(c, hc->input.data, hc->input.len);
+	if (hc->output.len > 0 && bufferevent_write(c->bev, hc->output.data,
+	    hc->output.len) == -1)
+		fatalx("%s: bufferevent_write", __func__);
+	return (c);
+}
+
+/* Give new connections ids from here on (they never repeat). */
+void
+conn_set_next_id(uint64_t id)
+{
+	if (id > next_conn_id)
+		next_conn_id = id;
 }

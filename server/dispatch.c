@@ -25,6 +25,7 @@
 #include "containerd/runtime/sandbox/v1/sandbox.pb.h"
 #include "containerd/task/v2/shim.pb.h"
 #include "sandboxd/v1/admin.pb.h"
+#include "sandboxd/v1/handover.pb.h"
 
 struct method {
 	const char		*service;
@@ -34,6 +35,7 @@ struct method {
 	const pb_msgdesc_t	*resp_fields;
 	size_t			 resp_size;
 	handler_fn		 handler;
+	bool			 carried;	/* deferred: kept across a re-exec */
 };
 
 #define METHOD(svc, m, req, resp, fn) {				\
@@ -41,6 +43,13 @@ struct method {
 	.req_fields = req##_fields, .req_size = sizeof(req),		\
 	.resp_fields = resp##_fields, .resp_size = sizeof(resp),	\
 	.handler = (fn) }
+
+/* A method whose deferred calls a re-exec carries to the new image. */
+#define CARRIED(svc, m, req, resp, fn) {				\
+	.service = (svc), .name = (m),					\
+	.req_fields = req##_fields, .req_size = sizeof(req),		\
+	.resp_fields = resp##_fields, .resp_size = sizeof(resp),	\
+	.handler = (fn), .carried = true }
 
 static const struct method methods[] = {
 	METHOD(SERVICE_STORE, "Create", cssv_StoreCreateRequest,
@@ -60,9 +69,9 @@ static const struct method methods[] = {
 	    cssv_ControllerStartResponse, h_ctrl_start),
 	METHOD(SERVICE_CONTROLLER, "Platform", cssv_ControllerPlatformRequest,
 	    cssv_ControllerPlatformResponse, h_ctrl_platform),
-	METHOD(SERVICE_CONTROLLER, "Stop", cssv_ControllerStopRequest,
+	CARRIED(SERVICE_CONTROLLER, "Stop", cssv_ControllerStopRequest,
 	    cssv_ControllerStopResponse, h_ctrl_stop),
-	METHOD(SERVICE_CONTROLLER, "Wait", cssv_ControllerWaitRequest,
+	CARRIED(SERVICE_CONTROLLER, "Wait", cssv_ControllerWaitRequest,
 	    cssv_ControllerWaitResponse, h_ctrl_wait),
 	METHOD(SERVICE_CONTROLLER, "Status", cssv_ControllerStatusRequest,
 	    cssv_ControllerStatusResponse, h_ctrl_status),
@@ -78,9 +87,9 @@ static const struct method methods[] = {
 	    crsv_StartSandboxResponse, h_shim_start),
 	METHOD(SERVICE_SHIM, "Platform", crsv_PlatformRequest,
 	    crsv_PlatformResponse, h_shim_platform),
-	METHOD(SERVICE_SHIM, "StopSandbox", crsv_StopSandboxRequest,
+	CARRIED(SERVICE_SHIM, "StopSandbox", crsv_StopSandboxRequest,
 	    crsv_StopSandboxResponse, h_shim_stop),
-	METHOD(SERVICE_SHIM, "WaitSandbox", crsv_WaitSandboxRequest,
+	CARRIED(SERVICE_SHIM, "WaitSandbox", crsv_WaitSandboxRequest,
 	    crsv_WaitSandboxResponse, h_shim_wait),
 	METHOD(SERVICE_SHIM, "SandboxStatus", crsv_SandboxStatusRequest,
 	    crsv_SandboxStatusResponse, h_shim_status),
@@ -101,6 +110,8 @@ static const struct method methods[] = {
 
 	METHOD(SERVICE_ADMIN, "ListInstances", sv_ListInstancesRequest,
 	    sv_ListInstancesResponse, h_admin_list_instances),
+	CARRIED(SERVICE_ADMIN, "Reexec", sv_ReexecRequest, sv_ReexecResponse,
+	    reexec_handler),
 };
 
 /* Find a method; *service_known tells Unimplemented service from method. */
@@ -221,6 +232,11 @@ dispatch_call(struct call *call, const struct method *m, struct pb_view body)
 		    call_error_message(call));
 		break;
 	case HANDLER_DEFERRED:
+		/* A Shutdown may have answered at once: the copy is freed
+		 * with the call all the same. */
+		if (m->carried)
+			call_set_carry(call, m->service, m->name, body.data,
+			    body.len);
 		call_arm_deadline(call, server_base);
 		break;
 	}
@@ -249,4 +265,42 @@ dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
 	if ((m = dispatch_route(call, &req)) != NULL)
 		dispatch_call(call, m, req.payload);
 	msg_release(t_Request_fields, &req);
+}
+
+/*
+ * Dispatch again a call carried across a re-exec, as if it had just come
+ * on c: same stream id, its original absolute deadline (CLOCK_MONOTONIC is
+ * the machine's, so it means the same in the new image).
+ */
+void
+dispatch_carried(struct conn *c, const sv_HandoverCall *hc)
+{
+	const struct method	*m;
+	struct call		*call;
+	struct pb_view		 body;
+	bool			 service_known;
+	char			*cause = NULL;
+
+	call = call_new(c, hc->stream_id);
+	m = dispatch_lookup(hc->service != NULL ? hc->service : "",
+	    hc->method != NULL ? hc->method : "", &service_known);
+	if (m == NULL || !m->carried) {
+		log_warnx("conn %llu stream %u: carried call %s.%s is not one "
+		    "this version carries", (unsigned long long)c->id,
+		    hc->stream_id, hc->service, hc->method);
+		call_park_error(call, STATUS_INTERNAL, "the call was lost in "
+		    "a re-execution of sandboxd");
+		return;
+	}
+	if (validate_identifier("namespace", hc->namespace != NULL ?
+	    hc->namespace : "", &cause) == -1) {
+		call_park_error(call, STATUS_INTERNAL, cause);
+		free(cause);
+		return;
+	}
+	call_set_namespace(call, hc->namespace);
+	call_set_deadline(call, hc->deadline);
+	body.data = hc->payload.data;
+	body.len = hc->payload.len;
+	dispatch_call(call, m, body);
 }

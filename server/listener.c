@@ -29,6 +29,8 @@ gid_t				 listener_gid;
 static struct evconnlistener	*listener;
 static struct event		*retry_timer;
 
+static int	listener_start(struct event_base *, int, char **);
+
 /* Fill a sockaddr_un, refusing a path that does not fit. */
 static int
 listener_addr(const char *path, struct sockaddr_un *sun, char **cause)
@@ -167,7 +169,7 @@ listener_retry_cb(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (listener != NULL && !loop_quitting())
+	if (listener != NULL && !loop_quitting() && !reexec_pending())
 		evconnlistener_enable(listener);
 }
 
@@ -202,6 +204,35 @@ listener_open(struct event_base *base, char **cause)
 		return (-1);
 	if ((fd = listener_bind(&sun, cause)) == -1)
 		return (-1);
+	if (listener_start(base, fd, cause) == -1)
+		return (-1);
+	log_info("listening on %s (mode %04o)", cfg->socket_path,
+	    (unsigned int)cfg->socket_mode);
+	return (0);
+}
+
+/* Whether fd is a listening Unix stream socket. */
+static bool
+listener_fd_usable(int fd)
+{
+	int		v;
+	socklen_t	len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 || !v)
+		return (false);
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == -1 ||
+	    v != AF_UNIX)
+		return (false);
+	len = sizeof(v);
+	return (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 &&
+	    v == SOCK_STREAM);
+}
+
+/* Put a listening socket on the loop. */
+static int
+listener_start(struct event_base *base, int fd, char **cause)
+{
 	listener = evconnlistener_new(base, listener_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (listener == NULL) {
@@ -211,12 +242,53 @@ listener_open(struct event_base *base, char **cause)
 	}
 	evconnlistener_set_error_cb(listener, listener_error_cb);
 	retry_timer = evtimer_new(base, listener_retry_cb, NULL);
-	log_info("listening on %s (mode %04o)", cfg->socket_path,
-	    (unsigned int)cfg->socket_mode);
 	return (0);
 }
 
-/* Stop accepting (shutdown begins). */
+/*
+ * Serve on the socket the previous image listened on (a re-exec): never
+ * bound again nor unlinked, so no connect in between is refused.  -1 if
+ * fd is no listening Unix socket; the caller binds as usual then.
+ */
+int
+listener_adopt(struct event_base *base, int fd, char **cause)
+{
+	if (listener_resolve_group(cause) == -1)
+		return (-1);
+	if (!listener_fd_usable(fd)) {
+		xasprintf(cause, "inherited descriptor %d is no listening "
+		    "Unix socket", fd);
+		return (-1);
+	}
+	if (conn_set_inherit(fd, false) == -1 ||
+	    evutil_make_socket_nonblocking(fd) == -1) {
+		xasprintf(cause, "inherited socket %d: %s", fd,
+		    strerror(errno));
+		return (-1);
+	}
+	if (listener_start(base, fd, cause) == -1)
+		return (-1);
+	log_info("listening on %s (kept across the re-exec)",
+	    cfg->socket_path);
+	return (0);
+}
+
+/* The listening socket's descriptor, -1 if none. */
+int
+listener_fd(void)
+{
+	return (listener != NULL ? evconnlistener_get_fd(listener) : -1);
+}
+
+/* Accept again (a re-exec was given up). */
+void
+listener_enable(void)
+{
+	if (listener != NULL)
+		evconnlistener_enable(listener);
+}
+
+/* Stop accepting (shutdown or a re-exec begins). */
 void
 listener_disable(void)
 {

@@ -73,6 +73,7 @@ loop_run(struct event_base *base)
 			loop_quit(1);
 		}
 		loop_after_iteration();
+		reexec_poll();
 	}
 	listener_disable();
 	call_cancel_all(STATUS_UNAVAILABLE, "sandboxd is shutting down");

@@ -221,6 +221,16 @@ signal_quit_cb(evutil_socket_t sig, short events, void *arg)
 	loop_quit(0);
 }
 
+/* SIGUSR2: execute the binary again, keeping every client (reexec.c). */
+static void
+signal_reexec_cb(evutil_socket_t sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	reexec_request("SIGUSR2");
+}
+
 static void
 signal_hup_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -273,7 +283,7 @@ raise_fd_limit(void)
 static int
 serve(void)
 {
-	struct event	*ev_term, *ev_int, *ev_hup;
+	struct event	*ev_term, *ev_int, *ev_hup, *ev_usr2;
 	char		*cause = NULL, *pause;
 	int		 status;
 
@@ -309,17 +319,25 @@ serve(void)
 	handlers_recover(server_base);
 	if (store_pending() && store_commit(&cause) == -1)
 		fatalx("cannot save recovered state: %s", cause);
-	if (listener_open(server_base, &cause) == -1)
+	if (handover_listen(server_base, &cause) == -1)
 		fatalx("%s", cause);
 	ev_term = evsignal_new(server_base, SIGTERM, signal_quit_cb, NULL);
 	ev_int = evsignal_new(server_base, SIGINT, signal_quit_cb, NULL);
 	ev_hup = evsignal_new(server_base, SIGHUP, signal_hup_cb, NULL);
+	ev_usr2 = evsignal_new(server_base, SIGUSR2, signal_reexec_cb, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
+	evsignal_add(ev_usr2, NULL);
 	log_info("sandboxd %s ready: state %s, run %s, pause %s",
 	    SANDBOXD_VERSION, cfg->state_dir, cfg->run_dir,
 	    runtime_pause_path());
+	/* After a re-exec: the clients of the previous image, whose answers
+	 * leave after this first commit. */
+	if (handover_loaded()) {
+		handover_restore(server_base);
+		loop_after_iteration();
+	}
 
 	status = loop_run(server_base);
 
@@ -331,6 +349,7 @@ serve(void)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_usr2);
 	event_base_free(server_base);
 	store_close();
 	log_info("exiting with status %d", status);
@@ -344,17 +363,23 @@ main(int argc, char **argv)
 	struct cmdline		cl;
 	char			*log_path = NULL;
 	int			 status;
+	bool			 reexeced;
 
+	reexec_init(argv);
 	parse_cmdline(argc, argv, &cl);
 	load_settings(&cl, &config);
 	cfg = &config;
+	/* Re-executed: read the hand-over before any file is opened, and
+	 * stay the same process (no daemon(): the pid must not change). */
+	reexeced = getenv(HANDOVER_ENV) != NULL;
+	handover_load();
 	absolute_pause_path(&config);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg->log_file != NULL)
 		log_path = xstrdup(cfg->log_file);
 	else if (!cfg->foreground)
 		xasprintf(&log_path, "%s/sandboxd.log", cfg->state_dir);
-	if (!cfg->foreground) {
+	if (!cfg->foreground && !reexeced) {
 		make_dir(cfg->state_dir, 0700);
 		if (daemon(0, 0) == -1) {
 			perror("sandboxd: daemon");
@@ -363,6 +388,7 @@ main(int argc, char **argv)
 	}
 	log_init(log_path, cfg->log_level);
 	free(log_path);
+	handover_log_notes();
 	status = serve();
 	config_free(&config);
 	return (status);

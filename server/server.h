@@ -19,6 +19,8 @@
 struct event_base;
 struct bufferevent;
 struct evconnlistener;
+struct _sv_HandoverCall;	/* sandboxd/v1/handover.pb.h */
+struct _sv_HandoverConn;
 
 /* Everything the command line and the config file can set. */
 struct config {
@@ -66,6 +68,9 @@ extern struct config *cfg;
 
 /* listener.c */
 int		 listener_open(struct event_base *, char **);
+int		 listener_adopt(struct event_base *, int, char **);
+int		 listener_fd(void);
+void		 listener_enable(void);
 void		 listener_disable(void);
 void		 listener_close(void);
 
@@ -78,6 +83,14 @@ void		 conn_close_all(void);
 unsigned int	 conn_count(void);
 unsigned int	 conn_count_uid(uid_t);
 void		 conn_flush_all(void);
+void		 conn_pause_all(void);
+void		 conn_resume_all(void);
+void		 conn_read_input(struct conn *);
+int		 conn_set_inherit(int, bool);
+size_t		 conn_export(struct _sv_HandoverConn **, uint64_t *);
+struct conn	*conn_import(struct event_base *,
+		    const struct _sv_HandoverConn *);
+void		 conn_set_next_id(uint64_t);
 
 /* call.c */
 struct call	*call_new(struct conn *, uint32_t);
@@ -94,10 +107,33 @@ void		 call_fail_parked(int, const char *);
 void		 call_reply_now(struct conn *, uint32_t, int, const char *);
 int		 call_error_code(const struct call *);
 const char	*call_error_message(const struct call *);
+void		 call_set_carry(struct call *, const char *, const char *,
+		    const uint8_t *, size_t);
+unsigned int	 call_count_uncarried(void);
+size_t		 call_export(struct conn *, struct _sv_HandoverCall **);
+struct conn	*call_conn(const struct call *);
 
 /* dispatch.c */
 void		 dispatch_request(struct conn *, uint32_t, const uint8_t *,
 		    size_t);
+void		 dispatch_carried(struct conn *, const struct _sv_HandoverCall *);
+
+/* reexec.c */
+#define HANDOVER_ENV	"SANDBOXD_HANDOVER_FD"
+void		 reexec_init(char **);
+bool		 reexec_pending(void);
+void		 reexec_set_restoring(bool);
+void		 reexec_request(const char *);
+void		 reexec_poll(void);
+enum handler_result reexec_handler(struct call *, const void *, void *);
+
+/* handover.c */
+int		 handover_write(char **);
+void		 handover_load(void);
+void		 handover_log_notes(void);
+bool		 handover_loaded(void);
+int		 handover_listen(struct event_base *, char **);
+void		 handover_restore(struct event_base *);
 
 /* loop.c */
 extern struct event_base *server_base;

@@ -323,6 +323,7 @@ int		 sbc_shim_metrics(struct sbc *, const char *,
 int		 sbc_admin_list_instances(struct sbc *, struct sbc_instance **,
 		    size_t *, struct sbc_error *);
 void		 sbc_instance_list_free(struct sbc_instance *, size_t);
+int		 sbc_reexec(struct sbc *, uint32_t *, struct sbc_error *);
 
 /* sbc_sandbox.c */
 int		 sbc_sandbox_new(struct sbc *, const char *,

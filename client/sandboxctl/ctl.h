@@ -105,6 +105,7 @@ int	cmd_platform(struct ctx *, int, char **);
 int	cmd_run(struct ctx *, int, char **);
 int	cmd_version(struct ctx *, int, char **);
 int	cmd_ps(struct ctx *, int, char **);
+int	cmd_reexec(struct ctx *, int, char **);
 
 /* ctl_args.c */
 extern const struct option args_help_only[];

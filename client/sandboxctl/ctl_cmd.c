@@ -452,3 +452,28 @@ cmd_ps(struct ctx *x, int argc, char **argv)
 	sbc_instance_list_free(v, n);
 	return (0);
 }
+
+/* reexec: the daemon executes itself again (sandboxd.v1.Admin/Reexec). */
+int
+cmd_reexec(struct ctx *x, int argc, char **argv)
+{
+	struct sbc_error	 err = {0};
+	const char		*id;
+	uint32_t		 pid = 0;
+	int			 r;
+
+	r = args_parse_id(ctl_find_cmd(x->cmd), argc, argv, args_help_only,
+	    "h", &id, NULL, NULL, true);
+	if (r < 0 && id != NULL)
+		return (ctl_usage_cmd(ctl_find_cmd(x->cmd), stderr,
+		    SBC_EXIT_USAGE));
+	if ((r = ctl_ready(x, r)) >= 0)
+		return (r);
+	if (sbc_reexec(x->c, &pid, &err) != 0)
+		return (out_fail(x, NULL, &err));
+	if (x->json)
+		return (out_json_print(json_pack("{s:I}", "pid",
+		    (json_int_t)pid)));
+	printf("%u\n", pid);
+	return (0);
+}

@@ -88,6 +88,9 @@ static const struct cmd_entry cmd_table[] = {
 	{ "ps", "", "list every sandbox instance the daemon runs, in every "
 	    "namespace,\n  with or without Store metadata "
 	    "(sandboxd.v1.Admin/ListInstances)", "", cmd_ps },
+	{ "reexec", "", "have the daemon execute itself again (an upgraded "
+	    "binary),\n  keeping every connection and pending call; print "
+	    "its pid\n  (sandboxd.v1.Admin/Reexec)", "", cmd_reexec },
 	{ "version", "", "print the version", "", cmd_version },
 	{ "help", "[COMMAND]", "show help", "", cmd_help },
 };

@@ -131,7 +131,8 @@ void		 spawner_stop(void);
  * cb(path, NULL, arg) on success (path valid during the call), cb(NULL,
  * error, arg) on failure.  The request is freed after its callback;
  * netns_req_cancel before then drops the answer and returns the arg (a
- * namespace made anyway is removed).  netns_worker_stop drops all that is queued.
+ * namespace made anyway is removed).  netns_worker_stop drops all that is queued;
+ * netns_worker_idle says whether anything is.
  */
 #define NETNS_WORKER_NAME	"sandboxd-netns"	/* the helper's comm */
 struct netns_req;
@@ -139,6 +140,7 @@ typedef void (*netns_done_cb)(const char *, const char *, void *);
 int		 netns_worker_start(char **);
 void		 netns_worker_init(struct event_base *);
 void		 netns_worker_stop(void);
+bool		 netns_worker_idle(void);
 struct netns_req *netns_create_async(const char *, const char *,
 		    netns_done_cb, void *);
 struct netns_req *netns_remove_async(const char *, netns_done_cb, void *);
