@@ -22,7 +22,6 @@
 #include <jansson.h>
 
 #include "k8s/cri/v1/api.pb.h"
-#include "log.h"
 #include "pbutil.h"
 #include "pod.h"
 #include "procmgr.h"
@@ -49,6 +48,7 @@ static const struct {
 	{ "fs.mqueue.", false },
 };
 
+/* A namespace mode as CRI names it, for messages. */
 static const char *
 mode_name(rv_NamespaceMode mode)
 {

@@ -46,6 +46,7 @@ struct launcher_args {
 	bool		 debug;
 };
 
+/* The summary --help prints (to stdout) and a usage error (to stderr). */
 static void
 usage(FILE *f)
 {
