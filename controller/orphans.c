@@ -9,18 +9,41 @@
  * on and its netns stay mounted with no one to ever remove them.  So a
  * sandbox whose owner's bundle is gone is shut down here: at start, and
  * every ORPHANS_INTERVAL seconds after.
+ *
+ * Gone means the bundle is missing from a directory that is there: when
+ * the parent is missing too, sandboxd may simply not see containerd's
+ * files (another mount namespace, a state dir not mounted yet), and
+ * killing every pod for that would be far worse than a leak.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "instance.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define ORPHANS_INTERVAL	30	/* seconds between sweeps */
 
 static struct event	*orphans_timer;
+
+/* Whether path is missing from a parent directory that exists. */
+static bool
+orphans_gone(const char *path)
+{
+	char	*copy;
+	bool	 parent;
+
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return (false);
+	copy = xstrdup(path);
+	parent = access(dirname(copy), F_OK) == 0;
+	free(copy);
+	return (parent);
+}
 
 /* Shut inst down if containerd's bundle of it is gone. */
 static void
@@ -29,7 +52,7 @@ orphans_check_cb(struct instance *inst, void *arg)
 	(void)arg;
 	if (inst->owner_bundle == NULL || inst->shutting_down || inst->creating)
 		return;
-	if (access(inst->owner_bundle, F_OK) == 0 || errno != ENOENT)
+	if (!orphans_gone(inst->owner_bundle))
 		return;
 	log_info("sandbox %s/%s: containerd's bundle %s is gone, so containerd "
 	    "has forgotten it: shutting it down", inst->ns, inst->id,

@@ -100,16 +100,15 @@ cri_create(struct sbc *c, const char *id, const char *bundle,
 	return (code);
 }
 
-/* Create and start a CRI pod; its pause pid. */
+/* Create and start a CRI pod in an existing bundle; its pause pid. */
 static pid_t
-cri_run(struct sbc *c, const char *id, const struct pod *p)
+cri_run_in(struct sbc *c, const char *id, const struct pod *p,
+    const char *bundle)
 {
 	struct sbc_start_info	si;
 	struct sbc_error	err = {0};
-	char			bundle[PATH_MAX];
 	pid_t			pid;
 
-	make_bundle(id, bundle, sizeof bundle);
 	itest_expect(cri_create(c, id, bundle, p, NULL, &err), 0, &err,
 	    "CreateSandbox with a PodSandboxConfig and no config.json");
 	itest_expect(sbc_shim_start(c, id, &si, &err), 0, &err,
@@ -119,6 +118,16 @@ cri_run(struct sbc *c, const char *id, const struct pod *p)
 	itest_track(pid);
 	itest_wait_pause_ready(pid);
 	return (pid);
+}
+
+/* Create and start a CRI pod in a bundle of its own; its pause pid. */
+static pid_t
+cri_run(struct sbc *c, const char *id, const struct pod *p)
+{
+	char	bundle[PATH_MAX];
+
+	make_bundle(id, bundle, sizeof bundle);
+	return (cri_run_in(c, id, p, bundle));
 }
 
 /* The netns file sandboxd makes for a k8s.io sandbox. */
@@ -343,22 +352,38 @@ Test(cri, forgotten_sandbox_is_shut_down_at_start, .timeout = 60)
 	struct sbc_instance	*v;
 	struct sbc_error	 err = {0};
 	char			 bundle[PATH_MAX], netns[PATH_MAX];
+	char			 unseen_dir[PATH_MAX], unseen_bundle[PATH_MAX + 32];
 	size_t			 n;
 	int64_t			 deadline;
-	pid_t			 kept, lost;
+	pid_t			 kept, lost, unseen;
 
 	ITEST_NEEDS_ROOT("pods make namespaces");
 	c = itest_connect(&itest_d, "k8s.io");
 	kept = cri_run(c, "kept", &p);
 	lost = cri_run(c, "lost", &p);
+	/* A bundle in a directory of its own, which then goes away whole. */
+	snprintf(unseen_dir, sizeof unseen_dir, "%s/elsewhere", itest_d.dir);
+	cr_assert_eq(mkdir(unseen_dir, 0700), 0);
+	snprintf(unseen_bundle, sizeof unseen_bundle, "%s/bundle-unseen",
+	    unseen_dir);
+	cr_assert_eq(mkdir(unseen_bundle, 0700), 0);
+	unseen = cri_run_in(c, "unseen", &p, unseen_bundle);
 	sbc_close(c);
-	/* containerd removed one bundle while sandboxd was down. */
+	/*
+	 * containerd removed one bundle while sandboxd was down; another's
+	 * directory is out of sight altogether (its parent is missing too:
+	 * not a reason to kill it).
+	 */
 	itest_daemon_kill9(&itest_d);
 	snprintf(bundle, sizeof bundle, "%s/bundle-lost", itest_d.dir);
 	cr_assert_eq(rmdir(bundle), 0);
+	snprintf(bundle, sizeof bundle, "%s/unseen", itest_d.dir);
+	cr_assert_eq(rename(unseen_dir, bundle), 0);
 	itest_daemon_restart(&itest_d);
 	cr_assert(itest_wait_dead(lost, 10000), "the forgotten pod still runs");
 	cr_assert(itest_pid_alive(kept), "a pod containerd still has was killed");
+	cr_assert(itest_pid_alive(unseen), "a pod whose bundle sandboxd cannot "
+	    "see (its parent is missing too) was killed");
 	netns_file("lost", netns, sizeof netns);
 	c = itest_connect(&itest_d, "k8s.io");
 	/* Reaped, then its netns removed off the loop: then it is forgotten. */
@@ -366,13 +391,14 @@ Test(cri, forgotten_sandbox_is_shut_down_at_start, .timeout = 60)
 	for (;;) {
 		itest_expect(sbc_admin_list_instances(c, &v, &n, &err), 0, &err,
 		    "ListInstances");
-		if (n == 1 || itest_now_ms() > deadline)
+		if (n == 2 || itest_now_ms() > deadline)
 			break;
 		sbc_instance_list_free(v, n);
 		usleep(50 * 1000);
 	}
-	cr_assert_eq(n, 1, "%zu instances 10 s after the restart", n);
+	cr_assert_eq(n, 2, "%zu instances 10 s after the restart", n);
 	cr_assert_str_eq(v[0].id, "kept");
+	cr_assert_str_eq(v[1].id, "unseen");
 	sbc_instance_list_free(v, n);
 	cr_assert_not(itest_path_exists(netns), "netns left: %s", netns);
 	cr_assert(itest_log_contains(&itest_d, "containerd has forgotten it"));
