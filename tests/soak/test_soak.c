@@ -437,6 +437,10 @@ check_store(struct worker *w, const struct sbc_meta *list, size_t n)
 			    m ? "present" : "absent",
 			    m && sbc_meta_label(m, "v") ?
 			    sbc_meta_label(m, "v") : "-");
+			/* Go on from what the daemon has: one report a loss. */
+			r->present = m != NULL;
+			r->ver = m && sbc_meta_label(m, "v") ?
+			    atoi(sbc_meta_label(m, "v")) : 0;
 		}
 		r->pending = false;
 	}
@@ -467,6 +471,19 @@ life_matches(const struct sbc_meta *m, const struct sbc_instance *in,
 	}
 }
 
+/* The state a lifecycle id is in, as the daemon has it. */
+static enum life
+life_observed(const struct sbc_meta *m, const struct sbc_instance *in)
+{
+	if (in == NULL)
+		return (m == NULL ? L_NONE : L_RECORD);
+	if (strcmp(in->state, "created") == 0)
+		return (L_CREATED);
+	if (strcmp(in->state, "stopped") == 0)
+		return (L_STOPPED);
+	return (L_STARTED);
+}
+
 /* Check worker w's lifecycle ids; resolve the unanswered call. */
 static void
 check_life(struct worker *w, const struct sbc_meta *list, size_t n,
@@ -495,6 +512,7 @@ check_life(struct worker *w, const struct sbc_meta *list, size_t n,
 			    r->pending ? " or " : "",
 			    r->pending ? life_names[r->pend_state] : "",
 			    m ? "yes" : "no", in ? in->state : "none");
+			r->state = life_observed(m, in);
 		}
 		r->pending = false;
 	}
