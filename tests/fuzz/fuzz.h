@@ -25,5 +25,7 @@ struct fuzz_method {
 extern const struct fuzz_method	fuzz_methods[];
 extern const size_t		fuzz_nmethods;
 const struct fuzz_method	*fuzz_method_find(const char *, const char *);
+void			 fuzz_features(const pb_msgdesc_t *, const void *,
+			    unsigned int);
 
 #endif /* SANDBOXD_FUZZ_H */

@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(copy, data + 1, size - 1);
 	if (msg_decode(m->fields, req, copy, size - 1, &cause)) {
+		fuzz_features(m->fields, req, 0);
 		if (msg_encode(m->fields, req, &out, &outlen, &cause))
 			free(out);
 		msg_release(m->fields, req);

@@ -34,6 +34,7 @@ fuzz_request(const struct fuzz_method *m, struct pb_view body)
 	if (req == NULL)
 		abort();
 	if (msg_decode(m->fields, req, body.data, body.len, &cause)) {
+		fuzz_features(m->fields, req, 0);
 		if (msg_encode(m->fields, req, &out, &outlen, &cause))
 			free(out);
 		msg_release(m->fields, req);
@@ -76,6 +77,7 @@ fuzz_payload(const uint8_t *p, size_t len)
 		free(cause);
 		return;
 	}
+	fuzz_features(t_Request_fields, &req, 0);
 	fuzz_namespace(&req);
 	if ((m = fuzz_method_find(req.service, req.method)) != NULL)
 		fuzz_request(m, req.payload);
