@@ -184,13 +184,14 @@ sweep_netns(void)
 		return;
 	}
 	inst_foreach(netns_set_add_cb, &set);
-	qsort(set.paths, set.n, sizeof(*set.paths), path_cmp);
+	if (set.n > 0)	/* qsort and bsearch take no NULL array */
+		qsort(set.paths, set.n, sizeof(*set.paths), path_cmp);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		xasprintf(&path, "%s/%s", dir, de->d_name);
-		if (bsearch(&path, set.paths, set.n, sizeof(*set.paths),
-		    path_cmp) == NULL) {
+		if (set.n == 0 || bsearch(&path, set.paths, set.n,
+		    sizeof(*set.paths), path_cmp) == NULL) {
 			log_info("recovery: removing network namespace %s, "
 			    "which no sandbox owns", path);
 			if (netns_remove(path, &cause) == -1) {
