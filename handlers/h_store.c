@@ -111,9 +111,10 @@ h_store_get(struct call *call, const void *reqp, void *respp)
 /* What a List walk carries from record to record. */
 struct list_walk {
 	struct call		*call;
-	const struct filter	*filter;
+	struct filter		*filter;
 	uint8_t			*out;
 	size_t			 len, cap;
+	bool			 too_costly;	/* the filter's budget ran out */
 	char			*cause;
 };
 
@@ -204,6 +205,10 @@ list_walk_cb(const char *ns, const char *id, void *arg)
 	if (w->filter == NULL || filter_match(w->filter, list_lookup, r.sb))
 		list_append(w, r.buf, r.len);
 	record_free(&r);
+	if (w->filter != NULL && filter_exhausted(w->filter)) {
+		w->too_costly = true;
+		return (1);
+	}
 	return (0);
 }
 
@@ -215,6 +220,7 @@ h_store_list(struct call *call, const void *reqp, void *respp)
 	const char			*filters[32];
 	struct list_walk		 w = { .call = call };
 	pb_size_t			 i;
+	int				 rv;
 
 	(void)respp;
 	for (i = 0; i < req->filters_count; i++)
@@ -227,8 +233,15 @@ h_store_list(struct call *call, const void *reqp, void *respp)
 			return (HANDLER_ERROR);
 		}
 	}
-	if (store_walk(STORE_SANDBOX, call_namespace(call), list_walk_cb,
-	    &w) != 0) {
+	rv = store_walk(STORE_SANDBOX, call_namespace(call), list_walk_cb, &w);
+	if (rv != 0 && w.too_costly) {
+		call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the filter's regular "
+		    "expressions need more than %zu steps (value bytes x pattern "
+		    "size) over this namespace; narrow the filter with == "
+		    "selectors or simplify the patterns", FILTER_REGEX_WORK);
+		goto fail;
+	}
+	if (rv != 0) {
 		call_fail(call, STATUS_INTERNAL, "list: %s",
 		    w.cause != NULL ? w.cause : "storage error");
 		goto fail;
@@ -239,12 +252,11 @@ h_store_list(struct call *call, const void *reqp, void *respp)
 		    "filters", w.len);
 		goto fail;
 	}
-	filter_free((struct filter *)w.filter);
+	filter_free(w.filter);
 	call_set_raw_response(call, w.out, w.len);
 	return (HANDLER_DONE);
 fail:
-	if (w.filter != NULL)
-		filter_free((struct filter *)w.filter);
+	filter_free(w.filter);
 	free(w.out);
 	free(w.cause);
 	return (HANDLER_ERROR);
