@@ -459,7 +459,8 @@ regex_unsupported(const char *re, size_t *off)
 		if (re[i] == '\\' && re[i + 1] == 'Q')
 			i = regex_skip_quoted(re, i);
 		else if (re[i] == '\\') {
-			if (!in_class && (why = regex_bad_escape(re, i)) != NULL)
+			why = in_class ? NULL : regex_bad_escape(re, i);
+			if (why != NULL)
 				break;
 			if (re[i + 1] != '\0')
 				i++;
@@ -469,11 +470,13 @@ regex_unsupported(const char *re, size_t *off)
 			in_class = re[i] != ']';
 		else if (re[i] == '[') {
 			in_class = true;
-			/* A ']' first in a class is literal: "[]a]", "[^]a]". */
+			/* A ']' first in a class is literal: "[]a]". */
 			i += re[i + 1] == '^';
 			i += re[i + 1] == ']';
-		} else if (re[i] == '(' && (why = regex_bad_group(re, i)) != NULL)
-			break;
+		} else if (re[i] == '(') {
+			if ((why = regex_bad_group(re, i)) != NULL)
+				break;
+		}
 	}
 	*off = i;
 	return (why);
@@ -533,7 +536,7 @@ parse_value(struct filter_parser *p, struct filter_selector *sel)
 		if (scan_quoted(p, &sel->value) == -1)
 			return (-1);
 		if (p->pos - start - 2 == strlen(sel->value))
-			base = (long)start + 1;	/* no escape changed it */
+			base = (long)start + 1;	/* no escape in it */
 	} else {
 		if (c == '.' || is_op_char(c))
 			return (parser_error(p, start, "expected value"));

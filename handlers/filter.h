@@ -34,7 +34,9 @@
  * Matching, per selector: == needs the field present and equal; != holds
  * when it is absent or different; ~= runs the regular expression
  * (unanchored) on the value, or on "" when the field is absent; a bare
- * field path holds when the field is present.
+ * field path holds when the field is present.  (containerd's != compares
+ * "" for an absent field, so x!="" fails there; here, as the spec says,
+ * an absent field always satisfies !=.)
  *
  * Regular expressions are containerd's, Go's regexp syntax, which is
  * RE2's: no back-references (\1), no lookaround ((?=...)), repetition
@@ -49,9 +51,7 @@
  * FILTER_REGEX_WORK steps counted as (value length + 1) x program size
  * per match, over its whole life.  A match that would pass it is not run:
  * filter_match says no from then on and filter_exhausted says why, and
- * the caller must fail the request rather than answer an incomplete list.  (containerd's !=
- * compares "" for an absent field, so x!="" fails there; here, as the
- * spec says, an absent field always satisfies !=.)
+ * the caller must fail the request rather than answer an incomplete list.
  *
  * Parsing is separate from matching: filter_parse compiles everything once
  * (regular expressions included), and filter_match asks the caller for the
@@ -64,10 +64,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FILTER_REGEX_MAX	512	/* bytes in one ~= pattern */
-#define FILTER_REGEX_COUNT	32	/* ~= patterns in one filter_parse */
-#define FILTER_REGEX_PROG	2048	/* RE2 instructions in one pattern */
-#define FILTER_REGEX_WORK	((size_t)1 << 26)  /* bytes x instructions */
+/* Limits on ~= patterns; see above. */
+#define FILTER_REGEX_MAX	512	/* bytes in one pattern */
+#define FILTER_REGEX_COUNT	32	/* patterns in one filter_parse */
+#define FILTER_REGEX_PROG	2048	/* RE2 instructions in one */
+#define FILTER_REGEX_WORK	((size_t)1 << 26) /* steps in one filter */
 
 struct filter;
 

@@ -226,7 +226,7 @@ Test(list_limits, hostile_regex_does_not_hold_the_loop)
 	cr_assert_str_eq(ids, "lab-00,lab-01,lab-02");
 	other_client_answered(other, "get after the linear patterns");
 
-	/* Linear but dear (RE2's NFA, ~2000 steps a byte): the budget stops it. */
+	/* Linear but dear (RE2 NFA, ~2000 steps a byte): the budget says no. */
 	cr_assert_eq(list(c, "labels.k~=/a{1,1000}b/", ids, sizeof ids, &err),
 	    STATUS_RESOURCE_EXHAUSTED, "a{1,1000}b: %d (%s)", err.code,
 	    err.message);

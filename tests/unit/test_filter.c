@@ -355,7 +355,8 @@ ParameterizedTestParameters(filter, invalid)
 		{ "id~=(a)\\1b", 8, "back-references" },
 		{ "id~=[(?=]\\1", 10, "back-references" },
 		{ "id~=\\Q\\1\\E\\1", 11, "back-references" },
-		{ "id~=\"(a)\\\\1\"", 5, "back-references" },	/* escapes */
+		/* escapes: the column is the value's */
+		{ "id~=\"(a)\\\\1\"", 5, "back-references" },
 		{ "id~=|(a)\\\\1|", 5, "back-references" },
 		{ "id~=|(a)\\1|", 9, "needs 3 octal digits" },
 		{ "id~=a(?=b)", 6, "lookaround" },
@@ -606,13 +607,13 @@ ParameterizedTestParameters(filter, nasty_patterns_finish)
 		{ "^(a|aa)*$", true },
 		{ "(.*)(.*)(.*)(.*)(.*)x", false },
 		{ "(.*)(.*)(.*)(.*)(.*)a$", true },
-		{ "^(a?){25}a{25}$", false },		/* 4096 a's: too many */
-		{ "(a?){25}a{25}", true },		/* unanchored: found */
+		{ "^(a?){25}a{25}$", false },	/* 4096 a's: too many */
+		{ "(a?){25}a{25}", true },	/* unanchored: found */
 		{ "^(\\w+\\s?)*$", true },
 		{ "^(\\w+\\s?)*!$", false },
-		{ "/((a{1,10}){1,10}){1,5}b/", false },	/* ',' quoted */
+		{ "/((a{1,10}){1,10}){1,5}b/", false },	/* has ',' */
 		{ "(?i)(A*)*A{1000}$", true },
-		{ "a{4097}", false },			/* RE2 refuses: > 1000 */
+		{ "a{4097}", false },		/* RE2 refuses: > 1000 */
 	};
 
 	return (cr_make_param_array(struct nasty_case, cases,
