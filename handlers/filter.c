@@ -8,9 +8,6 @@
  * ',' and the end, which is what makes containerd refuse a space there.
  * filter.h has the grammar and the matching rules.
  */
-#include <sys/types.h>
-
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +15,7 @@
 
 #include "filter.h"
 #include "queue.h"
+#include "re2_wrap.h"
 #include "xmalloc.h"
 
 enum filter_op {
@@ -32,8 +30,7 @@ struct filter_selector {
 	size_t			  depth;
 	enum filter_op		  op;
 	char			 *value;
-	regex_t			  re;
-	bool			  has_re;
+	struct rx		 *re;		/* ~= only */
 	TAILQ_ENTRY(filter_selector) entry;
 };
 
@@ -44,6 +41,8 @@ struct filter_clause {
 
 struct filter {
 	TAILQ_HEAD(, filter_clause) clauses;
+	size_t		 work;		/* matching so far: bytes x program */
+	bool		 exhausted;	/* work would pass FILTER_REGEX_WORK */
 };
 
 /* Where the parser is in one filter string, and what went wrong. */
@@ -52,6 +51,7 @@ struct filter_parser {
 	size_t		 pos;
 	size_t		 errpos;
 	char		*error;
+	size_t		*nregex;	/* expressions so far, all strings */
 };
 
 static int	parser_error(struct filter_parser *, size_t, const char *, ...)
@@ -391,25 +391,130 @@ parse_operator(struct filter_parser *p, struct filter_selector *sel)
 	return (0);
 }
 
-/* Compile the selector's value as a regular expression, once. */
-static int
-compile_regex(struct filter_parser *p, size_t at, struct filter_selector *sel)
+/* Skip a POSIX class "[:name:]" at re[i]; return the index of its ']'. */
+static size_t
+regex_skip_posix_class(const char *re, size_t i)
 {
-	char	*msg;
-	size_t	 len;
-	int	 error;
+	const char	*end;
 
-	error = regcomp(&sel->re, sel->value, REG_EXTENDED | REG_NOSUB);
-	if (error == 0) {
-		sel->has_re = true;
-		return (0);
+	if ((end = strstr(re + i + 2, ":]")) == NULL)
+		return (i);
+	return ((size_t)(end - re) + 1);
+}
+
+/* Skip "\Q...\E" at re[i] (literal text); return the index of its 'E'. */
+static size_t
+regex_skip_quoted(const char *re, size_t i)
+{
+	const char	*end;
+
+	if ((end = strstr(re + i + 2, "\\E")) == NULL)
+		return (strlen(re) - 1);
+	return ((size_t)(end - re) + 1);
+}
+
+/*
+ * Why the escape at re[i] (a '\' outside a class) is outside Go's syntax,
+ * or NULL.  \1 .. \9 are back-references unless they start an octal
+ * escape (\12); \C (any byte) is RE2's alone.
+ */
+static const char *
+regex_bad_escape(const char *re, size_t i)
+{
+	char	c = re[i + 1], next = c != '\0' ? re[i + 2] : '\0';
+
+	if (c == '8' || c == '9' ||
+	    (c >= '1' && c <= '7' && !(next >= '0' && next <= '7')))
+		return ("back-references (\\1 .. \\9) are not in RE2 syntax");
+	if (c == 'C')
+		return ("\\C is not in RE2 (Go) syntax");
+	return (NULL);
+}
+
+/* Why the group opening at re[i] is outside Go's syntax, or NULL. */
+static const char *
+regex_bad_group(const char *re, size_t i)
+{
+	if (strncmp(re + i, "(?=", 3) == 0 || strncmp(re + i, "(?!", 3) == 0 ||
+	    strncmp(re + i, "(?<=", 4) == 0 || strncmp(re + i, "(?<!", 4) == 0)
+		return ("lookaround ((?=, (?!, (?<=, (?<!) is not in RE2 "
+		    "syntax");
+	return (NULL);
+}
+
+/*
+ * Find what RE2 refuses anyway but can say better with a column: a
+ * back-reference, a lookaround, \C.  Return the reason and set *off to
+ * its offset in re, or return NULL.  Classes ([...]) and \Q...\E are
+ * skipped: "[(?=]" and "\Q\1\E" are literal text.
+ */
+static const char *
+regex_unsupported(const char *re, size_t *off)
+{
+	const char	*why = NULL;
+	size_t		 i;
+	bool		 in_class = false;
+
+	for (i = 0; re[i] != '\0'; i++) {
+		if (re[i] == '\\' && re[i + 1] == 'Q')
+			i = regex_skip_quoted(re, i);
+		else if (re[i] == '\\') {
+			why = in_class ? NULL : regex_bad_escape(re, i);
+			if (why != NULL)
+				break;
+			if (re[i + 1] != '\0')
+				i++;
+		} else if (in_class && re[i] == '[' && re[i + 1] == ':')
+			i = regex_skip_posix_class(re, i);
+		else if (in_class)
+			in_class = re[i] != ']';
+		else if (re[i] == '[') {
+			in_class = true;
+			/* A ']' first in a class is literal: "[]a]". */
+			i += re[i + 1] == '^';
+			i += re[i + 1] == ']';
+		} else if (re[i] == '(') {
+			if ((why = regex_bad_group(re, i)) != NULL)
+				break;
+		}
 	}
-	len = regerror(error, &sel->re, NULL, 0);
-	msg = xmalloc(len);
-	regerror(error, &sel->re, msg, len);
-	parser_error(p, at, "invalid regular expression: %s", msg);
-	free(msg);
-	return (-1);
+	*off = i;
+	return (why);
+}
+
+/*
+ * Compile the selector's value as a regular expression, once per request.
+ * at is the value's column; base, when not -1, is where its text starts
+ * in the filter string byte for byte (unquoted, or quoted without
+ * escapes), so an error found inside it can name its own column.
+ */
+static int
+compile_regex(struct filter_parser *p, size_t at, long base,
+    struct filter_selector *sel)
+{
+	const char	*why;
+	char		*msg = NULL;
+	size_t		 len = strlen(sel->value), off;
+
+	if (len > FILTER_REGEX_MAX)
+		return (parser_error(p, at, "invalid regular expression: %zu "
+		    "bytes, more than %d", len, FILTER_REGEX_MAX));
+	if (++*p->nregex > FILTER_REGEX_COUNT)
+		return (parser_error(p, at, "more than %d regular expressions "
+		    "in one request", FILTER_REGEX_COUNT));
+	if ((why = regex_unsupported(sel->value, &off)) != NULL)
+		return (parser_error(p, base != -1 ? (size_t)base + off : at,
+		    "invalid regular expression: %s", why));
+	if ((sel->re = rx_compile(sel->value, &msg)) == NULL) {
+		parser_error(p, at, "invalid regular expression: %s", msg);
+		free(msg);
+		return (-1);
+	}
+	if (rx_size(sel->re) > FILTER_REGEX_PROG)
+		return (parser_error(p, at, "invalid regular expression: it "
+		    "compiles to %zu instructions, more than %d; use smaller "
+		    "repetition counts", rx_size(sel->re), FILTER_REGEX_PROG));
+	return (0);
 }
 
 /* Parse the value after an operator: quoted, /regex/ or unquoted. */
@@ -417,6 +522,7 @@ static int
 parse_value(struct filter_parser *p, struct filter_selector *sel)
 {
 	size_t	start, n, len = 0;
+	long	base = -1;
 	char	c;
 
 	skip_space(p);
@@ -429,6 +535,8 @@ parse_value(struct filter_parser *p, struct filter_selector *sel)
 	if (c == '"' || c == '/' || c == '|') {
 		if (scan_quoted(p, &sel->value) == -1)
 			return (-1);
+		if (p->pos - start - 2 == strlen(sel->value))
+			base = (long)start + 1;	/* no escape in it */
 	} else {
 		if (c == '.' || is_op_char(c))
 			return (parser_error(p, start, "expected value"));
@@ -438,9 +546,10 @@ parse_value(struct filter_parser *p, struct filter_selector *sel)
 			return (parser_error(p, start, "expected value"));
 		sel->value = xstrndup(p->s + start, len);
 		p->pos += len;
+		base = (long)start;
 	}
 	if (sel->op == FILTER_OP_MATCH)
-		return (compile_regex(p, start, sel));
+		return (compile_regex(p, start, base, sel));
 	return (0);
 }
 
@@ -556,7 +665,7 @@ filter_parse(const char *const *strings, size_t n, char **cause)
 {
 	struct filter		*f;
 	struct filter_parser	 p;
-	size_t			 i;
+	size_t			 i, nregex = 0;
 
 	f = xcalloc(1, sizeof *f);
 	TAILQ_INIT(&f->clauses);
@@ -565,6 +674,7 @@ filter_parse(const char *const *strings, size_t n, char **cause)
 	for (i = 0; i < n; i++) {
 		memset(&p, 0, sizeof p);
 		p.s = strings[i] != NULL ? strings[i] : "";
+		p.nregex = &nregex;
 		if (parse_clause(&p, clause_add(f)) == -1) {
 			set_cause(cause, i, p.s, &p);
 			free(p.error);
@@ -575,10 +685,30 @@ filter_parse(const char *const *strings, size_t n, char **cause)
 	return (f);
 }
 
+/*
+ * Run a selector's expression on value, within the filter's work budget:
+ * a match costs at most (length + 1) x program size steps, so refuse to
+ * start one that could pass FILTER_REGEX_WORK, and say no.
+ */
+static bool
+regex_match(struct filter *f, const struct filter_selector *sel,
+    const char *value)
+{
+	size_t	len = strlen(value), cost;
+
+	cost = (len + 1) * rx_size(sel->re);
+	if (f->exhausted || cost > FILTER_REGEX_WORK - f->work) {
+		f->exhausted = true;
+		return (false);
+	}
+	f->work += cost;
+	return (rx_match(sel->re, value, len));
+}
+
 /* Whether one selector holds for the record behind lookup. */
 static bool
-selector_match(const struct filter_selector *sel, filter_lookup_fn lookup,
-    void *arg)
+selector_match(struct filter *f, const struct filter_selector *sel,
+    filter_lookup_fn lookup, void *arg)
 {
 	const char	*value = NULL;
 	bool		 present;
@@ -595,36 +725,47 @@ selector_match(const struct filter_selector *sel, filter_lookup_fn lookup,
 	case FILTER_OP_NOT_EQUAL:
 		return (!present || strcmp(value, sel->value) != 0);
 	case FILTER_OP_MATCH:
-		return (regexec(&sel->re, value, 0, NULL, 0) == 0);
+		return (regex_match(f, sel, value));
 	}
 	return (false);
 }
 
 /* Whether every selector of a clause holds (true for an empty clause). */
 static bool
-clause_match(const struct filter_clause *clause, filter_lookup_fn lookup,
-    void *arg)
+clause_match(struct filter *f, const struct filter_clause *clause,
+    filter_lookup_fn lookup, void *arg)
 {
 	const struct filter_selector	*sel;
 
 	TAILQ_FOREACH(sel, &clause->selectors, entry) {
-		if (!selector_match(sel, lookup, arg))
+		if (!selector_match(f, sel, lookup, arg))
 			return (false);
 	}
 	return (true);
 }
 
-/* Whether any clause of the filter holds for the record. */
+/* Whether any clause of the filter holds for the record; see filter.h. */
 bool
-filter_match(const struct filter *f, filter_lookup_fn lookup, void *arg)
+filter_match(struct filter *f, filter_lookup_fn lookup, void *arg)
 {
 	const struct filter_clause	*clause;
+	bool				 matched;
 
 	TAILQ_FOREACH(clause, &f->clauses, entry) {
-		if (clause_match(clause, lookup, arg))
+		matched = clause_match(f, clause, lookup, arg);
+		if (f->exhausted)
+			return (false);
+		if (matched)
 			return (true);
 	}
 	return (false);
+}
+
+/* Whether matching stopped at the work budget: the answer is incomplete. */
+bool
+filter_exhausted(const struct filter *f)
+{
+	return (f->exhausted);
 }
 
 /* Free a selector, whole or half-parsed. */
@@ -637,8 +778,7 @@ selector_free(struct filter_selector *sel)
 		free(sel->path[i]);
 	free(sel->path);
 	free(sel->value);
-	if (sel->has_re)
-		regfree(&sel->re);
+	rx_free(sel->re);
 	free(sel);
 }
 

@@ -32,11 +32,26 @@
  * escape may still give any byte but NUL).
  *
  * Matching, per selector: == needs the field present and equal; != holds
- * when it is absent or different; ~= runs the POSIX extended regular
- * expression (unanchored) on the value, or on "" when the field is absent;
- * a bare field path holds when the field is present.  (containerd's !=
- * compares "" for an absent field, so x!="" fails there; here, as the
- * spec says, an absent field always satisfies !=.)
+ * when it is absent or different; ~= runs the regular expression
+ * (unanchored) on the value, or on "" when the field is absent; a bare
+ * field path holds when the field is present.  (containerd's != compares
+ * "" for an absent field, so x!="" fails there; here, as the spec says,
+ * an absent field always satisfies !=.)
+ *
+ * Regular expressions are containerd's, Go's regexp syntax, which is
+ * RE2's: no back-references (\1), no lookaround ((?=...)), repetition
+ * counts up to 1000; (?i), classes, \pL, anchors and alternation are
+ * there.  RE2 (re2_wrap.h) matches in time linear in the value, so no
+ * pattern can hold the loop however long the label.  A pattern is at most
+ * FILTER_REGEX_MAX bytes and compiles to at most FILTER_REGEX_PROG
+ * instructions (and RX_MAX_MEM bytes of RE2's memory); a request has at
+ * most FILTER_REGEX_COUNT of them.  Linear is not cheap: a pattern such
+ * as a{1,1000}b runs RE2's NFA at about its program size in steps per
+ * byte (~70 ms for a 4 KiB label), so a filter also has a work budget,
+ * FILTER_REGEX_WORK steps counted as (value length + 1) x program size
+ * per match, over its whole life.  A match that would pass it is not run:
+ * filter_match says no from then on and filter_exhausted says why, and
+ * the caller must fail the request rather than answer an incomplete list.
  *
  * Parsing is separate from matching: filter_parse compiles everything once
  * (regular expressions included), and filter_match asks the caller for the
@@ -48,6 +63,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Limits on ~= patterns; see above. */
+#define FILTER_REGEX_MAX	512	/* bytes in one pattern */
+#define FILTER_REGEX_COUNT	32	/* patterns in one filter_parse */
+#define FILTER_REGEX_PROG	2048	/* RE2 instructions in one */
+#define FILTER_REGEX_WORK	((size_t)1 << 26) /* steps in one filter */
 
 struct filter;
 
@@ -79,15 +100,22 @@ typedef bool (*filter_lookup_fn)(const char *const *path, size_t depth,
  *
  *	filter 2 "labels.=x": column 8: expected field name
  *
- * A regular expression that does not compile is an error too (the message
- * includes regerror's text).  filter_match(f, lookup, arg) says whether a
- * record matches; f must come from filter_parse.  filter_free(f) releases
+ * A regular expression that does not compile is an error too: the message
+ * includes RE2's text, and the column is the value's, or that of the
+ * back-reference or lookaround found in it (filter 1 "id~=(a)\1": column
+ * 8: invalid regular expression: back-references ...).
+ *
+ * filter_match(f, lookup, arg) says whether a record matches; f must come
+ * from filter_parse, and its work budget is spent (see above).
+ * filter_exhausted(f) says whether the budget ran out: every
+ * filter_match since then said no without looking.  filter_free(f) releases
  * everything, compiled expressions included; NULL is allowed.
  */
 
 /* filter.c */
 struct filter	*filter_parse(const char *const *, size_t, char **);
-bool		 filter_match(const struct filter *, filter_lookup_fn, void *);
+bool		 filter_match(struct filter *, filter_lookup_fn, void *);
+bool		 filter_exhausted(const struct filter *);
 void		 filter_free(struct filter *);
 
 #endif /* SANDBOXD_FILTER_H */

@@ -108,12 +108,26 @@ h_store_get(struct call *call, const void *reqp, void *respp)
 	return (HANDLER_DONE);
 }
 
+/*
+ * The most a List answer may hold: one message, less room for the
+ * Response around it (status, tags, lengths).
+ */
+#define LIST_MAX	(FRAME_MAX_PAYLOAD - 64)
+
+/* Why a List walk stopped early. */
+enum list_stop {
+	LIST_COMPLETE,
+	LIST_TOO_BIG,		/* the next record would pass LIST_MAX */
+	LIST_TOO_COSTLY,	/* the filter's work budget ran out */
+};
+
 /* What a List walk carries from record to record. */
 struct list_walk {
 	struct call		*call;
-	const struct filter	*filter;
+	struct filter		*filter;
 	uint8_t			*out;
 	size_t			 len, cap;
+	enum list_stop		 stop;
 	char			*cause;
 };
 
@@ -171,49 +185,122 @@ list_lookup(const char *const *path, size_t depth, const char **value,
 	return (false);
 }
 
-/* Append one record, as field 1, to the List answer. */
-static void
-list_append(struct list_walk *w, const void *rec, size_t len)
+/* Write v as a protobuf varint at p (NULL: only count); return its size. */
+static size_t
+list_put_varint(uint8_t *p, size_t v)
 {
-	uint8_t	*wrapped;
-	size_t	 wlen;
+	size_t	n = 0;
 
-	wrapped = record_wrap(rec, len, 1, &wlen);
-	if (w->len + wlen > w->cap) {
-		w->cap = (w->len + wlen) * 2;
-		w->out = xrealloc(w->out, w->cap);
+	for (; v >= 0x80; v >>= 7, n++) {
+		if (p != NULL)
+			p[n] = (uint8_t)(v | 0x80);
 	}
-	memcpy(w->out + w->len, wrapped, wlen);
-	w->len += wlen;
-	free(wrapped);
+	if (p != NULL)
+		p[n] = (uint8_t)v;
+	return (n + 1);
 }
 
-/* store_walk callback: load, filter, append. */
+/*
+ * Append one record, as field 1, to the List answer; if it would pass
+ * LIST_MAX, append nothing and stop the walk (1): the answer never holds
+ * more than one message's worth, however many records there are.
+ */
+static int
+list_append(struct list_walk *w, const void *rec, size_t len)
+{
+	size_t	need = 1 + list_put_varint(NULL, len) + len;
+
+	if (need > LIST_MAX - w->len) {
+		w->stop = LIST_TOO_BIG;
+		return (1);
+	}
+	if (need > w->cap - w->len) {
+		/* Double, but never past what one message may carry. */
+		w->cap = w->cap * 2 > w->len + need ? w->cap * 2 :
+		    w->len + need;
+		if (w->cap > LIST_MAX)
+			w->cap = LIST_MAX;
+		w->out = xrealloc(w->out, w->cap);
+	}
+	w->out[w->len++] = 0x0a;	/* field 1, length-delimited */
+	w->len += list_put_varint(w->out + w->len, len);
+	memcpy(w->out + w->len, rec, len);
+	w->len += len;
+	return (0);
+}
+
+/* store_walk callback without a filter: append the stored bytes as is. */
+static int
+list_all_cb(const char *ns, const char *id, void *arg)
+{
+	struct list_walk	*w = arg;
+	void			*buf;
+	size_t			 len;
+	int			 found, rv;
+
+	found = store_get(STORE_SANDBOX, ns, id, &buf, &len, &w->cause);
+	if (found != 1)
+		return (found);
+	rv = list_append(w, buf, len);
+	free(buf);
+	return (rv);
+}
+
+/* store_walk callback with a filter: load, filter, append. */
 static int
 list_walk_cb(const char *ns, const char *id, void *arg)
 {
 	struct list_walk	*w = arg;
 	struct record		 r;
-	int			 found;
+	int			 found, rv = 0;
 
 	found = record_load(ns, id, &r, &w->cause);
-	if (found == 0)
-		return (0);
-	if (found == -1)
-		return (-1);
-	if (w->filter == NULL || filter_match(w->filter, list_lookup, r.sb))
-		list_append(w, r.buf, r.len);
+	if (found != 1)
+		return (found);
+	if (filter_match(w->filter, list_lookup, r.sb))
+		rv = list_append(w, r.buf, r.len);
+	else if (filter_exhausted(w->filter)) {
+		w->stop = LIST_TOO_COSTLY;
+		rv = 1;
+	}
 	record_free(&r);
-	return (0);
+	return (rv);
 }
 
-/* List: every record of the namespace matching any filter, by id. */
+/* Answer a List whose walk stopped early or failed. */
+static enum handler_result
+list_fail(struct call *call, const struct list_walk *w)
+{
+	switch (w->stop) {
+	case LIST_TOO_BIG:
+		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the list "
+		    "passes %u bytes, the most one message may carry; narrow "
+		    "it with filters", (unsigned int)LIST_MAX));
+	case LIST_TOO_COSTLY:
+		return (call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the "
+		    "filter's regular expressions need more than %zu steps "
+		    "(value bytes x pattern size) over this namespace; narrow "
+		    "the filter with == selectors or simplify the patterns",
+		    FILTER_REGEX_WORK));
+	case LIST_COMPLETE:
+		break;
+	}
+	return (call_fail(call, STATUS_INTERNAL, "list: %s",
+	    w->cause != NULL ? w->cause : "storage error"));
+}
+
+/*
+ * List: every record of the namespace matching any filter, by id.  The
+ * walk stops as soon as the answer would pass one message (or the
+ * filter its work budget), so a List never holds more than that.
+ */
 enum handler_result
 h_store_list(struct call *call, const void *reqp, void *respp)
 {
 	const cssv_StoreListRequest	*req = reqp;
 	const char			*filters[32];
 	struct list_walk		 w = { .call = call };
+	enum handler_result		 r = HANDLER_DONE;
 	pb_size_t			 i;
 
 	(void)respp;
@@ -227,27 +314,15 @@ h_store_list(struct call *call, const void *reqp, void *respp)
 			return (HANDLER_ERROR);
 		}
 	}
-	if (store_walk(STORE_SANDBOX, call_namespace(call), list_walk_cb,
-	    &w) != 0) {
-		call_fail(call, STATUS_INTERNAL, "list: %s",
-		    w.cause != NULL ? w.cause : "storage error");
-		goto fail;
-	}
-	if (w.len > FRAME_MAX_PAYLOAD - 64) {
-		call_fail(call, STATUS_RESOURCE_EXHAUSTED, "the list is %zu "
-		    "bytes, more than one message may carry; narrow it with "
-		    "filters", w.len);
-		goto fail;
-	}
-	filter_free((struct filter *)w.filter);
-	call_set_raw_response(call, w.out, w.len);
-	return (HANDLER_DONE);
-fail:
-	if (w.filter != NULL)
-		filter_free((struct filter *)w.filter);
-	free(w.out);
+	if (store_walk(STORE_SANDBOX, call_namespace(call), w.filter != NULL ?
+	    list_walk_cb : list_all_cb, &w) != 0) {
+		r = list_fail(call, &w);
+		free(w.out);
+	} else
+		call_set_raw_response(call, w.out, w.len);
+	filter_free(w.filter);
 	free(w.cause);
-	return (HANDLER_ERROR);
+	return (r);
 }
 
 /* Update: apply field paths to the stored record. */
