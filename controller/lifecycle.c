@@ -289,12 +289,58 @@ ctrl_start(struct call *call, const char *id, ctrl_answer_fn answer)
 	return (waiter_add(&inst->waiters, call, WAITER_START, answer));
 }
 
-/* Stop: SIGTERM, SIGKILL after timeout_secs (0: at once); answer at exit. */
+/* A Stop whose signal waits for its record (stop_after_commit_cb). */
+struct stop_signal {
+	unsigned int	 timeout;
+	char		*ns;
+	char		 id[];
+};
+
+/*
+ * The record saying "stopping" is on disk: signal now, if the instance
+ * still has its process.  If it could not be written the daemon is
+ * exiting: nothing was signalled, so the Stop answered Internal changed
+ * nothing, and a restart finds the sandbox as it was.
+ */
+static void
+stop_after_commit_cb(bool committed, void *arg)
+{
+	struct stop_signal	*ss = arg;
+	struct instance		*inst;
+
+	if (committed && (inst = inst_find(ss->ns, ss->id)) != NULL &&
+	    inst->proc != NULL && inst->state == SB_STATE_STOPPING)
+		proc_stop(inst->proc, ss->timeout);
+	free(ss->ns);
+	free(ss);
+}
+
+/* Signal inst's process once this iteration's writes are synced. */
+static void
+stop_signal_after_commit(struct instance *inst, unsigned int timeout)
+{
+	struct stop_signal	*ss;
+	size_t			 len = strlen(inst->id) + 1;
+
+	ss = xmalloc(sizeof(*ss) + len);
+	ss->timeout = timeout;
+	ss->ns = xstrdup(inst->ns);
+	memcpy(ss->id, inst->id, len);
+	call_after_commit(stop_after_commit_cb, ss);
+}
+
+/*
+ * Stop: SIGTERM, SIGKILL after timeout_secs (0: at once); answer at exit.
+ * The new state is saved first and undone if the save fails; the signal
+ * goes once the save is synced, so a failed commit has stopped nothing.
+ */
 enum handler_result
 ctrl_stop(struct call *call, const char *id, uint32_t timeout_secs,
     ctrl_answer_fn answer)
 {
 	struct instance	*inst;
+	int64_t		 old_deadline;
+	uint8_t		 old_state;
 
 	if ((inst = inst_get_or_fail(call, id)) == NULL)
 		return (HANDLER_ERROR);
@@ -302,14 +348,20 @@ ctrl_stop(struct call *call, const char *id, uint32_t timeout_secs,
 		return (HANDLER_DONE);
 	log_info("sandbox %s/%s: stopping pid %u (timeout %u s)", inst->ns, id,
 	    inst->pid, timeout_secs);
-	proc_stop(inst->proc, timeout_secs);
 	if (inst->state == SB_STATE_RUNNING ||
 	    time(NULL) + timeout_secs < inst->stop_deadline) {
+		old_deadline = inst->stop_deadline;
+		old_state = inst->state;
 		inst->stop_deadline = time(NULL) + timeout_secs;
 		inst->state = SB_STATE_STOPPING;
-		if (!inst_save_or_fail(call, inst, NULL))
+		if (!inst_save_or_fail(call, inst, NULL)) {
+			inst->stop_deadline = old_deadline;
+			inst->state = old_state;
 			return (HANDLER_ERROR);
-	}
+		}
+		stop_signal_after_commit(inst, timeout_secs);
+	} else
+		proc_stop(inst->proc, timeout_secs);	/* nothing to save */
 	return (waiter_add(&inst->waiters, call, WAITER_STOP, answer));
 }
 

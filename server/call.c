@@ -48,6 +48,7 @@ struct call {
 	struct conn		*conn;		/* NULL once the client left */
 	uint32_t		 stream_id;
 	enum call_state		 state;
+	bool			 counted;	/* in conn->ninflight */
 	int64_t			 deadline;	/* CLOCK_MONOTONIC ns, 0: none */
 	struct event		*timer;		/* deadline of a deferred call */
 	call_cancel_fn		 cancel;
@@ -76,6 +77,15 @@ struct call_carry {
 	uint8_t		 body[];
 };
 
+/* An effect waiting for the iteration's commit (call_after_commit). */
+struct commit_hook {
+	STAILQ_ENTRY(commit_hook)	 entry;
+	call_commit_fn			 fn;
+	void				*arg;
+};
+
+static STAILQ_HEAD(, commit_hook) commit_hooks =
+    STAILQ_HEAD_INITIALIZER(commit_hooks);
 static TAILQ_HEAD(, call) deferred = TAILQ_HEAD_INITIALIZER(deferred);
 static TAILQ_HEAD(, call) parked = TAILQ_HEAD_INITIALIZER(parked);
 
@@ -83,9 +93,9 @@ static void	call_free(struct call *);
 static void	call_park_frame(struct call *, int, const char *,
 		    const uint8_t *, size_t);
 
-/* A new call on conn for stream_id, in its handler's hands. */
-struct call *
-call_new(struct conn *c, uint32_t stream_id)
+/* A call on c; counted: a request, held to the in-flight cap. */
+static struct call *
+call_create(struct conn *c, uint32_t stream_id, bool counted)
 {
 	struct call	*call;
 
@@ -93,9 +103,30 @@ call_new(struct conn *c, uint32_t stream_id)
 	call->conn = c;
 	call->stream_id = stream_id;
 	call->state = CALL_RUNNING;
+	call->counted = counted;
 	TAILQ_INSERT_TAIL(&c->calls, call, conn_entry);
 	c->ncalls++;
+	if (counted)
+		c->ninflight++;
 	return (call);
+}
+
+/* A new call on conn for stream_id, in its handler's hands. */
+struct call *
+call_new(struct conn *c, uint32_t stream_id)
+{
+	return (call_create(c, stream_id, true));
+}
+
+/* Take call off its connection's lists and counts. */
+static void
+call_unlink_conn(struct call *call)
+{
+	TAILQ_REMOVE(&call->conn->calls, call, conn_entry);
+	call->conn->ncalls--;
+	if (call->counted)
+		call->conn->ninflight--;
+	call->conn = NULL;
 }
 
 /* Free a call and everything it owns; it must be on no state list. */
@@ -104,10 +135,8 @@ call_free(struct call *call)
 {
 	struct call_mem	*m, *next;
 
-	if (call->conn != NULL) {
-		TAILQ_REMOVE(&call->conn->calls, call, conn_entry);
-		call->conn->ncalls--;
-	}
+	if (call->conn != NULL)
+		call_unlink_conn(call);
 	if (call->timer != NULL)
 		event_free(call->timer);
 	for (m = call->mem; m != NULL; m = next) {
@@ -231,7 +260,11 @@ call_deadline_cb(int fd, short events, void *arg)
 	    "deadline exceeded while the request was waiting");
 }
 
-/* Start the deadline timer of a call that was just deferred. */
+/*
+ * Start the deadline timer of a call that was just deferred.  A deadline
+ * at or below 0 is none (a carried one could be anything); now is
+ * positive, so deadline - now cannot overflow.
+ */
 void
 call_arm_deadline(struct call *call, struct event_base *base)
 {
@@ -239,7 +272,7 @@ call_arm_deadline(struct call *call, struct event_base *base)
 	struct timeval	 tv;
 	int64_t		 left;
 
-	if (call->deadline == 0 || call->state != CALL_DEFERRED)
+	if (call->deadline <= 0 || call->state != CALL_DEFERRED)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	left = call->deadline - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
@@ -362,7 +395,7 @@ call_park_frame(struct call *call, int code, const char *msg,
 void
 call_reply_now(struct conn *c, uint32_t stream_id, int code, const char *msg)
 {
-	call_park_error(call_new(c, stream_id), code, msg);
+	call_park_error(call_create(c, stream_id, false), code, msg);
 }
 
 /*
@@ -373,17 +406,38 @@ call_reply_now(struct conn *c, uint32_t stream_id, int code, const char *msg)
 void
 call_detach_conn(struct call *call)
 {
-	struct conn	*c = call->conn;
-
-	TAILQ_REMOVE(&c->calls, call, conn_entry);
-	c->ncalls--;
-	call->conn = NULL;
+	call_unlink_conn(call);
 	if (call->state != CALL_DEFERRED)
 		return;
 	if (call->cancel != NULL)
 		call->cancel(call, STATUS_CANCELED, call->cancel_arg);
 	call_undefer(call);
 	call_free(call);
+}
+
+/* Have fn(committed, arg) run once this iteration's commit is decided. */
+void
+call_after_commit(call_commit_fn fn, void *arg)
+{
+	struct commit_hook	*h;
+
+	h = xmalloc(sizeof(*h));
+	h->fn = fn;
+	h->arg = arg;
+	STAILQ_INSERT_TAIL(&commit_hooks, h, entry);
+}
+
+/* The commit is decided: run the hooks waiting for it, in order. */
+void
+call_run_commit_hooks(bool committed)
+{
+	struct commit_hook	*h;
+
+	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL) {
+		STAILQ_REMOVE_HEAD(&commit_hooks, entry);
+		h->fn(committed, h->arg);
+		free(h);
+	}
 }
 
 /* Answer every deferred call with code (daemon shutting down). */

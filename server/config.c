@@ -50,6 +50,10 @@ config_defaults(struct config *c)
 	c->max_connections_per_uid = 1024;
 	c->max_inflight = 4096;
 	c->max_output = 64u << 20;
+	c->root_reserved = ROOT_RESERVED_AUTO;
+	c->write_timeout = 60;
+	c->frame_timeout = 30;
+	c->idle_timeout = 0;
 	c->max_frame = FRAME_MAX_PAYLOAD;
 	c->max_sandboxes_per_namespace = 100000;
 }
@@ -130,6 +134,10 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	    1000000);
 	NUMBER("limits.max_inflight_per_connection", max_inflight, 1, 1000000);
 	NUMBER("limits.max_output_bytes", max_output, 4096, 1ULL << 32);
+	NUMBER("limits.root_reserved_connections", root_reserved, 0, 1000000);
+	NUMBER("limits.write_timeout_secs", write_timeout, 1, 86400);
+	NUMBER("limits.frame_timeout_secs", frame_timeout, 1, 86400);
+	NUMBER("limits.idle_timeout_secs", idle_timeout, 0, 31536000);
 	NUMBER("limits.max_message_bytes", max_frame, 1024, FRAME_MAX_PAYLOAD);
 	NUMBER("limits.max_sandboxes_per_namespace",
 	    max_sandboxes_per_namespace, 1, 100000000);
@@ -242,6 +250,16 @@ config_check(struct config *c, char **cause)
 	if (c->max_output < 2 * (c->max_frame + FRAME_HEADER_SIZE)) {
 		xasprintf(cause, "limits.max_output_bytes must be at least twice "
 		    "limits.max_message_bytes");
+		return (-1);
+	}
+	/* The default keeps a quarter of a small cap, up to 16, for root. */
+	if (c->root_reserved == ROOT_RESERVED_AUTO)
+		c->root_reserved = c->max_connections / 4 < 16 ?
+		    c->max_connections / 4 : 16;
+	if (c->root_reserved >= c->max_connections) {
+		xasprintf(cause, "limits.root_reserved_connections (%u) must be "
+		    "below limits.max_connections (%u)", c->root_reserved,
+		    c->max_connections);
 		return (-1);
 	}
 	/* Else every Create without a runtime name would fail, one by one. */

@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,11 +33,23 @@ static struct conn_list	dead_conns = TAILQ_HEAD_INITIALIZER(dead_conns);
 static uint64_t		next_conn_id = 1;
 static unsigned int	nconns;
 static bool		paused;		/* a re-exec is getting ready */
+static size_t		freed_input;	/* buffered bytes of freed conns */
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_read_frames(struct conn *);
+static void	conn_timer_cb(int, short, void *);
+
+/* Nanoseconds on CLOCK_MONOTONIC. */
+static int64_t
+conn_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
 
 /* Whether the peer may use the daemon (spec 9: uid 0 and the socket group). */
 static bool
@@ -67,13 +81,27 @@ conn_read_peercred(struct conn *c, int fd)
 	c->gid = cred.gid;
 }
 
-/* Refuse a connection over a cap, with a log line saying which. */
+/*
+ * Refuse a connection over a cap, with a log line saying which.  uid 0
+ * (containerd) has no per-uid cap, and the last root_reserved
+ * connections are its alone: other users cannot lock it out.
+ */
 static bool
 conn_over_cap(uid_t uid)
 {
 	if (nconns >= cfg->max_connections) {
-		log_warnx("refusing connection: %u connections open (max %u)",
-		    nconns, cfg->max_connections);
+		log_warnx("refusing connection from uid %u: %u connections "
+		    "open (max %u)", (unsigned int)uid, nconns,
+		    cfg->max_connections);
+		return (true);
+	}
+	if (uid == 0)
+		return (false);
+	if (nconns >= cfg->max_connections - cfg->root_reserved) {
+		log_warnx("refusing connection from uid %u: %u connections "
+		    "open, the last %u of %u are kept for uid 0",
+		    (unsigned int)uid, nconns, cfg->root_reserved,
+		    cfg->max_connections);
 		return (true);
 	}
 	if (conn_count_uid(uid) >= cfg->max_connections_per_uid) {
@@ -85,10 +113,103 @@ conn_over_cap(uid_t uid)
 	return (false);
 }
 
+/* The peer, for log lines about cutting it off. */
+static void
+conn_warn_closing(struct conn *c, const char *why)
+{
+	log_warnx("conn %llu (pid %d uid %u): %s, closing",
+	    (unsigned long long)c->id, (int)c->pid, (unsigned int)c->uid, why);
+}
+
+/*
+ * When c's timer should look at it next (0: never): the end of the time
+ * its started frame has to finish, else the end of its idle time.
+ */
+static int64_t
+conn_next_check(const struct conn *c)
+{
+	if (c->frame_start != 0)
+		return (c->frame_start + (int64_t)cfg->frame_timeout *
+		    1000000000);
+	if (cfg->idle_timeout > 0)
+		return (c->last_active + (int64_t)cfg->idle_timeout *
+		    1000000000);
+	return (0);
+}
+
+/* (Re)start c's timer for its next check. */
+static void
+conn_arm_timer(struct conn *c)
+{
+	struct timeval	tv;
+	int64_t		at = conn_next_check(c), left;
+
+	if (c->dead || at == 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	left = at - conn_now();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000000000;
+	tv.tv_usec = (left % 1000000000) / 1000 + 1;
+	evtimer_add(c->timer, &tv);
+}
+
+/* Whether the daemon is reading c now (not held back by it or a re-exec). */
+static bool
+conn_reading(const struct conn *c)
+{
+	return (!paused && (bufferevent_get_enabled(c->bev) & EV_READ));
+}
+
+/*
+ * c's timer: a frame begun frame_timeout ago and not finished, or nothing
+ * pending for idle_timeout, ends it.  A connection the daemon is not
+ * reading from is not to blame for a frame that stalls meanwhile; one
+ * with a call still open (a Wait may stay days) or answers to take is
+ * not idle.
+ */
+static void
+conn_timer_cb(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+	int64_t		 now = conn_now();
+
+	(void)fd;
+	(void)events;
+	if (c->dead)
+		return;
+	if (c->frame_start != 0) {
+		if (!conn_reading(c))
+			c->frame_start = now;
+		else if (now >= conn_next_check(c)) {
+			conn_warn_closing(c, "a frame started and did not "
+			    "finish in time");
+			conn_close(c, "partial frame timeout");
+			return;
+		}
+	} else if (cfg->idle_timeout > 0 && now >= conn_next_check(c)) {
+		if (c->ncalls > 0 || evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) > 0)
+			c->last_active = now;
+		else {
+			log_info("conn %llu (pid %d uid %u): idle, closing",
+			    (unsigned long long)c->id, (int)c->pid,
+			    (unsigned int)c->uid);
+			conn_close(c, "idle timeout");
+			return;
+		}
+	}
+	conn_arm_timer(c);
+}
+
 /* Put c, with its socket fd, on the loop and on the list of connections. */
 static void
 conn_attach(struct conn *c, struct event_base *base, int fd)
 {
+	struct timeval	tv;
+
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("%s: bufferevent_socket_new", __func__);
@@ -97,7 +218,16 @@ conn_attach(struct conn *c, struct event_base *base, int fd)
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
 	bufferevent_setwatermark(c->bev, EV_WRITE, cfg->max_output / 4, 0);
+	/* A peer that takes none of its answers for this long is cut off
+	 * (conn_event_cb): its queue would otherwise pin memory for good. */
+	tv.tv_sec = cfg->write_timeout;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	bufferevent_enable(c->bev, paused ? EV_WRITE : EV_READ | EV_WRITE);
+	if ((c->timer = evtimer_new(base, conn_timer_cb, c)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	c->last_active = conn_now();
+	conn_arm_timer(c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 }
@@ -156,6 +286,7 @@ conn_close(struct conn *c, const char *reason)
 	log_debug("conn %llu: closed: %s", (unsigned long long)c->id, reason);
 	c->dead = true;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	evtimer_del(c->timer);
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL)
 		call_detach_conn(call);
 	TAILQ_REMOVE(&conns, c, entry);
@@ -171,8 +302,17 @@ conn_free_dead(void)
 
 	while ((c = TAILQ_FIRST(&dead_conns)) != NULL) {
 		TAILQ_REMOVE(&dead_conns, c, entry);
+		freed_input += evbuffer_get_length(bufferevent_get_input(c->bev));
+		freed_input += evbuffer_get_length(bufferevent_get_output(c->bev));
+		event_free(c->timer);
 		bufferevent_free(c->bev);
 		free(c);
+	}
+	/* Many small chains of big buffers stay in malloc's heap: give
+	 * them back to the system once a few MiB were let go. */
+	if (freed_input >= (4u << 20)) {
+		malloc_trim(0);
+		freed_input = 0;
 	}
 }
 
@@ -201,8 +341,9 @@ conn_send(struct conn *c, const uint8_t *frame, size_t len)
 		return;
 	}
 	if (evbuffer_get_length(out) > cfg->max_output) {
-		log_warnx("conn %llu: %zu bytes of answers unread (max %zu), "
-		    "closing", (unsigned long long)c->id,
+		log_warnx("conn %llu (pid %d uid %u): %zu bytes of answers "
+		    "unread (max %zu), closing", (unsigned long long)c->id,
+		    (int)c->pid, (unsigned int)c->uid,
 		    evbuffer_get_length(out), cfg->max_output);
 		conn_close(c, "output limit");
 	} else if (evbuffer_get_length(out) > cfg->max_output / 2)
@@ -283,18 +424,20 @@ conn_check_header(struct conn *c, const struct frame_header *fh)
 	return (true);
 }
 
-/* Refuse a request over the in-flight cap; close a peer far beyond it. */
+/*
+ * Refuse a request over the in-flight cap: the requests dispatched and
+ * not yet answered (deferred, or waiting for the iteration's commit).
+ * The refusals do not count, and never close the connection: that would
+ * cancel the peer's deferred Waits, and the answers they queue are
+ * bounded by max_output and write_timeout like any others.
+ */
 static bool
 conn_over_inflight(struct conn *c, uint32_t stream_id)
 {
 	char	msg[128];
 
-	if (c->ncalls < cfg->max_inflight)
+	if (c->ninflight < cfg->max_inflight)
 		return (false);
-	if (c->ncalls >= cfg->max_inflight + 64) {
-		conn_close(c, "too many requests in flight");
-		return (true);
-	}
 	snprintf(msg, sizeof(msg), "too many requests in flight on this "
 	    "connection (max %u)", cfg->max_inflight);
 	call_reply_now(c, stream_id, STATUS_RESOURCE_EXHAUSTED, msg);
@@ -303,7 +446,7 @@ conn_over_inflight(struct conn *c, uint32_t stream_id)
 
 /* Cut complete frames out of the input and dispatch them. */
 static void
-conn_read_frames(struct conn *c)
+conn_cut_frames(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct frame_header	 fh;
@@ -319,6 +462,7 @@ conn_read_frames(struct conn *c)
 		if (!conn_check_header(c, &fh)) {
 			evbuffer_drain(in, sizeof(hdr));
 			c->discard = fh.length;
+			c->frame_start = 0;
 			continue;
 		}
 		if (evbuffer_get_length(in) < sizeof(hdr) + fh.length)
@@ -337,14 +481,37 @@ conn_read_frames(struct conn *c)
 			dispatch_request(c, fh.stream_id, frame + sizeof(hdr),
 			    fh.length);
 		evbuffer_drain(in, sizeof(hdr) + fh.length);
+		c->frame_start = 0;
 	}
+}
+
+/*
+ * Cut what can be cut; then a frame left begun (or a refused one still
+ * being skipped) starts the clock for finishing it (conn_timer_cb).
+ */
+static void
+conn_read_frames(struct conn *c)
+{
+	conn_cut_frames(c);
+	if (c->dead)
+		return;
+	if (c->discard > 0 ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		if (c->frame_start == 0)
+			c->frame_start = conn_now();
+	} else
+		c->frame_start = 0;
+	conn_arm_timer(c);
 }
 
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)bev;
-	conn_read_frames(arg);
+	c->last_active = conn_now();
+	conn_read_frames(c);
 }
 
 /* Output drained below the low watermark: read from the peer again. */
@@ -363,7 +530,11 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (events & BEV_EVENT_EOF)
+	if (events & BEV_EVENT_TIMEOUT) {
+		conn_warn_closing(c, "no answer taken for "
+		    "limits.write_timeout_secs");
+		conn_close(c, "write timeout");
+	} else if (events & BEV_EVENT_EOF)
 		conn_close(c, "peer closed");
 	else if (events & BEV_EVENT_ERROR)
 		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));

@@ -7,6 +7,7 @@
  * handler and turns its result into an answer (or leaves a deferred call
  * to its handler).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,16 +158,24 @@ dispatch_namespace(const t_Request *req)
 	return (grpc);
 }
 
-/* Absolute CLOCK_MONOTONIC deadline of a request, 0 for none. */
+/*
+ * Absolute CLOCK_MONOTONIC deadline of a request, 0 for none.  A timeout
+ * that would carry the deadline past INT64_MAX (about 292 years of
+ * uptime) is none, not a wrapped one in the past.
+ */
 static int64_t
 dispatch_deadline(int64_t timeout_nano)
 {
 	struct timespec	now;
+	int64_t		nowns;
 
 	if (timeout_nano <= 0)
 		return (0);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec + timeout_nano);
+	nowns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (timeout_nano > INT64_MAX - nowns)
+		return (0);
+	return (nowns + timeout_nano);
 }
 
 /* Check the envelope; on failure the call is answered and NULL returned. */

@@ -57,14 +57,20 @@ listener_clear_stale(const char *path, const struct sockaddr_un *sun,
 	struct stat	sb;
 	int		fd;
 
-	if (lstat(path, &sb) == -1)
-		return (errno == ENOENT ? 0 : -1);
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
 	if (!S_ISSOCK(sb.st_mode)) {
 		xasprintf(cause, "%s exists and is not a socket", path);
 		return (-1);
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
 		return (-1);
+	}
 	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
 		close(fd);
 		xasprintf(cause, "%s: another sandboxd is serving on it", path);
@@ -241,7 +247,12 @@ listener_start(struct event_base *base, int fd, char **cause)
 		return (-1);
 	}
 	evconnlistener_set_error_cb(listener, listener_error_cb);
-	retry_timer = evtimer_new(base, listener_retry_cb, NULL);
+	if ((retry_timer = evtimer_new(base, listener_retry_cb, NULL)) == NULL) {
+		xasprintf(cause, "evtimer_new failed");
+		evconnlistener_free(listener);
+		listener = NULL;
+		return (-1);
+	}
 	return (0);
 }
 

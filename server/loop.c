@@ -55,6 +55,7 @@ loop_after_iteration(void)
 		call_cancel_all(STATUS_INTERNAL, STORAGE_FAILED);
 		loop_quit(1);
 	}
+	call_run_commit_hooks(!failed);
 	if (failed)
 		call_fail_parked(STATUS_INTERNAL, STORAGE_FAILED);
 	else

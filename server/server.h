@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,8 @@ struct bufferevent;
 struct evconnlistener;
 struct _sv_HandoverCall;	/* sandboxd/v1/handover.pb.h */
 struct _sv_HandoverConn;
+
+#define ROOT_RESERVED_AUTO	UINT_MAX	/* config_check picks it */
 
 /* Everything the command line and the config file can set. */
 struct config {
@@ -39,6 +42,10 @@ struct config {
 	unsigned int	 max_connections_per_uid;
 	unsigned int	 max_inflight;		/* requests per connection */
 	size_t		 max_output;		/* queued reply bytes per connection */
+	unsigned int	 root_reserved;		/* connections only uid 0 may take */
+	unsigned int	 write_timeout;		/* s without write progress: close */
+	unsigned int	 frame_timeout;		/* s to finish a started frame */
+	unsigned int	 idle_timeout;		/* s with nothing pending, 0: off */
 	size_t		 max_frame;		/* payload bytes, <= FRAME_MAX_PAYLOAD */
 	unsigned int	 max_sandboxes_per_namespace;
 };
@@ -55,6 +62,10 @@ struct conn {
 	bool			 dead;		/* closed; freed after the iteration */
 	size_t			 discard;	/* payload bytes of a refused frame to drop */
 	unsigned int		 ncalls;	/* calls not yet answered and freed */
+	unsigned int		 ninflight;	/* of those, requests dispatched */
+	struct event		*timer;		/* partial frame and idle limits */
+	int64_t			 frame_start;	/* a frame began (monotonic ns), 0 */
+	int64_t			 last_active;	/* last byte or pending call */
 	TAILQ_HEAD(, call)	 calls;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -103,6 +114,7 @@ void		 call_arm_deadline(struct call *, struct event_base *);
 void		 call_detach_conn(struct call *);
 void		 call_cancel_all(int, const char *);
 void		 call_flush_parked(void);
+void		 call_run_commit_hooks(bool);
 void		 call_fail_parked(int, const char *);
 void		 call_reply_now(struct conn *, uint32_t, int, const char *);
 int		 call_error_code(const struct call *);

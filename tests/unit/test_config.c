@@ -139,7 +139,11 @@ Test(config, full_file)
 	    "max_inflight_per_connection = 100\n"
 	    "max_output_bytes = 1048576\n"
 	    "max_message_bytes = 65536\n"
-	    "max_sandboxes_per_namespace = 7\n"));
+	    "max_sandboxes_per_namespace = 7\n"
+	    "root_reserved_connections = 3\n"
+	    "write_timeout_secs = 5\n"
+	    "frame_timeout_secs = 6\n"
+	    "idle_timeout_secs = 0\n"));
 	cr_assert_str_eq(c.socket_path, "/srv/s.sock");
 	cr_assert_str_eq(c.state_dir, "/srv/state");
 	cr_assert_str_eq(c.run_dir, "/srv/run dir");
@@ -154,6 +158,10 @@ Test(config, full_file)
 	cr_assert_eq(c.max_output, 1048576);
 	cr_assert_eq(c.max_frame, 65536);
 	cr_assert_eq(c.max_sandboxes_per_namespace, 7);
+	cr_assert_eq(c.root_reserved, 3);
+	cr_assert_eq(c.write_timeout, 5);
+	cr_assert_eq(c.frame_timeout, 6);
+	cr_assert_eq(c.idle_timeout, 0);
 }
 
 /* Windows line ends and a value that is one quote character. */
@@ -243,6 +251,27 @@ Test(config, check_relations)
 	cr_assert_not_null(strstr(cause, "max_output_bytes"), "%s", cause);
 	free(cause);
 	cause = NULL;
+
+	config_free(&c);
+	config_defaults(&c);
+	cr_assert_null(load("[limits]\nmax_connections = 8\n"
+	    "root_reserved_connections = 8\n"));
+	cr_assert_eq(config_check(&c, &cause), -1);
+	cr_assert_not_null(strstr(cause, "root_reserved_connections"), "%s",
+	    cause);
+	free(cause);
+	cause = NULL;
+
+	/* Unset, the reserve is a quarter of a small cap, at most 16. */
+	config_free(&c);
+	config_defaults(&c);
+	cr_assert_null(load("[limits]\nmax_connections = 8\n"));
+	cr_assert_eq(config_check(&c, &cause), 0, "%s", cause);
+	cr_assert_eq(c.root_reserved, 2);
+	config_free(&c);
+	config_defaults(&c);
+	cr_assert_eq(config_check(&c, &cause), 0, "%s", cause);
+	cr_assert_eq(c.root_reserved, 16);
 
 	config_free(&c);
 	config_defaults(&c);

@@ -6,6 +6,7 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,4 +330,145 @@ Test(frame, inflight_cap)
 	expect(1, STATUS_NOT_FOUND, NULL);
 	expect(3, STATUS_NOT_FOUND, NULL);
 	expect(5, STATUS_RESOURCE_EXHAUSTED, "in flight");
+}
+
+/*
+ * Issue 10 item 11: past the in-flight cap each request is answered
+ * ResourceExhausted and the connection stays: refusals are not in flight
+ * and never close it (sandboxd(8), LIMITS).
+ */
+Test(frame, inflight_refusals_keep_the_connection)
+{
+	uint32_t	i;
+	int		size = 4 << 20;
+
+	/* All in the socket at once: one read, one iteration. */
+	setsockopt(peer, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	test_cfg.max_inflight = 2;
+	for (i = 0; i < 200; i++)
+		send_get(1 + 2 * i, "default");
+	expect(1, STATUS_NOT_FOUND, NULL);
+	expect(3, STATUS_NOT_FOUND, NULL);
+	for (i = 2; i < 200; i++)
+		expect(1 + 2 * i, STATUS_RESOURCE_EXHAUSTED, "in flight");
+	expect_still_serving(401);
+}
+
+/* Pump the loop until the daemon closes peer (true) or ms pass (false). */
+static bool
+closed_within(int ms)
+{
+	char	buf[4096];
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < ms / 10; i++) {
+		event_base_loop(server_base, EVLOOP_NONBLOCK);
+		loop_after_iteration();
+		while ((n = read(peer, buf, sizeof(buf))) > 0)
+			continue;
+		if (n == 0)
+			return (true);
+		usleep(10000);
+	}
+	return (false);
+}
+
+/* Issue 10 item 7: a frame begun and never finished ends the connection. */
+Test(frame, stalled_partial_frame_closes, .timeout = 60)
+{
+	struct frame_header	fh = { 1000, 1, FRAME_TYPE_REQUEST, 0 };
+	uint8_t			hdr[FRAME_HEADER_SIZE], half[500] = { 0 };
+
+	test_cfg.frame_timeout = 1;
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	send_bytes(half, sizeof(half));
+	cr_assert(closed_within(30000), "a stalled frame kept its connection");
+	cr_assert_eq(conn_count(), 0);
+}
+
+/* Issue 10 item 7: half a header is a frame begun too. */
+Test(frame, stalled_partial_header_closes, .timeout = 60)
+{
+	test_cfg.frame_timeout = 1;
+	send_bytes("\0\0\0", 3);
+	cr_assert(closed_within(30000), "a stalled header kept its connection");
+}
+
+/*
+ * Issue 10 item 7: frames that keep completing are no stall, and the idle
+ * timeout is off by default.
+ */
+Test(frame, complete_frames_and_quiet_stay, .timeout = 60)
+{
+	int	i;
+
+	test_cfg.frame_timeout = 1;
+	for (i = 0; i < 3; i++) {
+		expect_still_serving(1 + 2 * (uint32_t)i);
+		cr_assert_not(closed_within(700), "closed while serving");
+	}
+	cr_assert_not(closed_within(1500), "a quiet connection was closed");
+	expect_still_serving(99);
+}
+
+/* Issue 10 item 7: idle_timeout closes a connection with nothing pending. */
+Test(frame, idle_timeout_closes, .timeout = 60)
+{
+	test_cfg.idle_timeout = 1;
+	expect_still_serving(1);
+	cr_assert(closed_within(30000), "an idle connection stayed");
+}
+
+/*
+ * Issue 10 item 6: a peer that sends requests and never reads their
+ * answers is closed once its answers stop leaving for write_timeout.
+ */
+Test(frame, never_reading_peer_closes, .timeout = 120)
+{
+	int		i, sndbuf = 4096;
+	uint32_t	sid = 1;
+	bool		closed = false;
+
+	test_cfg.write_timeout = 1;
+	test_cfg.max_output = 4096;
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
+	for (i = 0; i < 200000 && !closed; i++) {
+		cssv_StoreGetRequest	 get = { 0 };
+		t_Request		 req = { 0 };
+		uint8_t			*b1, *b2, hdr[FRAME_HEADER_SIZE];
+		size_t			 l1, l2;
+		struct frame_header	 fh;
+		ssize_t			 n;
+
+		snprintf(get.sandbox_id, sizeof(get.sandbox_id), "nothere");
+		cr_assert(msg_encode(cssv_StoreGetRequest_fields, &get, &b1,
+		    &l1, NULL));
+		snprintf(req.service, sizeof(req.service), SERVICE_STORE);
+		snprintf(req.method, sizeof(req.method), "Get");
+		req.payload.data = b1;
+		req.payload.len = l1;
+		req.metadata_count = 1;
+		req.metadata[0].key = (char *)MD_NAMESPACE_TTRPC;
+		req.metadata[0].value = (char *)"default";
+		cr_assert(msg_encode(t_Request_fields, &req, &b2, &l2, NULL));
+		fh = (struct frame_header){ (uint32_t)l2, sid, 1, 0 };
+		frame_header_build(&fh, hdr);
+		n = send(peer, hdr, sizeof(hdr), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == (ssize_t)sizeof(hdr)) {
+			(void)send(peer, b2, l2, MSG_NOSIGNAL);
+			sid += 2;
+		} else if (n == -1 && errno != EAGAIN)
+			closed = true;
+		free(b1);
+		free(b2);
+		event_base_loop(server_base, EVLOOP_NONBLOCK);
+		loop_after_iteration();
+		if (conn_count() == 0)
+			closed = true;
+		if (n == -1 && errno == EAGAIN)
+			usleep(10000);
+	}
+	cr_assert(closed, "a peer that never reads was never closed");
 }

@@ -55,6 +55,13 @@ typedef enum handler_result (*handler_fn)(struct call *, const void *req,
  */
 typedef void (*call_cancel_fn)(struct call *, int code, void *arg);
 
+/*
+ * Run once the iteration's writes are synced (committed true), or when
+ * they could not be (false): for effects that must not come before the
+ * record saying so, such as signalling a process Stop saved as stopping.
+ */
+typedef void (*call_commit_fn)(bool committed, void *arg);
+
 /* server/call.c */
 const char	*call_namespace(const struct call *);
 enum handler_result call_fail(struct call *, int, const char *, ...)
@@ -66,6 +73,7 @@ void		 call_own_fn(struct call *, void (*)(void *), void *);
 void		 call_set_raw_response(struct call *, uint8_t *, size_t);
 enum handler_result call_defer(struct call *, call_cancel_fn, void *);
 void		 call_finish(struct call *, const pb_msgdesc_t *, const void *);
+void		 call_after_commit(call_commit_fn, void *);
 void		 call_finish_error(struct call *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 
