@@ -365,6 +365,10 @@ main(int argc, char **argv)
 	int			 status;
 	bool			 reexeced;
 
+	/* Everything sandboxd makes is its own: the store holds labels and
+	 * specs, the run dir sockets and logs (listener.c widens the socket
+	 * on purpose). */
+	umask(077);
 	reexec_init(argv);
 	parse_cmdline(argc, argv, &cl);
 	load_settings(&cl, &config);
