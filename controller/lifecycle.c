@@ -204,6 +204,17 @@ start_spawn(struct instance *inst, int *code, char **cause)
 	char			*why = NULL;
 	int			 rc;
 
+	/* Before anything: the descriptors a Start needs must not be the
+	 * store's or the connections' (proc_fds.c). */
+	if (proc_fds_check(PROC_FDS_PER_START, &why) == -1) {
+		*code = STATUS_RESOURCE_EXHAUSTED;
+		xasprintf(cause, "sandbox \"%s\": start refused: %s", inst->id,
+		    why);
+		log_warnx("sandbox %s/%s: start refused: %s", inst->ns,
+		    inst->id, why);
+		free(why);
+		return (-1);
+	}
 	*code = STATUS_INTERNAL;
 	if (inst_load(inst->ns, inst->id, &rec, &why) != 1) {
 		xasprintf(cause, "sandbox \"%s\": cannot read its record: %s",

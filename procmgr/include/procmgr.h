@@ -92,6 +92,16 @@ struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
 		    proc_ready_cb, void *, char **);
 void		 proc_release_held(void);
 
+/*
+ * proc_fds.c: the descriptor budget.  proc_fds_check(need): 0 if need
+ * more descriptors leave the reserve free, else -1 with *cause.
+ * PROC_FDS_PER_START is what one Start may hold at once (pidfd, error
+ * and gate pipes, a spare).
+ */
+#define PROC_FDS_PER_START	6
+void		 proc_fds_set_reserve(unsigned int);
+int		 proc_fds_check(unsigned int, char **);
+
 /* proc_read.c: what /proc says of a pid; -1 once it is gone. */
 int		 proc_read_comm(pid_t, char *, size_t);
 bool		 proc_is_daemon_helper(pid_t);

@@ -72,6 +72,13 @@ enum store_kind {
 	STORE_INSTANCE,		/* "in/": sandboxd.v1.Instance controller state */
 };
 
+/*
+ * Descriptors LevelDB may hold at once: its table cache (max_open_files,
+ * 100), the log, the manifest, LOCK, LOG, and a compaction's outputs.
+ * Nothing else may use them (main.c keeps them out of every cap).
+ */
+#define STORE_FDS	128
+
 /* Called per record in ascending (namespace, id) order; non-zero stops. */
 typedef int (*store_walk_cb)(const char *ns, const char *id, void *arg);
 

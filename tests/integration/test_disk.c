@@ -214,3 +214,68 @@ Test(disk, full_at_start_serves_read_only, .timeout = 90)
 	cr_assert(itest_log_contains(&itest_d, "read-only"));
 	itest_daemon_stop(&itest_d);
 }
+
+/* ---- a descriptor limit the caps do not fit under ------------------- */
+
+/*
+ * Start the suite daemon under a hard and soft descriptor limit of n (it
+ * stays on the test's process, which Criterion runs for this test only).
+ */
+static void
+start_with_nofile(rlim_t n)
+{
+	struct rlimit	low = { n, n };
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	itest_daemon_start(&itest_d, NULL);
+}
+
+/*
+ * With 400 descriptors the default connection cap (4096) does not fit:
+ * it is lowered, saying so; sandboxes then take what is left until Start
+ * answers ResourceExhausted, and commits (Store.Create, on connections
+ * opened after that) still work.
+ */
+Test(disk, fd_limit_lowers_caps_and_refuses_starts, .timeout = 300)
+{
+	struct sbc		*c, *more[8];
+	struct sbc_error	 err = {0};
+	struct sbc_start_info	 si;
+	char			 id[32];
+	int			 i, rc = 0, started = 0;
+
+	start_with_nofile(400);
+	cr_assert(itest_log_contains(&itest_d, "limits.max_connections "
+	    "lowered"), "the log should say which cap came down");
+	c = itest_connect(&itest_d, "default");
+	for (i = 0; i < 400; i++) {
+		snprintf(id, sizeof id, "s%d", i);
+		itest_make_sandbox(c, id, RUNTIME_PAUSE, NULL);
+		memset(&si, 0, sizeof si);
+		if ((rc = sbc_ctrl_start(c, id, &si, &err)) != 0)
+			break;
+		itest_track(si.pid);
+		sbc_start_info_free(&si);
+		started++;
+	}
+	cr_assert_eq(rc, STATUS_RESOURCE_EXHAUSTED, "start %d: %d %s", i, rc,
+	    err.message);
+	cr_assert_not_null(strstr(err.message, "descriptors"), "%s",
+	    err.message);
+	sbc_error_clear(&err);
+	cr_assert_gt(started, 10, "only %d sandboxes started", started);
+	/* Commits keep working, on new connections too. */
+	for (i = 0; i < 8; i++) {
+		more[i] = itest_connect(&itest_d, "default");
+		snprintf(id, sizeof id, "r%d", i);
+		itest_expect(mk(more[i], id, &err), 0, &err, "store create");
+	}
+	for (i = 0; i < 50; i++) {
+		snprintf(id, sizeof id, "m%d", i);
+		itest_expect(mk(c, id, &err), 0, &err, "store create");
+	}
+	for (i = 0; i < 8; i++)
+		sbc_close(more[i]);
+	sbc_close(c);
+	itest_daemon_stop(&itest_d);
+}
