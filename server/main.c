@@ -323,6 +323,27 @@ fit_fd_limit(struct config *c)
 	proc_fds_set_reserve(STORE_FDS + c->max_connections);
 }
 
+/*
+ * Sandbox logs live off the store's file system unless told otherwise
+ * (<run_dir>/logs, a tmpfs on most hosts), capped and rotated by procmgr
+ * (proc_log.c): a sandbox's output must not fill the disk the store
+ * commits to.
+ */
+static void
+setup_sandbox_logs(struct config *c)
+{
+	char	*dir;
+
+	if (c->log_dir != NULL)
+		dir = xstrdup(c->log_dir);
+	else
+		xasprintf(&dir, "%s/logs", c->run_dir);
+	make_dir(dir, 0700);
+	proc_log_set_dir(dir);
+	proc_log_set_max(c->sandbox_log_bytes);
+	free(dir);
+}
+
 /* Open state, recover sandboxes, then serve. */
 static int
 serve(void)
@@ -335,6 +356,7 @@ serve(void)
 	fit_fd_limit(cfg);
 	make_dir(cfg->state_dir, 0700);
 	make_dir(cfg->run_dir, 0700);
+	setup_sandbox_logs(cfg);
 	/* First, so that the helpers hold none of the daemon's files. */
 	if (netns_worker_start(&cause) == -1) {
 		log_warnx("no network namespace helper (%s): namespaces are "

@@ -279,3 +279,124 @@ Test(disk, fd_limit_lowers_caps_and_refuses_starts, .timeout = 300)
 	sbc_close(c);
 	itest_daemon_stop(&itest_d);
 }
+
+/* ---- sandbox logs: off the store, capped, rotated --------------------- */
+
+#define FLOOD_SPEC \
+	"{\"process\":{\"args\":[\"yes\",\"a line of output\"]," \
+	"\"env\":[\"PATH=/usr/bin:/bin\"],\"cwd\":\"/\"}}"
+#define HELLO_SPEC \
+	"{\"process\":{\"args\":[\"sh\",\"-c\",\"echo hello; " \
+	"while :; do echo tick; sleep 0.1; done\"]," \
+	"\"env\":[\"PATH=/usr/bin:/bin\"],\"cwd\":\"/\"}}"
+#define LOG_CAP		65536
+
+/* Write a config file capping sandbox logs at LOG_CAP; its path. */
+static const char *
+log_config(void)
+{
+	static char	path[PATH_MAX];
+	FILE		*f;
+
+	itest_daemon_init(&itest_d);
+	snprintf(path, sizeof path, "%s/sandboxd.conf", itest_d.dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "[limits]\nsandbox_log_bytes = %d\n", LOG_CAP);
+	fclose(f);
+	return (path);
+}
+
+/* The size of path, or -1 if it does not exist. */
+static long long
+file_size(const char *path)
+{
+	struct stat	sb;
+
+	return (stat(path, &sb) == 0 ? (long long)sb.st_size : -1);
+}
+
+/* Whether path holds s (in its first 1 MiB). */
+static bool
+file_contains(const char *path, const char *s)
+{
+	static char	buf[1 << 20];
+	ssize_t		n;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return (false);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (false);
+	buf[n] = '\0';
+	return (strstr(buf, s) != NULL);
+}
+
+/*
+ * A sandbox writing as fast as it can: its log and the one rotated copy
+ * stay under the cap, outside the state directory, and the daemon keeps
+ * answering; Shutdown removes them.
+ */
+Test(disk, flooding_sandbox_log_is_capped, .timeout = 120)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	char			 log[PATH_MAX + 64], old[PATH_MAX + 80];
+	char			 id[32];
+	int64_t			 deadline;
+	int			 i;
+
+	itest_daemon_start(&itest_d, "--config", log_config(), NULL);
+	c = itest_connect(&itest_d, "default");
+	itest_make_sandbox(c, "flood", RUNTIME_EXEC, FLOOD_SPEC);
+	itest_ctrl_start(c, "flood");
+	snprintf(log, sizeof log, "%s/logs/default/flood.log", itest_d.run_dir);
+	snprintf(old, sizeof old, "%s.1", log);
+	/* Rotated at least three times, while the daemon answers. */
+	deadline = itest_now_ms() + 60000;
+	for (i = 0; itest_now_ms() < deadline; i++) {
+		snprintf(id, sizeof id, "r%d", i);
+		itest_expect(mk(c, id, &err), 0, &err, "store create");
+		cr_assert_leq(file_size(log), LOG_CAP);
+		cr_assert_leq(file_size(old), LOG_CAP);
+		if (i >= 20 && file_size(old) == LOG_CAP)
+			break;
+	}
+	cr_assert_eq(file_size(old), LOG_CAP, "no rotation in 60 s");
+	cr_assert(file_contains(old, "a line of output"));
+	itest_expect(sbc_ctrl_shutdown(c, "flood", &err), 0, &err, "shutdown");
+	cr_assert_eq(file_size(log), -1, "the log should be gone");
+	cr_assert_eq(file_size(old), -1, "the old log should be gone");
+	sbc_close(c);
+	itest_daemon_stop(&itest_d);
+}
+
+/* The log is still read after a kill -9 and restart of the daemon. */
+Test(disk, sandbox_log_survives_daemon_restart, .timeout = 120)
+{
+	struct sbc		*c;
+	char			 log[PATH_MAX + 64];
+	int64_t			 deadline;
+	long long		 size;
+
+	itest_daemon_start(&itest_d, "--config", log_config(), NULL);
+	c = itest_connect(&itest_d, "default");
+	itest_make_sandbox(c, "hello", RUNTIME_EXEC, HELLO_SPEC);
+	itest_ctrl_start(c, "hello");
+	sbc_close(c);
+	snprintf(log, sizeof log, "%s/logs/default/hello.log", itest_d.run_dir);
+	deadline = itest_now_ms() + 30000;
+	while (!file_contains(log, "hello") && itest_now_ms() < deadline)
+		usleep(20000);
+	cr_assert(file_contains(log, "hello"), "no output in the log");
+	itest_daemon_kill9(&itest_d);
+	itest_daemon_restart(&itest_d);
+	size = file_size(log);
+	deadline = itest_now_ms() + 30000;
+	while (file_size(log) <= size + 50 && itest_now_ms() < deadline)
+		usleep(20000);
+	cr_assert_gt(file_size(log), size + 50, "the log stopped growing "
+	    "after the restart");
+	itest_daemon_stop(&itest_d);
+}
