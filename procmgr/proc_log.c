@@ -41,6 +41,7 @@
 
 #define PROC_LOG_CHUNK	(64 * 1024)
 #define PROC_LOG_BURST	(4 * PROC_LOG_CHUNK)
+#define PROC_LOG_DRAIN_MAX (16 * PROC_LOG_CHUNK)
 
 struct proc_log {
 	struct event	*ev;
@@ -237,12 +238,15 @@ proc_log_attach(struct proc *p, const char *path)
 	free(fifo);
 }
 
-/* The process is gone: read what it left in the pipe. */
+/*
+ * The process is gone: read what it left in the pipe (64 KiB unless the
+ * pipe was grown).  Bounded: a child it left behind may still write.
+ */
 void
 proc_log_drain(struct proc_log *pl)
 {
 	if (pl != NULL && pl->rfd != -1)
-		proc_log_pump(pl, (size_t)-1);
+		proc_log_pump(pl, PROC_LOG_DRAIN_MAX);
 }
 
 /* Close; remove the FIFO only if unlink (the process is gone). */
