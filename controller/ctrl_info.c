@@ -135,7 +135,9 @@ status_info(struct call *call, const struct instance *inst,
 		    "restart, so its exit status cannot be known (255)");
 	dir = inst_bundle_dir(inst);
 	info_add(call, st, "bundle", "%s", dir);
-	info_add(call, st, "log_path", "%s/sandbox.log", dir);
+	free(dir);
+	dir = inst_log_path(inst);
+	info_add(call, st, "log_path", "%s", dir);
 	free(dir);
 }
 

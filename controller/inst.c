@@ -127,7 +127,28 @@ inst_bundle_dir(const struct instance *inst)
 	return (dir);
 }
 
-/* Remove the bundle directory and what is in it (the log). */
+/*
+ * The sandbox's log: <log_dir>/<ns>/<id>.log, off the store's file system
+ * by default (log_dir is <run_dir>/logs), so that a sandbox's output
+ * cannot fill it; <bundle>/sandbox.log when no log_dir is set.
+ */
+char *
+inst_log_path(const struct instance *inst)
+{
+	char	*path, *dir;
+
+	if (proc_log_dir() != NULL) {
+		xasprintf(&path, "%s/%s/%s.log", proc_log_dir(), inst->ns,
+		    inst->id);
+		return (path);
+	}
+	dir = inst_bundle_dir(inst);
+	xasprintf(&path, "%s/sandbox.log", dir);
+	free(dir);
+	return (path);
+}
+
+/* Remove the bundle directory and what is in it, and the log. */
 void
 inst_bundle_remove(const struct instance *inst)
 {
@@ -136,9 +157,12 @@ inst_bundle_remove(const struct instance *inst)
 	xasprintf(&log, "%s/sandbox.log", dir);
 	if (unlink(log) == -1 && errno != ENOENT)
 		log_warn("unlink %s", log);
+	free(log);
+	log = inst_log_path(inst);
+	proc_log_remove(log);
+	free(log);
 	if (rmdir(dir) == -1 && errno != ENOENT)
 		log_warn("rmdir %s", dir);
-	free(log);
 	free(dir);
 }
 

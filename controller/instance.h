@@ -57,6 +57,7 @@ void		 inst_foreach(void (*)(struct instance *, void *), void *);
 const char	*inst_state_name(const struct instance *);
 char		*inst_bundle_dir(const struct instance *);
 void		 inst_bundle_remove(const struct instance *);
+char		*inst_log_path(const struct instance *);
 struct instance	*inst_find_netns_owner(const char *);
 int		 inst_load(const char *, const char *, struct inst_record **,
 		    char **);

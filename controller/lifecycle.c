@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "instance.h"
+#include "fs.h"
 #include "log.h"
 #include "pbutil.h"
 #include "pod.h"
@@ -138,9 +139,17 @@ start_launch(struct instance *inst, const sv_Instance *rec,
 	}
 	if (inst->netns_path != NULL)
 		launch->netns_path = xstrdup(inst->netns_path);
-	dir = inst_bundle_dir(inst);
-	xasprintf(&launch->log_path, "%s/sandbox.log", dir);
-	free(dir);
+	/* Its own directory per namespace under log_dir (proc_log.c caps
+	 * and rotates the file). */
+	if (proc_log_dir() != NULL) {
+		xasprintf(&dir, "%s/%s", proc_log_dir(), inst->ns);
+		if (fs_mkdir_p(dir, 0700, 0700, cause) == -1) {
+			free(dir);
+			return (-1);
+		}
+		free(dir);
+	}
+	launch->log_path = inst_log_path(inst);
 	launch->hold = true;
 	return (0);
 }
@@ -204,6 +213,17 @@ start_spawn(struct instance *inst, int *code, char **cause)
 	char			*why = NULL;
 	int			 rc;
 
+	/* Before anything: the descriptors a Start needs must not be the
+	 * store's or the connections' (proc_fds.c). */
+	if (proc_fds_check(PROC_FDS_PER_START, &why) == -1) {
+		*code = STATUS_RESOURCE_EXHAUSTED;
+		xasprintf(cause, "sandbox \"%s\": start refused: %s", inst->id,
+		    why);
+		log_warnx("sandbox %s/%s: start refused: %s", inst->ns,
+		    inst->id, why);
+		free(why);
+		return (-1);
+	}
 	*code = STATUS_INTERNAL;
 	if (inst_load(inst->ns, inst->id, &rec, &why) != 1) {
 		xasprintf(cause, "sandbox \"%s\": cannot read its record: %s",

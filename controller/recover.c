@@ -82,7 +82,7 @@ resume_stop(struct instance *inst)
 static void
 readopt(struct instance *inst)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, *log_path;
 
 	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
 	    inst, &cause);
@@ -90,6 +90,9 @@ readopt(struct instance *inst)
 		inst->adopted = true;
 		log_info("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
 		    inst->pid);
+		log_path = inst_log_path(inst);
+		proc_log_attach(inst->proc, log_path);
+		free(log_path);
 		if (inst->state == SB_STATE_STOPPING)
 			resume_stop(inst);
 	} else {

@@ -315,6 +315,7 @@ proc_exited(struct proc *p, int status)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	proc_unwatch(p);
 	p->flags |= PROC_EXITED;
+	proc_log_drain(p->log);
 	/* The ready callback comes first; after a failed exec, nothing else. */
 	if (p->start != NULL && proc_start_finish(p, true) == -1)
 		return;
@@ -519,6 +520,8 @@ proc_free(struct proc *p)
 	child = (p->flags & PROC_INTREE) != 0;
 	proc_start_free(p);
 	proc_unwatch(p);
+	/* A process still running keeps its FIFO for the next daemon. */
+	proc_log_free(p->log, (p->flags & PROC_EXITED) != 0);
 	/* A zombie no event will reap any more: reap it now. */
 	if (child && waitpid(p->pid, &st, WNOHANG) > 0 && proc_pidfd)
 		proc_reap_untracked();

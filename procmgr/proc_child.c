@@ -209,7 +209,8 @@ proc_child_setup(const struct proc_launch *l)
 	}
 	if (proc_child_dup("/dev/null", O_RDONLY, 0, 0) == -1)
 		return (PROC_STEP_STDIN);
-	if (proc_child_dup(out, O_WRONLY | O_APPEND | O_CREAT, 1, 2) == -1)
+	/* O_RDWR: on the log FIFO (proc_log.c), a reader always exists. */
+	if (proc_child_dup(out, O_RDWR | O_APPEND | O_CREAT, 1, 2) == -1)
 		return (PROC_STEP_LOG);
 	if (chdir(l->cwd != NULL ? l->cwd : "/") == -1)
 		return (PROC_STEP_CHDIR);

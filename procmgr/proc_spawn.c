@@ -377,18 +377,27 @@ struct proc *
 proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
     void *arg, char **cause)
 {
-	struct proc	*p;
-	pid_t		 pid;
-	int		 errp[2] = { -1, -1 }, gatep[2] = { -1, -1 };
-	int		 pidfd, saved;
+	struct proc		*p;
+	struct proc_launch	 cl = *l;	/* the child's: stdout the FIFO */
+	struct proc_log		*pl = NULL;
+	pid_t			 pid;
+	int			 errp[2] = { -1, -1 }, gatep[2] = { -1, -1 };
+	int			 pidfd, saved;
 
 	if (proc_base == NULL)
 		fatalx("%s: procmgr not initialized", __func__);
 	if (proc_check_launch(l, cause) == -1)
 		return (NULL);
+	if (l->log_path != NULL && !l->log_direct && proc_log_get_max() > 0) {
+		if ((pl = proc_log_create(l->log_path, cause)) == NULL)
+			return (NULL);
+		cl.log_path = (char *)proc_log_fifo(pl);
+		l = &cl;
+	}
 	if (proc_pipe(errp) == -1 || (l->hold && proc_pipe(gatep) == -1)) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		proc_close_pipes(errp, gatep);
+		proc_log_free(pl, true);
 		return (NULL);
 	}
 	if ((pid = proc_clone_child(l, errp[1], gatep[0], &pidfd)) == 0)
@@ -402,10 +411,12 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 	}
 	if (pid == -1) {
 		proc_close_pipes(errp, gatep);
+		proc_log_free(pl, true);
 		xasprintf(cause, "clone %s: %s", l->path, strerror(saved));
 		return (NULL);
 	}
 	p = proc_new(pid, pidfd, true, cb, arg);
+	p->log = pl;
 	if (proc_read_start_time(pid, &p->start_time) == -1)
 		log_warn("%s: start time of pid %d", __func__, (int)pid);
 	proc_start_watch(p, l, ready, errp[0], gatep[1]);

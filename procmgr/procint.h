@@ -41,6 +41,7 @@ struct proc {
 #define PROC_EXITED	0x08		/* finished, callback called */
 #define PROC_KILLED	0x10		/* SIGKILL sent */
 	struct proc_start *start;	/* until the child exec'd or failed */
+	struct proc_log	*log;		/* its output, capped (proc_log.c) */
 };
 
 /* What the child reports through the pipe when a step fails. */

@@ -403,6 +403,7 @@ pause_prepare(json_t *root, struct proc_launch *launch, char **cause)
 	launch->envp[0] = xstrdup(RUNTIME_PAUSE_ENV);
 	launch->cwd = xstrdup("/");
 	launch->clone_flags = RUNTIME_PAUSE_FLAGS;
+	launch->log_direct = true;
 	return (0);
 }
 

@@ -56,6 +56,7 @@ config_defaults(struct config *c)
 	c->idle_timeout = 0;
 	c->max_frame = FRAME_MAX_PAYLOAD;
 	c->max_sandboxes_per_namespace = 100000;
+	c->sandbox_log_bytes = PROC_LOG_DEFAULT_MAX;
 }
 
 /* Parse an unsigned number in [min, max]. */
@@ -125,6 +126,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	STRING("state_dir", state_dir);
 	STRING("run_dir", run_dir);
 	STRING("log_file", log_file);
+	STRING("log_dir", log_dir);
 	STRING("pause_path", pause_path);
 	STRING("default_runtime", default_runtime);
 	STRING("socket.group", socket_group);
@@ -139,6 +141,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	NUMBER("limits.frame_timeout_secs", frame_timeout, 1, 86400);
 	NUMBER("limits.idle_timeout_secs", idle_timeout, 0, 31536000);
 	NUMBER("limits.max_message_bytes", max_frame, 1024, FRAME_MAX_PAYLOAD);
+	NUMBER("limits.sandbox_log_bytes", sandbox_log_bytes, 0, 1ULL << 40);
 	NUMBER("limits.max_sandboxes_per_namespace",
 	    max_sandboxes_per_namespace, 1, 100000000);
 #undef NUMBER
@@ -242,9 +245,10 @@ int
 config_check(struct config *c, char **cause)
 {
 	if (c->socket_path[0] != '/' || c->state_dir[0] != '/' ||
-	    c->run_dir[0] != '/') {
-		xasprintf(cause, "socket, state_dir and run_dir must be "
-		    "absolute paths");
+	    c->run_dir[0] != '/' || (c->log_dir != NULL &&
+	    c->log_dir[0] != '/')) {
+		xasprintf(cause, "socket, state_dir, run_dir and log_dir must "
+		    "be absolute paths");
 		return (-1);
 	}
 	if (c->max_output < 2 * (c->max_frame + FRAME_HEADER_SIZE)) {
@@ -278,6 +282,7 @@ config_free(struct config *c)
 	free(c->state_dir);
 	free(c->run_dir);
 	free(c->log_file);
+	free(c->log_dir);
 	free(c->pause_path);
 	free(c->default_runtime);
 	free(c->socket_group);

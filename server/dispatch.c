@@ -18,6 +18,7 @@
 #include "pbutil.h"
 #include "protocol.h"
 #include "server.h"
+#include "storage.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -178,6 +179,26 @@ dispatch_deadline(int64_t timeout_nano)
 	return (nowns + timeout_nano);
 }
 
+/*
+ * Whether a method only reads: the ones a read-only store still serves
+ * (store_readonly).  Wait changes nothing itself; Reexec opens the store
+ * again, which is how a freed disk is taken back without a restart.
+ */
+static bool
+dispatch_reads_only(const struct method *m)
+{
+	static const char *const readers[] = { "Get", "List", "Status",
+	    "Platform", "Wait", "Metrics", "WaitSandbox", "SandboxStatus",
+	    "PingSandbox", "SandboxMetrics", "Pids", "Connect",
+	    "ListInstances", "Reexec" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (strcmp(m->name, readers[i]) == 0)
+			return (true);
+	return (false);
+}
+
 /* Check the envelope; on failure the call is answered and NULL returned. */
 static const struct method *
 dispatch_route(struct call *call, const t_Request *req)
@@ -203,6 +224,12 @@ dispatch_route(struct call *call, const t_Request *req)
 	if (validate_identifier("namespace", ns, &cause) == -1) {
 		call_park_error(call, STATUS_INVALID_ARGUMENT, cause);
 		free(cause);
+		return (NULL);
+	}
+	if (store_readonly() != NULL && !dispatch_reads_only(m)) {
+		xasprintf(&msg, "sandboxd is read-only: %s", store_readonly());
+		call_park_error(call, STATUS_UNAVAILABLE, msg);
+		free(msg);
 		return (NULL);
 	}
 	call_set_namespace(call, ns);

@@ -279,6 +279,71 @@ raise_fd_limit(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/* Descriptors besides LevelDB's, connections and sandboxes: stdio, the
+ * log, the socket, signals, epoll, the helpers' sockets, /proc reads. */
+#define FD_FIXED	64
+/* Left at least for sandboxes when the connection cap has to come down. */
+#define FD_SANDBOXES_MIN	128
+
+/*
+ * Connections, sandboxes and LevelDB share one descriptor limit, and a
+ * LevelDB that cannot open a file fails the commit, which ends the
+ * daemon.  So: the limit must hold LevelDB's files, the fixed ones, every
+ * connection the caps allow and some sandboxes; if not, the connection
+ * caps come down (logged).  Then Starts are refused (procmgr's
+ * proc_fds_check) before they eat into what LevelDB and the connections
+ * may need: a Start can be retried, a failed commit cannot.
+ */
+static void
+fit_fd_limit(struct config *c)
+{
+	struct rlimit		rl;
+	unsigned long long	limit, fixed = STORE_FDS + FD_FIXED, room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit RLIMIT_NOFILE");
+	limit = rl.rlim_cur == RLIM_INFINITY ? ULLONG_MAX : rl.rlim_cur;
+	if (limit < fixed + FD_SANDBOXES_MIN + 1)
+		fatalx("the open file limit, %llu, is too low: sandboxd needs "
+		    "%llu for the store and itself and more for connections "
+		    "and sandboxes", limit, fixed);
+	room = limit - fixed - FD_SANDBOXES_MIN;
+	if (c->max_connections > room) {
+		log_warnx("open file limit %llu: limits.max_connections lowered "
+		    "from %u to %llu (%u descriptors kept for the store, %u "
+		    "for sandboxes at least)", limit, c->max_connections, room,
+		    STORE_FDS, FD_SANDBOXES_MIN);
+		c->max_connections = (unsigned int)room;
+	}
+	if (c->max_connections_per_uid > c->max_connections) {
+		log_warnx("limits.max_connections_per_uid lowered from %u to %u",
+		    c->max_connections_per_uid, c->max_connections);
+		c->max_connections_per_uid = c->max_connections;
+	}
+	proc_fds_set_reserve(STORE_FDS + c->max_connections);
+}
+
+/*
+ * Sandbox logs live off the store's file system unless told otherwise
+ * (<run_dir>/logs, a tmpfs on most hosts), capped and rotated by procmgr
+ * (proc_log.c): a sandbox's output must not fill the disk the store
+ * commits to.
+ */
+static void
+setup_sandbox_logs(struct config *c)
+{
+	char	*dir;
+
+	if (c->log_dir != NULL)
+		dir = xstrdup(c->log_dir);
+	else
+		xasprintf(&dir, "%s/logs", c->run_dir);
+	make_dir(dir, 0700);
+	proc_log_set_dir(dir);
+	proc_log_set_max(c->sandbox_log_bytes);
+	free(dir);
+}
+
 /* Open state, recover sandboxes, then serve. */
 static int
 serve(void)
@@ -288,8 +353,10 @@ serve(void)
 	int		 status;
 
 	raise_fd_limit();
+	fit_fd_limit(cfg);
 	make_dir(cfg->state_dir, 0700);
 	make_dir(cfg->run_dir, 0700);
+	setup_sandbox_logs(cfg);
 	/* First, so that the helpers hold none of the daemon's files. */
 	if (netns_worker_start(&cause) == -1) {
 		log_warnx("no network namespace helper (%s): namespaces are "
@@ -365,6 +432,10 @@ main(int argc, char **argv)
 	int			 status;
 	bool			 reexeced;
 
+	/* Everything sandboxd makes is its own: the store holds labels and
+	 * specs, the run dir sockets and logs (listener.c widens the socket
+	 * on purpose). */
+	umask(077);
 	reexec_init(argv);
 	parse_cmdline(argc, argv, &cl);
 	load_settings(&cl, &config);

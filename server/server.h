@@ -31,6 +31,8 @@ struct config {
 	char		*state_dir;
 	char		*run_dir;
 	char		*log_file;
+	char		*log_dir;		/* sandbox logs; NULL: <run_dir>/logs */
+	size_t		 sandbox_log_bytes;	/* cap per log file; 0: none */
 	char		*pause_path;
 	char		*default_runtime;
 	char		*socket_group;		/* NULL: the daemon's own group */

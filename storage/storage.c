@@ -21,14 +21,18 @@
  * way an entry left not live is freed, then a namespace left empty.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <leveldb/c.h>
 
@@ -44,6 +48,8 @@
 #define STORE_WRITE_BUFFER	(2 * 1024 * 1024)	/* memtable */
 #define STORE_MAX_OPEN_FILES	100			/* LevelDB minimum: 74 */
 #define STORE_VIS_MAX		128	/* bytes of a bad key that are logged */
+#define STORE_RESERVE_NAME	"reserve"
+#define STORE_RESERVE_DEFAULT	(8u << 20)	/* bytes kept for LevelDB */
 
 #define ENT_LIVE	0x1
 #define ENT_DISK	0x2
@@ -114,6 +120,9 @@ static struct store_pends	 store_pends = RB_INITIALIZER(&store_pends);
 static struct store_index	 store_index[STORE_NKINDS];
 static long			 store_fail_after = -1;
 static int			 store_walking;
+static char			*store_ro_cause;	/* non-NULL: read-only */
+static size_t			 store_reserve = STORE_RESERVE_DEFAULT;
+static size_t			 store_tightened;	/* by store_tighten_cb */
 
 static int
 store_ent_cmp(struct store_ent *a, struct store_ent *b)
@@ -456,21 +465,152 @@ store_load(char **cause)
 
 /* Create dir and its missing parents, mode 0700; it must be a directory. */
 static int
-store_mkdirs(const char *dir, char **cause)
+store_mkdirs(const char *dir, struct stat *sb, char **cause)
 {
-	struct stat	 sb;
-
 	if (fs_mkdir_p(dir, 0700, 0700, cause) == -1)
 		return (-1);
-	if (stat(dir, &sb) != 0) {
+	if (lstat(dir, sb) != 0) {
 		xasprintf(cause, "stat %s: %s", dir, strerror(errno));
 		return (-1);
 	}
-	if (!S_ISDIR(sb.st_mode)) {
+	if (!S_ISDIR(sb->st_mode)) {
 		xasprintf(cause, "%s: not a directory", dir);
 		return (-1);
 	}
 	return (0);
+}
+
+/* nftw: take group and other access away from one file or directory. */
+static int
+store_tighten_cb(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_SL || flag == FTW_SLN || flag == FTW_NS ||
+	    (sb->st_mode & 077) == 0)
+		return (0);
+	if (chmod(path, sb->st_mode & 0700) == -1)
+		log_warn("store: chmod %s", path);
+	else
+		store_tightened++;
+	return (0);
+}
+
+/*
+ * Labels and specs are readable by whoever can read the state directory,
+ * so nobody else may: refuse a directory another user owns (its owner
+ * could open it again), tighten one of ours that others can enter, and
+ * then everything in it, since files made under a loose umask were 0644.
+ * Only the LevelDB directory is walked when the top was already tight:
+ * walking every sandbox's bundle would cost a stat each at every start.
+ */
+static int
+store_secure(const char *dir, const struct stat *sb, char **cause)
+{
+	char	*sub;
+	bool	 loose = (sb->st_mode & 077) != 0;
+
+	if (sb->st_uid != geteuid()) {
+		xasprintf(cause, "state directory %s belongs to uid %u, not to "
+		    "uid %u: refusing it", dir, (unsigned int)sb->st_uid,
+		    (unsigned int)geteuid());
+		return (-1);
+	}
+	store_tightened = 0;
+	if (loose) {
+		log_warnx("store: state directory %s was mode %04o, open to "
+		    "other users: tightening it and everything in it to owner "
+		    "only", dir, (unsigned int)(sb->st_mode & 07777));
+		nftw(dir, store_tighten_cb, 16, FTW_PHYS);
+	} else {
+		xasprintf(&sub, "%s/leveldb", dir);
+		nftw(sub, store_tighten_cb, 16, FTW_PHYS);
+		free(sub);
+	}
+	if (store_tightened > 0)
+		log_warnx("store: took group and other access away from %zu "
+		    "files and directories under %s", store_tightened, dir);
+	return (0);
+}
+
+/* Bytes an unprivileged writer may still use on dir's file system. */
+static int
+store_free_bytes(const char *dir, unsigned long long *out)
+{
+	struct statvfs	sv;
+
+	if (statvfs(dir, &sv) == -1) {
+		log_warn("store: statvfs %s", dir);
+		return (-1);
+	}
+	*out = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	return (0);
+}
+
+/* Serve reads only from now on; the reason is what writes are told. */
+static void
+store_set_readonly(char *why)
+{
+	free(store_ro_cause);
+	store_ro_cause = why;
+	log_warnx("store: read-only: %s", store_ro_cause);
+}
+
+/*
+ * The reserve is a file of store_reserve bytes kept in the state
+ * directory while there is room, so that a file system filled by
+ * something else still has room for LevelDB to open (it writes a new
+ * manifest and log at every open).  With less than that free at start,
+ * release it, open, and serve read-only: a daemon that answers Get and
+ * List is better than one that cannot start.
+ */
+static void
+store_check_space(const char *dir)
+{
+	unsigned long long	 avail;
+	char			*path, *why;
+
+	if (store_reserve == 0 || store_free_bytes(dir, &avail) == -1)
+		return;
+	if (avail >= store_reserve)
+		return;
+	xasprintf(&path, "%s/" STORE_RESERVE_NAME, dir);
+	if (unlink(path) == 0)
+		log_warnx("store: released the reserve %s to open the store",
+		    path);
+	free(path);
+	xasprintf(&why, "the file system of %s is full (%llu bytes free); "
+	    "free some space and restart sandboxd", dir, avail);
+	store_set_readonly(why);
+}
+
+/* Make the reserve file whole; no room for it means read-only. */
+static void
+store_make_reserve(const char *dir)
+{
+	char	*path, *why;
+	int	 fd, error;
+
+	if (store_reserve == 0 || store_ro_cause != NULL)
+		return;
+	xasprintf(&path, "%s/" STORE_RESERVE_NAME, dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		log_warn("store: cannot make the reserve %s", path);
+		free(path);
+		return;
+	}
+	error = posix_fallocate(fd, 0, (off_t)store_reserve);
+	close(fd);
+	if (error == ENOSPC) {
+		unlink(path);
+		xasprintf(&why, "the file system of %s is full (no room for "
+		    "the %zu-byte reserve); free some space and restart "
+		    "sandboxd", dir, store_reserve);
+		store_set_readonly(why);
+	} else if (error != 0)
+		log_warnx("store: reserve %s: %s", path, strerror(error));
+	free(path);
 }
 
 /* Make the options objects and the batch, once per store_open. */
@@ -496,7 +636,8 @@ store_options_create(void)
 int
 store_open(const char *dir, char **cause)
 {
-	char	*path, *err = NULL;
+	struct stat	 sb;
+	char		*path, *err = NULL;
 
 	if (store_db != NULL)
 		fatalx("%s: store already open", __func__);
@@ -504,8 +645,12 @@ store_open(const char *dir, char **cause)
 		*cause = xstrdup("empty state directory");
 		return (-1);
 	}
-	if (store_mkdirs(dir, cause) != 0)
+	if (store_mkdirs(dir, &sb, cause) != 0 ||
+	    store_secure(dir, &sb, cause) != 0)
 		return (-1);
+	free(store_ro_cause);
+	store_ro_cause = NULL;
+	store_check_space(dir);
 	store_options_create();
 	xasprintf(&path, "%s/leveldb", dir);
 	store_db = leveldb_open(store_opts, path, &err);
@@ -522,6 +667,7 @@ store_open(const char *dir, char **cause)
 	log_info("store: %s: %zu sandboxes, %zu instances", path,
 	    store_index[STORE_SANDBOX].count, store_index[STORE_INSTANCE].count);
 	free(path);
+	store_make_reserve(dir);
 	return (0);
 
 fail:
@@ -550,6 +696,8 @@ store_close(void)
 		leveldb_options_destroy(store_opts);
 	if (store_cache != NULL)
 		leveldb_cache_destroy(store_cache);
+	free(store_ro_cause);
+	store_ro_cause = NULL;
 	store_db = NULL;
 	store_batch = NULL;
 	store_wopts = NULL;
@@ -759,6 +907,15 @@ store_commit(char **cause)
 		return (0);
 	if (store_walking)
 		fatalx("%s: called inside store_walk", __func__);
+	/* Clients' writes are refused before they change anything; what
+	 * is left is the daemon's own bookkeeping (an exit seen, recovery),
+	 * which the next start finds again. */
+	if (store_ro_cause != NULL) {
+		log_warnx("store: read-only: %zu operations not saved",
+		    store_nops);
+		store_settle(false);
+		return (0);
+	}
 	if (store_fail_after == 0) {
 		*cause = xstrdup("injected commit failure");
 		store_settle(false);
@@ -776,6 +933,20 @@ store_commit(char **cause)
 	log_debug("store: committed %zu operations", store_nops);
 	store_settle(true);
 	return (0);
+}
+
+/* NULL if the store takes writes, else why not (see store_open). */
+const char *
+store_readonly(void)
+{
+	return (store_ro_cause);
+}
+
+/* The size of the reserve file store_open keeps; 0: none. */
+void
+store_set_reserve(size_t bytes)
+{
+	store_reserve = bytes;
 }
 
 /* Test hook: let n more commits through, fail the ones after (n < 0: off). */

@@ -37,6 +37,9 @@ struct proc_launch {
 				   /proc/sys, '=', the value), NULL-terminated,
 				   written once in the namespaces; or NULL */
 	bool	  hold;		/* wait to exec until proc_release_held */
+	bool	  log_direct;	/* writes next to nothing (pause): appends to
+				   log_path itself, no capping FIFO (saves two
+				   descriptors a sandbox) */
 };
 
 /* Resource use of a sandbox's processes, read from /proc. */
@@ -91,6 +94,38 @@ void		 proc_free(struct proc *);
 struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
 		    proc_ready_cb, void *, char **);
 void		 proc_release_held(void);
+
+/*
+ * proc_fds.c: the descriptor budget.  proc_fds_check(need): 0 if need
+ * more descriptors leave the reserve free, else -1 with *cause.
+ * PROC_FDS_PER_START is what one Start may hold at once (pidfd, error
+ * and gate pipes, the log FIFO and file, a spare).
+ */
+#define PROC_FDS_PER_START	8
+void		 proc_fds_set_reserve(unsigned int);
+int		 proc_fds_check(unsigned int, char **);
+
+/*
+ * proc_log.c: a sandbox's output through a FIFO the daemon reads, into
+ * <log_path> capped at proc_log_set_max bytes and one rotated
+ * <log_path>.1; proc_spawn does it for a launch with a log_path when the
+ * cap is not 0 (0 until set: the child appends to the file itself;
+ * sandboxd's default is PROC_LOG_DEFAULT_MAX).  proc_log_attach reads again the FIFO of a
+ * process re-adopted after a restart; proc_log_remove deletes the files.
+ * proc_log_set_dir/proc_log_dir: where the controller puts sandbox logs.
+ */
+#define PROC_LOG_DEFAULT_MAX	(1024 * 1024)
+struct proc_log;
+void		 proc_log_set_max(size_t);
+size_t		 proc_log_get_max(void);
+void		 proc_log_set_dir(const char *);
+const char	*proc_log_dir(void);
+struct proc_log	*proc_log_create(const char *, char **);
+const char	*proc_log_fifo(const struct proc_log *);
+void		 proc_log_attach(struct proc *, const char *);
+void		 proc_log_drain(struct proc_log *);
+void		 proc_log_free(struct proc_log *, bool);
+void		 proc_log_remove(const char *);
 
 /* proc_read.c: what /proc says of a pid; -1 once it is gone. */
 int		 proc_read_comm(pid_t, char *, size_t);

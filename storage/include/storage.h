@@ -22,6 +22,16 @@
  * store_open	create dir (and parents) 0700 if missing, open <dir>/leveldb
  *		and rebuild the index; a key that does not parse is logged and
  *		skipped.  0, or -1 with *cause.  Dies if already open.
+ *		A dir another uid owns is refused; one open to group or
+ *		others is tightened to 0700 with everything in it (logged).
+ *		Keeps a reserve file (store_set_reserve bytes, 8 MiB by
+ *		default) in dir; with less than that free at open, the
+ *		reserve is released so LevelDB can open and the store is
+ *		read-only until the next open.
+ * store_readonly
+ *		NULL, or why the store takes no writes; then store_commit
+ *		drops what is pending (logged) and returns 0: callers must
+ *		refuse clients' writes before making them.
  * store_close	close LevelDB and free the index; uncommitted changes are
  *		dropped.  The store may be opened again.
  * store_get	1 and a malloc'd copy of the value in *val (the caller
@@ -62,6 +72,13 @@ enum store_kind {
 	STORE_INSTANCE,		/* "in/": sandboxd.v1.Instance controller state */
 };
 
+/*
+ * Descriptors LevelDB may hold at once: its table cache (max_open_files,
+ * 100), the log, the manifest, LOCK, LOG, and a compaction's outputs.
+ * Nothing else may use them (main.c keeps them out of every cap).
+ */
+#define STORE_FDS	128
+
 /* Called per record in ascending (namespace, id) order; non-zero stops. */
 typedef int (*store_walk_cb)(const char *ns, const char *id, void *arg);
 
@@ -78,5 +95,7 @@ void	 store_del(enum store_kind, const char *, const char *);
 int	 store_walk(enum store_kind, const char *, store_walk_cb, void *);
 bool	 store_pending(void);
 int	 store_commit(char **);
+const char *store_readonly(void);
+void	 store_set_reserve(size_t);
 
 #endif /* SANDBOXD_STORAGE_H */

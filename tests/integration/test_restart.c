@@ -28,6 +28,8 @@
 #include "itest.h"
 #include "sbc.h"
 
+#include "containerd/services/sandbox/v1/sandbox.pb.h"
+
 #define SLEEP_SPEC \
 	"{\"process\":{\"args\":[\"sleep\",\"1000\"]," \
 	"\"env\":[\"PATH=/usr/bin:/bin\"],\"cwd\":\"/\"}}"
@@ -315,4 +317,63 @@ Test(restart, sigterm_leaves_sandboxes_running, .timeout = 60)
 	cr_assert(itest_wait_dead(pe, 5000) && itest_wait_dead(pp, 5000));
 	cr_assert(!itest_path_exists(netns), "Shutdown left %s", netns);
 	sbc_close(c);
+}
+
+#define STUBBORN_SPEC \
+	"{\"process\":{\"args\":[\"sh\",\"-c\",\"trap '' TERM; " \
+	"echo armed; while :; do sleep 1; done\"]," \
+	"\"env\":[\"PATH=/usr/bin:/bin\"],\"cwd\":\"/\"}}"
+
+/*
+ * A Stop under way when the daemon is killed keeps its deadline: the
+ * restarted daemon SIGKILLs the sandbox (which ignores SIGTERM) without
+ * another Stop (recover.c, sandboxd(8) RESTART).
+ */
+Test(restart, stop_deadline_survives_kill9, .timeout = 120)
+{
+	cssv_ControllerStopRequest	 req = {0};
+	struct sbc			*c = itest_connect(&itest_d, "default");
+	struct sbc_status		 st = {0};
+	struct sbc_error		 err = {0};
+	uint32_t			 sid;
+	pid_t				 pid;
+	char				 log[PATH_MAX + 64], line[64];
+	int64_t				 deadline;
+	FILE				*f;
+	bool				 armed = false;
+
+	pid = run(c, "stubborn", "io.sandboxd.exec.v1", STUBBORN_SPEC);
+	/* SIGTERM only once the trap is set: it says so in its log. */
+	snprintf(log, sizeof log, "%s/logs/default/stubborn.log",
+	    itest_d.run_dir);
+	deadline = itest_now_ms() + 30000;
+	while (itest_now_ms() < deadline) {
+		if ((f = fopen(log, "r")) != NULL) {
+			line[0] = '\0';
+			armed = fgets(line, sizeof line, f) != NULL &&
+			    strncmp(line, "armed", 5) == 0;
+			fclose(f);
+			if (armed)
+				break;
+		}
+		usleep(20000);
+	}
+	cr_assert(armed, "the sandbox never said it ignores SIGTERM");
+	snprintf(req.sandbox_id, sizeof req.sandbox_id, "stubborn");
+	req.timeout_secs = 3;
+	itest_expect(sbc_send(c, "containerd.services.sandbox.v1.Controller",
+	    "Stop", cssv_ControllerStopRequest_fields, &req, &sid, &err), 0,
+	    &err, "send stop");
+	/* Answered after the Stop was handled and its state (with the
+	 * deadline) committed: replies leave after the commit. */
+	itest_expect(sbc_ctrl_status(c, "stubborn", false, &st, &err), 0,
+	    &err, "status");
+	cr_assert_str_eq(st.state, "SANDBOX_NOTREADY");
+	sbc_status_free(&st);
+	sbc_close(c);
+	itest_daemon_kill9(&itest_d);
+	cr_assert(itest_pid_alive(pid), "SIGTERM alone should not stop it");
+	itest_daemon_restart(&itest_d);
+	cr_assert(itest_wait_dead(pid, 60000), "pid %d outlived its stop "
+	    "deadline across a restart", (int)pid);
 }

@@ -281,3 +281,23 @@ Test(config, check_relations)
 	cr_assert_not_null(strstr(cause, RUNTIME_PAUSE), "%s", cause);
 	free(cause);
 }
+
+/* Sandbox logs: log_dir (absolute) and the cap, 1 MiB by default. */
+Test(config, sandbox_logs)
+{
+	char	*cause = NULL;
+
+	cr_assert_eq(c.sandbox_log_bytes, 1024 * 1024);
+	cr_assert_null(c.log_dir);
+	cr_assert_null(load("log_dir = /var/log/sandboxd\n"
+	    "[limits]\nsandbox_log_bytes = 0\n"));
+	cr_assert_str_eq(c.log_dir, "/var/log/sandboxd");
+	cr_assert_eq(c.sandbox_log_bytes, 0);
+	cr_assert_eq(config_check(&c, &cause), 0, "%s", cause);
+	load_fails("[limits]\nsandbox_log_bytes = -1\n", 2,
+	    "limits.sandbox_log_bytes");
+	cr_assert_null(load("log_dir = logs\n"));
+	cr_assert_eq(config_check(&c, &cause), -1);
+	cr_assert_not_null(strstr(cause, "log_dir"), "%s", cause);
+	free(cause);
+}
