@@ -36,22 +36,6 @@
 
 TestSuite(abuse, .fini = itest_teardown);
 
-/* Start the daemon with a config file of text (others may traverse). */
-static void
-start_with_config(const char *text)
-{
-	char	 conf[PATH_MAX];
-	FILE	*f;
-
-	itest_daemon_init(&itest_d);
-	cr_assert_eq(chmod(itest_d.dir, 0711), 0);
-	snprintf(conf, sizeof conf, "%s/sandboxd.conf", itest_d.dir);
-	cr_assert_not_null(f = fopen(conf, "w"));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	itest_daemon_start(&itest_d, "--config", conf, NULL);
-}
-
 /* A plain stream connection to the daemon. */
 static int
 raw_connect(void)
@@ -237,7 +221,7 @@ Test(abuse, never_reading_peers_are_closed, .timeout = 300)
 	long			 rss0, rss, rss_max = 0;
 	int64_t			 deadline;
 
-	start_with_config("[limits]\nwrite_timeout_secs = 2\n"
+	itest_daemon_start_config(&itest_d, "[limits]\nwrite_timeout_secs = 2\n"
 	    "max_message_bytes = 4096\nmax_output_bytes = 16384\n");
 	rss0 = rss_kib(itest_d.pid);
 	good = itest_connect(&itest_d, NULL);
@@ -381,7 +365,7 @@ Test(abuse, root_keeps_reserved_connections, .timeout = 120)
 	ITEST_NEEDS_ROOT("switching users");
 	if (gr == NULL)
 		cr_skip_test("no group %s here", PEER_GROUP);
-	start_with_config("[socket]\ngroup = " PEER_GROUP "\n"
+	itest_daemon_start_config(&itest_d, "[socket]\ngroup = " PEER_GROUP "\n"
 	    "[limits]\nmax_connections = 8\nmax_connections_per_uid = 2\n"
 	    "root_reserved_connections = 3\n");
 	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {

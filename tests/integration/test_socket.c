@@ -40,25 +40,6 @@ peer_gid(void)
 }
 
 /*
- * Start the daemon with a config file of text, in a test directory that
- * others may traverse (mkdtemp makes it 0700).
- */
-static void
-start_with_config(const char *text)
-{
-	char	 conf[PATH_MAX];
-	FILE	*f;
-
-	itest_daemon_init(&itest_d);
-	cr_assert_eq(chmod(itest_d.dir, 0711), 0);
-	snprintf(conf, sizeof conf, "%s/sandboxd.conf", itest_d.dir);
-	cr_assert_not_null(f = fopen(conf, "w"));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	itest_daemon_start(&itest_d, "--config", conf, NULL);
-}
-
-/*
  * In a child running as uid with primary gid and the supplementary
  * groups given, connect and List: the call's code, or CHILD_NO_CONNECT.
  */
@@ -97,7 +78,7 @@ Test(socket, default_modes, .timeout = 30)
 	gid_t		none[] = { NOBODY };
 
 	ITEST_NEEDS_ROOT("switching users");
-	start_with_config("# defaults\n");
+	itest_daemon_start_config(&itest_d, "# defaults\n");
 	cr_assert_eq(stat(itest_d.socket, &sb), 0);
 	cr_assert(S_ISSOCK(sb.st_mode));
 	cr_assert_eq(sb.st_mode & 07777, 0660, "socket mode %o",
@@ -120,7 +101,7 @@ Test(socket, group_reaches_socket, .timeout = 30)
 	gid_t		gid = peer_gid(), member[] = { gid }, none[] = { NOBODY };
 
 	ITEST_NEEDS_ROOT("switching users");
-	start_with_config("[socket]\ngroup = " PEER_GROUP "\n");
+	itest_daemon_start_config(&itest_d, "[socket]\ngroup = " PEER_GROUP "\n");
 	cr_assert_eq(stat(itest_d.socket, &sb), 0);
 	cr_assert_eq(sb.st_gid, gid);
 	cr_assert_eq(sb.st_mode & 07777, 0660);
@@ -144,7 +125,7 @@ Test(socket, restrict_peers, .timeout = 30)
 	gid_t	gid = peer_gid(), member[] = { gid };
 
 	ITEST_NEEDS_ROOT("switching users");
-	start_with_config("[socket]\ngroup = " PEER_GROUP "\n"
+	itest_daemon_start_config(&itest_d, "[socket]\ngroup = " PEER_GROUP "\n"
 	    "restrict_peers = true\n");
 	cr_assert_eq(list_as(NOBODY, gid, member, 1), 0,
 	    "a peer with the group as primary gid was refused");

@@ -915,3 +915,23 @@ itest_ns_read(pid_t pid, const char *type, const char *file, char *buf,
 	    "reading %s in pid %d's %s namespace failed (0x%x)",
 	    file != NULL ? file : "the hostname", (int)pid, type, status);
 }
+
+/*
+ * Start d with a config file holding text, in a test directory others may
+ * traverse (mkdtemp makes it 0700), so that tests can connect as other
+ * uids.
+ */
+void
+itest_daemon_start_config(struct itest_daemon *d, const char *text)
+{
+	char	 conf[PATH_MAX];
+	FILE	*f;
+
+	itest_daemon_init(d);
+	cr_assert_eq(chmod(d->dir, 0711), 0);
+	snprintf(conf, sizeof conf, "%s/sandboxd.conf", d->dir);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	itest_daemon_start(d, "--config", conf, NULL);
+}

@@ -92,6 +92,7 @@ void		 itest_daemon_clearenv(struct itest_daemon *);
 void		 itest_daemon_start(struct itest_daemon *, ...);
 void		 itest_daemon_startv(struct itest_daemon *,
 		    const char *const *);
+void		 itest_daemon_start_config(struct itest_daemon *, const char *);
 void		 itest_daemon_stop(struct itest_daemon *);
 void		 itest_daemon_kill9(struct itest_daemon *);
 void		 itest_daemon_restart(struct itest_daemon *);
