@@ -1002,6 +1002,7 @@ run_shapes(char paths[SRV_COUNT][PATH_MAX + 16],
 	return (errors);
 }
 
+/* Start the three servers, measure every shape, print, clean up. */
 int
 main(int argc, char **argv)
 {
