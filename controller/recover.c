@@ -78,38 +78,74 @@ resume_stop(struct instance *inst)
 	    (unsigned int)(inst->stop_deadline - now) : 0);
 }
 
-/* A process that was running: adopt it, or record that it is gone. */
-static void
-readopt(struct instance *inst)
+/* What one recovery counted, for its one summary line. */
+struct recover_counts {
+	size_t	readopted;
+	size_t	gone;
+	size_t	set_aside;
+};
+
+/*
+ * A process that was running: adopt it, or record that it is gone.
+ * Whether the record changed (and must be saved).  Per sandbox only at
+ * debug level: with thousands of sandboxes, a line each would cost more
+ * than the re-adoption itself; ctrl_recover logs the totals.
+ */
+static bool
+readopt(struct instance *inst, struct recover_counts *rc)
 {
 	char	*cause = NULL, *log_path;
+	bool	 was_adopted = inst->adopted;
 
 	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
 	    inst, &cause);
 	if (inst->proc != NULL) {
 		inst->adopted = true;
-		log_info("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
+		rc->readopted++;
+		log_debug("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
 		    inst->pid);
 		log_path = inst_log_path(inst);
 		proc_log_attach(inst->proc, log_path);
 		free(log_path);
 		if (inst->state == SB_STATE_STOPPING)
 			resume_stop(inst);
-	} else {
-		inst->state = SB_STATE_STOPPED;
-		inst->exit_status = PROC_STATUS_UNKNOWN;
-		ts_now(&inst->exited_at);
-		log_info("sandbox %s/%s: pid %u exited while sandboxd was down "
-		    "(%s); status unknown (255)", inst->ns, inst->id, inst->pid,
-		    cause);
-		free(cause);
+		return (!was_adopted);
 	}
-	inst_save_or_log(inst, "recovered state");
+	inst->state = SB_STATE_STOPPED;
+	inst->exit_status = PROC_STATUS_UNKNOWN;
+	ts_now(&inst->exited_at);
+	rc->gone++;
+	log_debug("sandbox %s/%s: pid %u exited while sandboxd was down (%s); "
+	    "status unknown (255)", inst->ns, inst->id, inst->pid, cause);
+	free(cause);
+	return (true);
+}
+
+/*
+ * Queue the recovered state, from the record already read: one read and
+ * one decode per sandbox (inst_save would read and decode it again).
+ */
+static void
+save_recovered(struct instance *inst, const sv_Instance *old)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	char	*cause = NULL;
+
+	if (inst_encode(inst, &old->sandbox, old->pod_config, &buf, &len,
+	    &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save recovered state: %s",
+		    inst->ns, inst->id, cause);
+		free(cause);
+		return;
+	}
+	store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
+	free(buf);
 }
 
 /* Recover one record. */
 static void
-recover_one(const char *ns, const char *id)
+recover_one(const char *ns, const char *id, struct recover_counts *rc)
 {
 	struct instance		*inst;
 	struct inst_record	*rec = NULL;
@@ -122,14 +158,17 @@ recover_one(const char *ns, const char *id)
 		    "Status reports it unknown, Shutdown removes it", ns, id,
 		    cause != NULL ? cause : "bad state");
 		inst->state = SB_STATE_UNKNOWN;
+		rc->set_aside++;
 		free(cause);
 		inst_record_free(rec);
 		return;
 	}
 	restore_fields(inst, rec->inst);
+	/* Re-adopted again, already marked adopted: the record is unchanged. */
+	if ((inst->state == SB_STATE_RUNNING || inst->state ==
+	    SB_STATE_STOPPING) && readopt(inst, rc))
+		save_recovered(inst, rec->inst);
 	inst_record_free(rec);
-	if (inst->state == SB_STATE_RUNNING || inst->state == SB_STATE_STOPPING)
-		readopt(inst);
 }
 
 /* The netns paths instances hold, sorted, for the sweep. */
@@ -212,23 +251,40 @@ sweep_netns(void)
 	free(dir);
 }
 
-/* Take back every recorded instance. */
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+}
+
+/* Take back every recorded instance; one line says what became of them. */
 void
 ctrl_recover(void)
 {
 	struct recover_list	l = { 0 };
+	struct recover_counts	rc = { 0 };
+	struct timespec		t0;
 	size_t			i;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (store_walk(STORE_INSTANCE, NULL, collect_cb, &l) != 0)
 		log_warnx("recovery: the instance records could not all be read");
 	for (i = 0; i < l.n; i++) {
-		recover_one(l.ns[i], l.id[i]);
+		recover_one(l.ns[i], l.id[i], &rc);
 		free(l.ns[i]);
 		free(l.id[i]);
 	}
 	free(l.ns);
 	free(l.id);
 	if (l.n > 0)
-		log_info("recovery: %zu sandbox instance(s) restored", l.n);
+		log_info("recovery: %zu sandbox instance(s) restored in %.1f ms: "
+		    "%zu re-adopted, %zu exited while sandboxd was down "
+		    "(status 255), %zu set aside", l.n, ms_since(&t0),
+		    rc.readopted, rc.gone, rc.set_aside);
 	sweep_netns();
 }
