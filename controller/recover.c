@@ -105,7 +105,7 @@ readopt(struct instance *inst, struct recover_counts *rc)
 		log_debug("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
 		    inst->pid);
 		log_path = inst_log_path(inst);
-		proc_log_attach(inst->proc, log_path);
+		proc_log_later(inst->proc, log_path);
 		free(log_path);
 		if (inst->state == SB_STATE_STOPPING)
 			resume_stop(inst);
