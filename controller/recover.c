@@ -24,27 +24,38 @@
 #include "storage.h"
 #include "xmalloc.h"
 
-/* The (ns, id) of every instance record, gathered before any change. */
+/*
+ * Every instance record, (ns, id) and stored bytes, read in one pass
+ * before any change (writes are not allowed during the pass).
+ */
+struct recover_rec {
+	char	*ns;
+	char	*id;
+	void	*buf;
+	size_t	 len;
+};
 struct recover_list {
-	char	**ns;
-	char	**id;
-	size_t	  n, cap;
+	struct recover_rec	*r;
+	size_t			 n, cap;
 };
 
-/* store_walk callback: remember one record's (ns, id). */
+/* store_scan callback: keep a copy of one record. */
 static int
-collect_cb(const char *ns, const char *id, void *arg)
+collect_cb(const char *ns, const char *id, const void *val, size_t len,
+    void *arg)
 {
 	struct recover_list	*l = arg;
+	struct recover_rec	*r;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap != 0 ? l->cap * 2 : 64;
-		l->ns = xreallocarray(l->ns, l->cap, sizeof(*l->ns));
-		l->id = xreallocarray(l->id, l->cap, sizeof(*l->id));
+		l->r = xreallocarray(l->r, l->cap, sizeof(*l->r));
 	}
-	l->ns[l->n] = xstrdup(ns);
-	l->id[l->n] = xstrdup(id);
-	l->n++;
+	r = &l->r[l->n++];
+	r->ns = xstrdup(ns);
+	r->id = xstrdup(id);
+	r->buf = xmemdup(val, len);
+	r->len = len;
 	return (0);
 }
 
@@ -143,20 +154,21 @@ save_recovered(struct instance *inst, const sv_Instance *old)
 	free(buf);
 }
 
-/* Recover one record. */
+/* Recover one record (its bytes are taken). */
 static void
-recover_one(const char *ns, const char *id, struct recover_counts *rc)
+recover_one(struct recover_rec *r, struct recover_counts *rc)
 {
 	struct instance		*inst;
 	struct inst_record	*rec = NULL;
 	char			*cause = NULL;
 
-	inst = inst_insert(ns, id);
-	if (inst_load(ns, id, &rec, &cause) != 1 || rec->inst->state <
-	    SB_STATE_CREATED || rec->inst->state > SB_STATE_STOPPED) {
+	inst = inst_insert(r->ns, r->id);
+	if (inst_decode(r->buf, r->len, &rec, &cause) != 1 ||
+	    rec->inst->state < SB_STATE_CREATED ||
+	    rec->inst->state > SB_STATE_STOPPED) {
 		log_warnx("sandbox %s/%s: unreadable record set aside (%s); "
-		    "Status reports it unknown, Shutdown removes it", ns, id,
-		    cause != NULL ? cause : "bad state");
+		    "Status reports it unknown, Shutdown removes it", r->ns,
+		    r->id, cause != NULL ? cause : "bad state");
 		inst->state = SB_STATE_UNKNOWN;
 		rc->set_aside++;
 		free(cause);
@@ -269,18 +281,21 @@ ctrl_recover(void)
 	struct recover_list	l = { 0 };
 	struct recover_counts	rc = { 0 };
 	struct timespec		t0;
+	char			*cause = NULL;
 	size_t			i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (store_walk(STORE_INSTANCE, NULL, collect_cb, &l) != 0)
-		log_warnx("recovery: the instance records could not all be read");
-	for (i = 0; i < l.n; i++) {
-		recover_one(l.ns[i], l.id[i], &rc);
-		free(l.ns[i]);
-		free(l.id[i]);
+	if (store_scan(STORE_INSTANCE, collect_cb, &l, &cause) != 0) {
+		log_warnx("recovery: the instance records could not all be "
+		    "read: %s", cause);
+		free(cause);
 	}
-	free(l.ns);
-	free(l.id);
+	for (i = 0; i < l.n; i++) {
+		recover_one(&l.r[i], &rc);
+		free(l.r[i].ns);
+		free(l.r[i].id);
+	}
+	free(l.r);
 	if (l.n > 0)
 		log_info("recovery: %zu sandbox instance(s) restored in %.1f ms: "
 		    "%zu re-adopted, %zu exited while sandboxd was down "
