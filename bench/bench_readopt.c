@@ -14,6 +14,7 @@
  * adopted, later ones find them so already.
  */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -152,6 +153,30 @@ reap_sandboxes(const struct pid_list *l)
 		waitpid(l->pids[i], NULL, WNOHANG);
 }
 
+/*
+ * Room for N sandboxes: the daemon holds 3 fds per sandbox (pidfd, log
+ * FIFO, log file) and takes its hard limit as its soft one; the raw loop
+ * here holds one per sandbox.  Raised as root; a failure is only said.
+ */
+static void
+raise_fd_limit(size_t n)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)(n * 4 + 8192);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_max >= want)
+		goto soft;
+	rl.rlim_max = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		printf("  cannot raise the fd limit to %llu: %s\n",
+		    (unsigned long long)want, strerror(errno));
+		return;
+	}
+soft:
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Run one drive of steps; the number of sandboxes that failed. */
 static size_t
 drive(const struct bench_daemon *d, const enum bench_step *steps,
@@ -181,6 +206,7 @@ main(int argc, char **argv)
 	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
 	bench_init("bench_readopt", "re-adoption after kill -9");
+	raise_fd_limit(opts.n);
 	bench_daemon_start(&d, "info");
 	printf("starting %zu exec sandboxes (/bin/sleep 1000)...\n", opts.n);
 	errors += drive(&d, up, sizeof(up) / sizeof(up[0]));
