@@ -151,6 +151,7 @@ void		 bench_print_ratio(const char *, int, double);
 /* benchutil_daemon.c */
 void		 bench_daemon_start(struct bench_daemon *, const char *);
 int		 bench_daemon_stop(struct bench_daemon *);
+double		 bench_daemon_restart(struct bench_daemon *, const char *);
 int		 bench_daemon_fds(const struct bench_daemon *);
 int		 bench_daemon_helpers(const struct bench_daemon *, pid_t *,
 		    int);

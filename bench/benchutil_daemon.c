@@ -183,6 +183,44 @@ bench_daemon_start(struct bench_daemon *d, const char *level)
 	exit(1);
 }
 
+/*
+ * SIGKILL the daemon, as a crash would, and start it again on the same
+ * directory; the seconds from the new daemon's fork until it accepts a
+ * connection (it listens only once recovery is done and committed), or
+ * -1 if it did not come up (the benchmark then exits, as at start).
+ */
+double
+bench_daemon_restart(struct bench_daemon *d, const char *level)
+{
+	double	t0, deadline;
+	int	status;
+
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	daemon_register(d->pid, 0);
+	fflush(stdout);
+	t0 = bench_now();
+	if ((d->pid = fork()) == -1) {
+		perror("fork");
+		exit(1);
+	}
+	if (d->pid == 0)
+		daemon_exec(d, level);
+	daemon_register(0, d->pid);
+	deadline = t0 + START_TIMEOUT_MS / 1000.0;
+	/* 1 ms polls: the figure is a few hundred ms at most. */
+	while (!daemon_ready(d)) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid ||
+		    bench_now() > deadline) {
+			fprintf(stderr, "sandboxd did not come back up\n");
+			bench_daemon_stop(d);
+			exit(1);
+		}
+		bench_sleep_ms(1);
+	}
+	return (bench_now() - t0);
+}
+
 /* What bench_daemon_helpers collects. */
 struct helper_list {
 	pid_t	*pids;

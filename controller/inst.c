@@ -210,17 +210,29 @@ int
 inst_load(const char *ns, const char *id, struct inst_record **out,
     char **cause)
 {
+	void	*buf;
+	size_t	 len;
+	int	 found;
+
+	*out = NULL;
+	found = store_get(STORE_INSTANCE, ns, id, &buf, &len, cause);
+	if (found != 1)
+		return (found);
+	return (inst_decode(buf, len, out, cause));
+}
+
+/*
+ * Decode a stored instance record; buf (malloc'd) becomes the record's,
+ * or is freed.  1 with *out, or -1 with *cause.
+ */
+int
+inst_decode(void *buf, size_t len, struct inst_record **out, char **cause)
+{
 	struct inst_record	*rec;
-	size_t			 len;
-	int			 found;
 
 	*out = NULL;
 	rec = xcalloc(1, sizeof(*rec));
-	found = store_get(STORE_INSTANCE, ns, id, &rec->buf, &len, cause);
-	if (found != 1) {
-		free(rec);
-		return (found);
-	}
+	rec->buf = buf;
 	rec->inst = xcalloc(1, sizeof(*rec->inst));
 	if (!msg_decode(sv_Instance_fields, rec->inst, rec->buf, len, cause)) {
 		free(rec->inst);

@@ -61,6 +61,7 @@ char		*inst_log_path(const struct instance *);
 struct instance	*inst_find_netns_owner(const char *);
 int		 inst_load(const char *, const char *, struct inst_record **,
 		    char **);
+int		 inst_decode(void *, size_t, struct inst_record **, char **);
 int		 inst_encode(const struct instance *, const ct_Sandbox *,
 		    struct pb_view, uint8_t **, size_t *, char **);
 int		 inst_save(struct instance *, const ct_Sandbox *, char **);

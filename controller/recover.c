@@ -24,27 +24,38 @@
 #include "storage.h"
 #include "xmalloc.h"
 
-/* The (ns, id) of every instance record, gathered before any change. */
+/*
+ * Every instance record, (ns, id) and stored bytes, read in one pass
+ * before any change (writes are not allowed during the pass).
+ */
+struct recover_rec {
+	char	*ns;
+	char	*id;
+	void	*buf;
+	size_t	 len;
+};
 struct recover_list {
-	char	**ns;
-	char	**id;
-	size_t	  n, cap;
+	struct recover_rec	*r;
+	size_t			 n, cap;
 };
 
-/* store_walk callback: remember one record's (ns, id). */
+/* store_scan callback: keep a copy of one record. */
 static int
-collect_cb(const char *ns, const char *id, void *arg)
+collect_cb(const char *ns, const char *id, const void *val, size_t len,
+    void *arg)
 {
 	struct recover_list	*l = arg;
+	struct recover_rec	*r;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap != 0 ? l->cap * 2 : 64;
-		l->ns = xreallocarray(l->ns, l->cap, sizeof(*l->ns));
-		l->id = xreallocarray(l->id, l->cap, sizeof(*l->id));
+		l->r = xreallocarray(l->r, l->cap, sizeof(*l->r));
 	}
-	l->ns[l->n] = xstrdup(ns);
-	l->id[l->n] = xstrdup(id);
-	l->n++;
+	r = &l->r[l->n++];
+	r->ns = xstrdup(ns);
+	r->id = xstrdup(id);
+	r->buf = xmemdup(val, len);
+	r->len = len;
 	return (0);
 }
 
@@ -78,58 +89,98 @@ resume_stop(struct instance *inst)
 	    (unsigned int)(inst->stop_deadline - now) : 0);
 }
 
-/* A process that was running: adopt it, or record that it is gone. */
-static void
-readopt(struct instance *inst)
+/* What one recovery counted, for its one summary line. */
+struct recover_counts {
+	size_t	readopted;
+	size_t	gone;
+	size_t	set_aside;
+};
+
+/*
+ * A process that was running: adopt it, or record that it is gone.
+ * Whether the record changed (and must be saved).  Per sandbox only at
+ * debug level: with thousands of sandboxes, a line each would cost more
+ * than the re-adoption itself; ctrl_recover logs the totals.
+ */
+static bool
+readopt(struct instance *inst, struct recover_counts *rc)
 {
 	char	*cause = NULL, *log_path;
+	bool	 was_adopted = inst->adopted;
 
 	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
 	    inst, &cause);
 	if (inst->proc != NULL) {
 		inst->adopted = true;
-		log_info("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
+		rc->readopted++;
+		log_debug("sandbox %s/%s: re-adopted pid %u", inst->ns, inst->id,
 		    inst->pid);
 		log_path = inst_log_path(inst);
-		proc_log_attach(inst->proc, log_path);
+		proc_log_later(inst->proc, log_path);
 		free(log_path);
 		if (inst->state == SB_STATE_STOPPING)
 			resume_stop(inst);
-	} else {
-		inst->state = SB_STATE_STOPPED;
-		inst->exit_status = PROC_STATUS_UNKNOWN;
-		ts_now(&inst->exited_at);
-		log_info("sandbox %s/%s: pid %u exited while sandboxd was down "
-		    "(%s); status unknown (255)", inst->ns, inst->id, inst->pid,
-		    cause);
-		free(cause);
+		return (!was_adopted);
 	}
-	inst_save_or_log(inst, "recovered state");
+	inst->state = SB_STATE_STOPPED;
+	inst->exit_status = PROC_STATUS_UNKNOWN;
+	ts_now(&inst->exited_at);
+	rc->gone++;
+	log_debug("sandbox %s/%s: pid %u exited while sandboxd was down (%s); "
+	    "status unknown (255)", inst->ns, inst->id, inst->pid, cause);
+	free(cause);
+	return (true);
 }
 
-/* Recover one record. */
+/*
+ * Queue the recovered state, from the record already read: one read and
+ * one decode per sandbox (inst_save would read and decode it again).
+ */
 static void
-recover_one(const char *ns, const char *id)
+save_recovered(struct instance *inst, const sv_Instance *old)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	char	*cause = NULL;
+
+	if (inst_encode(inst, &old->sandbox, old->pod_config, &buf, &len,
+	    &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save recovered state: %s",
+		    inst->ns, inst->id, cause);
+		free(cause);
+		return;
+	}
+	store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
+	free(buf);
+}
+
+/* Recover one record (its bytes are taken). */
+static void
+recover_one(struct recover_rec *r, struct recover_counts *rc)
 {
 	struct instance		*inst;
 	struct inst_record	*rec = NULL;
 	char			*cause = NULL;
 
-	inst = inst_insert(ns, id);
-	if (inst_load(ns, id, &rec, &cause) != 1 || rec->inst->state <
-	    SB_STATE_CREATED || rec->inst->state > SB_STATE_STOPPED) {
+	inst = inst_insert(r->ns, r->id);
+	if (inst_decode(r->buf, r->len, &rec, &cause) != 1 ||
+	    rec->inst->state < SB_STATE_CREATED ||
+	    rec->inst->state > SB_STATE_STOPPED) {
 		log_warnx("sandbox %s/%s: unreadable record set aside (%s); "
-		    "Status reports it unknown, Shutdown removes it", ns, id,
-		    cause != NULL ? cause : "bad state");
+		    "Status reports it unknown, Shutdown removes it", r->ns,
+		    r->id, cause != NULL ? cause : "bad state");
 		inst->state = SB_STATE_UNKNOWN;
+		rc->set_aside++;
 		free(cause);
 		inst_record_free(rec);
 		return;
 	}
 	restore_fields(inst, rec->inst);
+	/* Re-adopted again, already marked adopted: the record is unchanged. */
+	if ((inst->state == SB_STATE_RUNNING || inst->state ==
+	    SB_STATE_STOPPING) && readopt(inst, rc))
+		save_recovered(inst, rec->inst);
 	inst_record_free(rec);
-	if (inst->state == SB_STATE_RUNNING || inst->state == SB_STATE_STOPPING)
-		readopt(inst);
 }
 
 /* The netns paths instances hold, sorted, for the sweep. */
@@ -212,23 +263,43 @@ sweep_netns(void)
 	free(dir);
 }
 
-/* Take back every recorded instance. */
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+}
+
+/* Take back every recorded instance; one line says what became of them. */
 void
 ctrl_recover(void)
 {
 	struct recover_list	l = { 0 };
+	struct recover_counts	rc = { 0 };
+	struct timespec		t0;
+	char			*cause = NULL;
 	size_t			i;
 
-	if (store_walk(STORE_INSTANCE, NULL, collect_cb, &l) != 0)
-		log_warnx("recovery: the instance records could not all be read");
-	for (i = 0; i < l.n; i++) {
-		recover_one(l.ns[i], l.id[i]);
-		free(l.ns[i]);
-		free(l.id[i]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_scan(STORE_INSTANCE, collect_cb, &l, &cause) != 0) {
+		log_warnx("recovery: the instance records could not all be "
+		    "read: %s", cause);
+		free(cause);
 	}
-	free(l.ns);
-	free(l.id);
+	for (i = 0; i < l.n; i++) {
+		recover_one(&l.r[i], &rc);
+		free(l.r[i].ns);
+		free(l.r[i].id);
+	}
+	free(l.r);
 	if (l.n > 0)
-		log_info("recovery: %zu sandbox instance(s) restored", l.n);
+		log_info("recovery: %zu sandbox instance(s) restored in %.1f ms: "
+		    "%zu re-adopted, %zu exited while sandboxd was down "
+		    "(status 255), %zu set aside", l.n, ms_since(&t0),
+		    rc.readopted, rc.gone, rc.set_aside);
 	sweep_netns();
 }

@@ -238,6 +238,71 @@ proc_log_attach(struct proc *p, const char *path)
 	free(fifo);
 }
 
+/* Logs attached per pass of the loop: ~25 us each, a few ms a pass. */
+#define PROC_LOG_LATER_BATCH	128
+
+/* Re-adopted processes whose log proc_log_later_cb has yet to attach. */
+static TAILQ_HEAD(, proc)	 proc_log_pending =
+    TAILQ_HEAD_INITIALIZER(proc_log_pending);
+static struct event		*proc_log_later_ev;
+
+/*
+ * Attach (attach) or forget p's pending log: when it is attached, when
+ * the process exits (its output must be drained), when p is freed.
+ */
+void
+proc_log_later_now(struct proc *p, bool attach)
+{
+	char	*path = p->log_later;
+
+	if (path == NULL)
+		return;
+	TAILQ_REMOVE(&proc_log_pending, p, log_entry);
+	p->log_later = NULL;
+	if (attach)
+		proc_log_attach(p, path);
+	free(path);
+}
+
+/* A batch of pending logs per pass; the rest on the next one. */
+static void
+proc_log_later_cb(int fd, short events, void *arg)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct proc	*p;
+	int		 n;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	for (n = 0; n < PROC_LOG_LATER_BATCH &&
+	    (p = TAILQ_FIRST(&proc_log_pending)) != NULL; n++)
+		proc_log_later_now(p, true);
+	if (!TAILQ_EMPTY(&proc_log_pending))
+		evtimer_add(proc_log_later_ev, &tv);
+}
+
+/*
+ * proc_log_attach from the loop, after start-up: the FIFO holds what the
+ * process writes meanwhile (it blocks only once the pipe is full).
+ */
+void
+proc_log_later(struct proc *p, const char *path)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (p == NULL || p->log != NULL || p->log_later != NULL || path == NULL)
+		return;
+	if (proc_log_later_ev == NULL &&
+	    (proc_log_later_ev = evtimer_new(proc_base, proc_log_later_cb,
+	    NULL)) == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
+	p->log_later = xstrdup(path);
+	TAILQ_INSERT_TAIL(&proc_log_pending, p, log_entry);
+	if (!evtimer_pending(proc_log_later_ev, NULL))
+		evtimer_add(proc_log_later_ev, &tv);
+}
+
 /*
  * The process is gone: read what it left in the pipe (64 KiB unless the
  * pipe was grown).  Bounded: a child it left behind may still write.

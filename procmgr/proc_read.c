@@ -21,21 +21,64 @@
 
 static int	 proc_children_file = -1; /* task/<tid>/children readable */
 
+/*
+ * The next number of a /proc/<pid>/stat line, after the spaces before
+ * it; -1 if there is none.  strtoll, not sscanf: recovery parses one line
+ * per sandbox, thousands at start.
+ */
+static int
+stat_next(const char **s, int64_t *v)
+{
+	char	*end;
+
+	errno = 0;
+	*v = strtoll(*s, &end, 10);
+	if (end == *s || errno != 0)
+		return (-1);
+	*s = end;
+	return (0);
+}
+
+/* Skip n space-separated fields. */
+static int
+stat_skip(const char **s, int n)
+{
+	while (n-- > 0) {
+		while (**s == ' ')
+			(*s)++;
+		if (**s == '\0')
+			return (-1);
+		while (**s != ' ' && **s != '\0')
+			(*s)++;
+	}
+	return (0);
+}
+
 /* Parse the fields after the ')' closing comm in /proc/<pid>/stat. */
 static int
 proc_parse_stat(const char *s, struct proc_stat *st)
 {
-	int64_t	cutime, cstime, rss;
+	int64_t	ppid, utime, stime, cutime, cstime, start, rss;
 
-	/* Fields 3-24; %*s skips a token without any overflow question. */
-	if (sscanf(s, " %c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s"
-	    " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
-	    " %*s %*s %*s %*s %" SCNu64 " %*s %" SCNd64,
-	    &st->state, &st->ppid, &st->utime, &st->stime, &cutime, &cstime,
-	    &st->start_time, &rss) != 8)
+	/* Fields 3-24: state, ppid, 9 skipped, utime..cstime, 4 skipped,
+	 * starttime, vsize skipped, rss. */
+	while (*s == ' ')
+		s++;
+	if (*s == '\0')
 		return (-1);
+	st->state = *s++;
+	if (stat_next(&s, &ppid) == -1 || stat_skip(&s, 9) == -1 ||
+	    stat_next(&s, &utime) == -1 || stat_next(&s, &stime) == -1 ||
+	    stat_next(&s, &cutime) == -1 || stat_next(&s, &cstime) == -1 ||
+	    stat_skip(&s, 4) == -1 || stat_next(&s, &start) == -1 ||
+	    stat_skip(&s, 1) == -1 || stat_next(&s, &rss) == -1)
+		return (-1);
+	st->ppid = (pid_t)ppid;
+	st->utime = utime > 0 ? (uint64_t)utime : 0;
+	st->stime = stime > 0 ? (uint64_t)stime : 0;
 	st->cutime = cutime > 0 ? (uint64_t)cutime : 0;
 	st->cstime = cstime > 0 ? (uint64_t)cstime : 0;
+	st->start_time = start > 0 ? (uint64_t)start : 0;
 	st->rss = rss > 0 ? (uint64_t)rss : 0;
 	return (0);
 }

@@ -16,13 +16,15 @@
 #include <event2/event_struct.h>
 
 #include "procmgr.h"
+#include "queue.h"
 #include "tree.h"
 
 struct proc_start;
 
 /*
- * One watched process: 344 bytes on x86_64 (two embedded struct event of
- * 128 bytes each, the tree links and a few words), one allocation.
+ * One watched process: 368 bytes on x86_64 (two embedded struct event of
+ * 128 bytes each, the tree links, the pending-log links and a few words),
+ * one allocation.
  */
 struct proc {
 	RB_ENTRY(proc)	 entry;		/* proc_tree, while an unreaped child */
@@ -42,6 +44,8 @@ struct proc {
 #define PROC_KILLED	0x10		/* SIGKILL sent */
 	struct proc_start *start;	/* until the child exec'd or failed */
 	struct proc_log	*log;		/* its output, capped (proc_log.c) */
+	char		*log_later;	/* log path to attach from the loop */
+	TAILQ_ENTRY(proc) log_entry;	/* proc_log_later, while log_later */
 };
 
 /* What the child reports through the pipe when a step fails. */
@@ -90,6 +94,9 @@ void		 proc_reap_failed(struct proc *);
 /* proc_spawn.c */
 int		 proc_start_finish(struct proc *, bool);
 void		 proc_start_free(struct proc *);
+
+/* proc_log.c */
+void		 proc_log_later_now(struct proc *, bool);
 
 /* proc_read.c */
 int		 proc_read_stat(pid_t, struct proc_stat *);

@@ -111,7 +111,10 @@ int		 proc_fds_check(unsigned int, char **);
  * <log_path>.1; proc_spawn does it for a launch with a log_path when the
  * cap is not 0 (0 until set: the child appends to the file itself;
  * sandboxd's default is PROC_LOG_DEFAULT_MAX).  proc_log_attach reads again the FIFO of a
- * process re-adopted after a restart; proc_log_remove deletes the files.
+ * process re-adopted after a restart; proc_log_later does it from the
+ * loop, a batch per pass (at once if the process exits first), so that a
+ * restart with thousands of sandboxes is not held up by their logs;
+ * proc_log_remove deletes the files.
  * proc_log_set_dir/proc_log_dir: where the controller puts sandbox logs.
  */
 #define PROC_LOG_DEFAULT_MAX	(1024 * 1024)
@@ -123,6 +126,7 @@ const char	*proc_log_dir(void);
 struct proc_log	*proc_log_create(const char *, char **);
 const char	*proc_log_fifo(const struct proc_log *);
 void		 proc_log_attach(struct proc *, const char *);
+void		 proc_log_later(struct proc *, const char *);
 void		 proc_log_drain(struct proc_log *);
 void		 proc_log_free(struct proc_log *, bool);
 void		 proc_log_remove(const char *);

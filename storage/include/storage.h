@@ -51,6 +51,11 @@
  *		else 0.  cb may call the read functions (store_get,
  *		store_exists, store_count, store_walk) but not store_put,
  *		store_del or store_commit: those die inside a walk.
+ * store_scan	call cb for each committed record of a kind, with its value
+ *		(valid during the call only), in key order, from one LevelDB
+ *		iterator: for reading every record at once (recovery).  Only
+ *		with nothing pending (it dies otherwise); cb may not write.
+ *		-1 with *cause if LevelDB failed, else as store_walk.
  * store_pending whether the batch holds anything.
  * store_commit	nothing pending: 0, nothing written.  Else one synced write
  *		of the whole batch: 0 on success; on failure the index is
@@ -81,6 +86,9 @@ enum store_kind {
 
 /* Called per record in ascending (namespace, id) order; non-zero stops. */
 typedef int (*store_walk_cb)(const char *ns, const char *id, void *arg);
+/* Called per record with its value; non-zero stops. */
+typedef int (*store_scan_cb)(const char *ns, const char *id, const void *val,
+    size_t len, void *arg);
 
 /* storage.c */
 int	 store_open(const char *, char **);
@@ -93,6 +101,7 @@ void	 store_put(enum store_kind, const char *, const char *, const void *,
 	    size_t);
 void	 store_del(enum store_kind, const char *, const char *);
 int	 store_walk(enum store_kind, const char *, store_walk_cb, void *);
+int	 store_scan(enum store_kind, store_scan_cb, void *, char **);
 bool	 store_pending(void);
 int	 store_commit(char **);
 const char *store_readonly(void);
