@@ -245,7 +245,7 @@ inst_decode(void *buf, size_t len, struct inst_record **out, char **cause)
 }
 
 /* Encode the record and queue it into the batch. */
-static int
+int
 inst_put(struct instance *inst, const ct_Sandbox *sb, struct pb_view pod,
     char **cause)
 {

@@ -64,6 +64,8 @@ int		 inst_load(const char *, const char *, struct inst_record **,
 int		 inst_decode(void *, size_t, struct inst_record **, char **);
 int		 inst_encode(const struct instance *, const ct_Sandbox *,
 		    struct pb_view, uint8_t **, size_t *, char **);
+int		 inst_put(struct instance *, const ct_Sandbox *, struct pb_view,
+		    char **);
 int		 inst_save(struct instance *, const ct_Sandbox *, char **);
 void		 inst_save_or_log(struct instance *, const char *);
 bool		 inst_save_or_fail(struct call *, struct instance *,

@@ -139,19 +139,13 @@ readopt(struct instance *inst, struct recover_counts *rc)
 static void
 save_recovered(struct instance *inst, const sv_Instance *old)
 {
-	uint8_t	*buf;
-	size_t	 len;
 	char	*cause = NULL;
 
-	if (inst_encode(inst, &old->sandbox, old->pod_config, &buf, &len,
-	    &cause) == -1) {
-		log_warnx("sandbox %s/%s: cannot save recovered state: %s",
-		    inst->ns, inst->id, cause);
-		free(cause);
+	if (inst_put(inst, &old->sandbox, old->pod_config, &cause) == 0)
 		return;
-	}
-	store_put(STORE_INSTANCE, inst->ns, inst->id, buf, len);
-	free(buf);
+	log_warnx("sandbox %s/%s: cannot save recovered state: %s", inst->ns,
+	    inst->id, cause);
+	free(cause);
 }
 
 /* Recover one record (its bytes are taken). */
