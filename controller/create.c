@@ -382,6 +382,19 @@ fail:
 	return (HANDLER_ERROR);
 }
 
+/* The first check of a Create: a valid id the controller does not have. */
+static bool
+create_id_free(struct call *call, const char *id)
+{
+	if (!ctrl_check_id(call, id))
+		return (false);
+	if (inst_find(call_namespace(call), id) == NULL)
+		return (true);
+	call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" already exists "
+	    "in the controller", id);
+	return (false);
+}
+
 /*
  * Create: the sandbox comes from the request, else from the store.  A
  * sandbox given in the request must carry the request's id (or none).
@@ -397,11 +410,8 @@ ctrl_create(struct call *call, const char *id,
 	char			*cause = NULL;
 	int			 found;
 
-	if (!ctrl_check_id(call, id))
+	if (!create_id_free(call, id))
 		return (HANDLER_ERROR);
-	if (inst_find(ns, id) != NULL)
-		return (call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" "
-		    "already exists in the controller", id));
 	if (given != NULL) {
 		if (given->sandbox_id[0] == '\0')
 			snprintf(given->sandbox_id, sizeof(given->sandbox_id),
@@ -497,11 +507,8 @@ ctrl_create_from_bundle(struct call *call, const char *id,
 	if (store_exists(STORE_SANDBOX, call_namespace(call), id) ||
 	    req->bundle == NULL || *req->bundle == '\0')
 		return (ctrl_create(call, id, req, answer));
-	if (!ctrl_check_id(call, id))
+	if (!create_id_free(call, id))
 		return (HANDLER_ERROR);
-	if (inst_find(call_namespace(call), id) != NULL)
-		return (call_fail(call, STATUS_ALREADY_EXISTS, "sandbox \"%s\" "
-		    "already exists in the controller", id));
 	json = read_bundle_config(req->bundle, &len, &cause);
 	if (cause != NULL) {
 		call_fail(call, STATUS_INVALID_ARGUMENT, "sandbox \"%s\": %s", id,
