@@ -14,9 +14,13 @@
  * the parent is missing too, sandboxd may simply not see containerd's
  * files (another mount namespace, a state dir not mounted yet), and
  * killing every pod for that would be far worse than a leak.
+ *
+ * Containers (task*.c) are swept the same way, by their own bundle:
+ * containerd removes it after the task's Delete.
  */
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -24,6 +28,9 @@
 
 #include "instance.h"
 #include "log.h"
+#include "procmgr.h"
+#include "runc.h"
+#include "task.h"
 #include "xmalloc.h"
 
 #define ORPHANS_INTERVAL	30	/* seconds between sweeps */
@@ -60,10 +67,54 @@ orphans_check_cb(struct instance *inst, void *arg)
 	inst_shutdown(inst);
 }
 
-/* Shut down every sandbox whose owner has forgotten it. */
+/* runc delete of a forgotten container is done. */
+static void
+orphans_task_deleted_cb(void *arg, const struct runc_result *res)
+{
+	char	*id = arg;
+
+	if (res->status != 0)
+		log_warnx("container %s: runc delete: %s", id,
+		    res->error != NULL ? res->error : "failed");
+	free(id);
+}
+
+/*
+ * A container whose bundle containerd removed is one containerd forgot
+ * (its Delete came while sandboxd was down): kill what runs of it, runc
+ * delete --force, unmount, forget.
+ */
+static void
+orphans_check_task_cb(struct task *t, void *arg)
+{
+	struct tproc	*tp;
+	char		*id, *cause = NULL;
+
+	(void)arg;
+	if (t->init.busy || t->deleting || !orphans_gone(t->bundle))
+		return;
+	log_info("container %s/%s: containerd's bundle %s is gone, so "
+	    "containerd has forgotten it: removing it", t->ns, t->id,
+	    t->bundle);
+	TAILQ_FOREACH(tp, &t->execs, entry)
+		if (tp->proc != NULL)
+			proc_kill(tp->proc, SIGKILL);
+	if (t->init.proc != NULL)
+		proc_kill(t->init.proc, SIGKILL);
+	id = xstrdup(t->id);
+	if (runc_delete(id, true, orphans_task_deleted_cb, id, &cause) == -1) {
+		log_warnx("container %s/%s: %s", t->ns, t->id, cause);
+		free(cause);
+		free(id);
+	}
+	task_cleanup(t);
+}
+
+/* Remove every sandbox and container whose owner has forgotten it. */
 void
 orphans_sweep(void)
 {
+	task_foreach(orphans_check_task_cb, NULL);
 	inst_foreach(orphans_check_cb, NULL);
 }
 

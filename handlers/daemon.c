@@ -22,13 +22,16 @@ handlers_configure(const char *state_dir, const char *run_dir,
 }
 
 /*
- * Start-up: take back the sandboxes recorded before a restart, then shut
- * down those containerd forgot meanwhile, and keep watching for those.
+ * Start-up: take back the sandboxes and containers recorded before a
+ * restart, then remove those containerd forgot meanwhile, and keep
+ * watching for those.
  */
 void
 handlers_recover(struct event_base *base)
 {
 	ctrl_recover();
+	ctrl_task_init(base);
+	ctrl_task_recover();
 	ctrl_watch_orphans(base);
 }
 
@@ -37,5 +40,6 @@ void
 handlers_release_all(void)
 {
 	ctrl_unwatch_orphans();
+	ctrl_task_release_all();
 	ctrl_release_all();
 }

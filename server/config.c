@@ -128,6 +128,8 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	STRING("log_file", log_file);
 	STRING("log_dir", log_dir);
 	STRING("pause_path", pause_path);
+	STRING("runc", runc_path);
+	STRING("runc_root", runc_root);
 	STRING("default_runtime", default_runtime);
 	STRING("socket.group", socket_group);
 	NUMBER("socket.mode", socket_mode, 0, 0777);
@@ -284,6 +286,8 @@ config_free(struct config *c)
 	free(c->log_file);
 	free(c->log_dir);
 	free(c->pause_path);
+	free(c->runc_path);
+	free(c->runc_root);
 	free(c->default_runtime);
 	free(c->socket_group);
 	memset(c, 0, sizeof(*c));

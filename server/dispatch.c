@@ -102,7 +102,32 @@ static const struct method methods[] = {
 	METHOD(SERVICE_SHIM, "SandboxMetrics", crsv_SandboxMetricsRequest,
 	    crsv_SandboxMetricsResponse, h_shim_metrics),
 
-	/* The rest of the task service answers Unimplemented, by name. */
+	/* Checkpoint, missing here, answers Unimplemented by name. */
+	METHOD(SERVICE_TASK, "Create", ctv_CreateTaskRequest,
+	    ctv_CreateTaskResponse, h_task_create),
+	METHOD(SERVICE_TASK, "Start", ctv_StartRequest, ctv_StartResponse,
+	    h_task_start),
+	METHOD(SERVICE_TASK, "Delete", ctv_DeleteRequest, ctv_DeleteResponse,
+	    h_task_delete),
+	METHOD(SERVICE_TASK, "Exec", ctv_ExecProcessRequest, ctv_Empty,
+	    h_task_exec),
+	METHOD(SERVICE_TASK, "State", ctv_StateRequest, ctv_StateResponse,
+	    h_task_state),
+	CARRIED(SERVICE_TASK, "Wait", ctv_WaitRequest, ctv_WaitResponse,
+	    h_task_wait),
+	METHOD(SERVICE_TASK, "Kill", ctv_KillRequest, ctv_Empty, h_task_kill),
+	METHOD(SERVICE_TASK, "ResizePty", ctv_ResizePtyRequest, ctv_Empty,
+	    h_task_resize_pty),
+	METHOD(SERVICE_TASK, "CloseIO", ctv_CloseIORequest, ctv_Empty,
+	    h_task_close_io),
+	METHOD(SERVICE_TASK, "Stats", ctv_StatsRequest, ctv_StatsResponse,
+	    h_task_stats),
+	METHOD(SERVICE_TASK, "Update", ctv_UpdateTaskRequest, ctv_Empty,
+	    h_task_update),
+	METHOD(SERVICE_TASK, "Pause", ctv_PauseRequest, ctv_Empty,
+	    h_task_pause),
+	METHOD(SERVICE_TASK, "Resume", ctv_ResumeRequest, ctv_Empty,
+	    h_task_resume),
 	METHOD(SERVICE_TASK, "Connect", ctv_ConnectRequest, ctv_ConnectResponse,
 	    h_task_connect),
 	METHOD(SERVICE_TASK, "Pids", ctv_PidsRequest, ctv_PidsResponse,
@@ -189,7 +214,8 @@ dispatch_reads_only(const struct method *m)
 {
 	static const char *const readers[] = { "Get", "List", "Status",
 	    "Platform", "Wait", "Metrics", "WaitSandbox", "SandboxStatus",
-	    "PingSandbox", "SandboxMetrics", "Pids", "Connect",
+	    "PingSandbox", "SandboxMetrics", "Pids", "Connect", "State",
+	    "Stats",
 	    "ListInstances", "Reexec" };
 	size_t	i;
 

@@ -24,6 +24,7 @@
 #include "fs.h"
 #include "handlers.h"
 #include "procmgr.h"
+#include "runc.h"
 #include "server.h"
 #include "storage.h"
 #include "xmalloc.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 "  -L, --log-file FILE    log here instead of stderr\n"
 "  -f, --foreground       do not detach; log to stderr\n"
 "  -p, --pause-path PATH  the pause program of io.sandboxd.pause.v1\n"
+"      --runc PATH        the OCI runtime containers run with (default runc,\n"
+"                         from PATH)\n"
+"      --runc-root DIR    runc's state directory (default RUN_DIR/runc)\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n";
 
@@ -59,6 +63,8 @@ static const struct option long_options[] = {
 	{ "log-file",	required_argument, NULL, 'L' },
 	{ "foreground",	no_argument,	   NULL, 'f' },
 	{ "pause-path",	required_argument, NULL, 'p' },
+	{ "runc",	required_argument, NULL, 'R' },
+	{ "runc-root",	required_argument, NULL, 'O' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL,		0,		   NULL, 0 }
@@ -67,7 +73,7 @@ static const struct option long_options[] = {
 /* Command-line values, applied over the config file. */
 struct cmdline {
 	const char	*config, *socket, *state_dir, *run_dir, *log_level;
-	const char	*log_file, *pause_path;
+	const char	*log_file, *pause_path, *runc_path, *runc_root;
 	bool		 foreground;
 };
 
@@ -97,6 +103,8 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'L': cl->log_file = optarg; break;
 		case 'f': cl->foreground = true; break;
 		case 'p': cl->pause_path = optarg; break;
+		case 'R': cl->runc_path = optarg; break;
+		case 'O': cl->runc_root = optarg; break;
 		case 'V':
 			printf("sandboxd %s\n", SANDBOXD_VERSION);
 			exit(0);
@@ -148,6 +156,8 @@ load_settings(const struct cmdline *cl, struct config *c)
 	override(&c->run_dir, cl->run_dir);
 	override(&c->log_file, cl->log_file);
 	override(&c->pause_path, cl->pause_path);
+	override(&c->runc_path, cl->runc_path);
+	override(&c->runc_root, cl->runc_root);
 	if (cl->log_level != NULL &&
 	    log_parse_level(cl->log_level, &c->log_level) == -1) {
 		fprintf(stderr, "sandboxd: unknown log level \"%s\" (error, "
@@ -324,6 +334,26 @@ fit_fd_limit(struct config *c)
 }
 
 /*
+ * Containers: runc with its state under the run dir unless told, and the
+ * daemon as their subreaper, so that a container's init, orphaned when
+ * runc create exits, becomes the daemon's child and its exit status
+ * reaches the daemon.
+ */
+static void
+setup_runc(const struct config *c)
+{
+	static char	*root;	/* kept: runc_configure may keep it */
+
+	if (c->runc_root == NULL && root == NULL)
+		xasprintf(&root, "%s/runc", c->run_dir);
+	runc_configure(c->runc_path != NULL ? c->runc_path : "runc",
+	    c->runc_root != NULL ? c->runc_root : root);
+	if (subreaper_enable() == -1)
+		log_warn("cannot become the containers' subreaper: their exit "
+		    "statuses will be lost");
+}
+
+/*
  * Sandbox logs live off the store's file system unless told otherwise
  * (<run_dir>/logs, a tmpfs on most hosts), capped and rotated by procmgr
  * (proc_log.c): a sandbox's output must not fill the disk the store
@@ -377,6 +407,7 @@ serve(void)
 	if (proc_init(server_base, &cause) == -1)
 		fatalx("process manager: %s", cause);
 	netns_worker_init(server_base);
+	setup_runc(cfg);
 	pause = find_pause_path();
 	runtime_set_pause_path(pause);
 	free(pause);

@@ -34,6 +34,8 @@ struct config {
 	char		*log_dir;		/* sandbox logs; NULL: <run_dir>/logs */
 	size_t		 sandbox_log_bytes;	/* cap per log file; 0: none */
 	char		*pause_path;
+	char		*runc_path;		/* containers' OCI runtime; NULL: runc */
+	char		*runc_root;		/* runc --root; NULL: <run_dir>/runc */
 	char		*default_runtime;
 	char		*socket_group;		/* NULL: the daemon's own group */
 	mode_t		 socket_mode;

@@ -43,7 +43,7 @@
 #include "tree.h"
 #include "xmalloc.h"
 
-#define STORE_NKINDS		2
+#define STORE_NKINDS		3
 #define STORE_CACHE_SIZE	(4 * 1024 * 1024)	/* LRU block cache */
 #define STORE_WRITE_BUFFER	(2 * 1024 * 1024)	/* memtable */
 #define STORE_MAX_OPEN_FILES	100			/* LevelDB minimum: 74 */
@@ -107,6 +107,7 @@ RB_GENERATE(store_pends, store_pend, entry, store_pend_cmp);
 static const char *const store_prefixes[STORE_NKINDS] = {
 	[STORE_SANDBOX] = "sb/",
 	[STORE_INSTANCE] = "in/",
+	[STORE_TASK] = "ta/",
 };
 
 static leveldb_t		*store_db;

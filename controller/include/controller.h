@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "call.h"
+#include "containerd/task/v2/shim.pb.h"
 #include "containerd/types/sandbox.pb.h"
 #include "sandboxd/v1/sandboxd.pb.h"
 
@@ -203,5 +204,63 @@ int		 record_merge(ct_Sandbox *, const ct_Sandbox *,
 const char	*record_label(const ct_Sandbox *, const char *);
 const gp_Any	*record_extension(const ct_Sandbox *, const char *);
 uint8_t		*record_wrap(const void *, size_t, uint32_t, size_t *);
+
+/*
+ * Containers (containerd.task.v2.Task) of the sandboxes sandboxd runs:
+ * controller/task*.c.  Each call names a container by id and, for the
+ * processes Exec adds, an exec id (empty: the container's init).  A
+ * deferred call is answered through its ctrl_answer_fn with pid (Create,
+ * Start), exit_status and exited_at (Wait, Delete).
+ */
+struct ctrl_task_state {
+	const char	*bundle;
+	const char	*stdin_path, *stdout_path, *stderr_path;
+	uint32_t	 pid;
+	uint32_t	 status;	/* containerd.v1.types.Status */
+	uint32_t	 exit_status;
+	gp_Timestamp	 exited_at;
+	bool		 terminal;
+	bool		 exited;
+};
+
+/* task_create.c */
+enum handler_result ctrl_task_create(struct call *,
+		    const ctv_CreateTaskRequest *, ctrl_answer_fn);
+enum handler_result ctrl_task_start(struct call *, const char *,
+		    const char *, ctrl_answer_fn);
+enum handler_result ctrl_task_delete(struct call *, const char *,
+		    const char *, ctrl_answer_fn, struct ctrl_answer *);
+
+/* task_exec.c */
+enum handler_result ctrl_task_exec(struct call *,
+		    const ctv_ExecProcessRequest *);
+
+/* task_ctl.c */
+bool		 ctrl_task_exists(struct call *, const char *);
+enum handler_result ctrl_task_state(struct call *, const char *,
+		    const char *, struct ctrl_task_state *);
+enum handler_result ctrl_task_wait(struct call *, const char *, const char *,
+		    ctrl_answer_fn, struct ctrl_answer *);
+enum handler_result ctrl_task_kill(struct call *, const char *, const char *,
+		    uint32_t, bool, ctrl_answer_fn);
+enum handler_result ctrl_task_resize(struct call *, const char *,
+		    const char *, uint32_t, uint32_t);
+enum handler_result ctrl_task_close_io(struct call *, const char *,
+		    const char *, bool);
+enum handler_result ctrl_task_connect(struct call *, const char *,
+		    uint32_t *);
+enum handler_result ctrl_task_pids(struct call *, const char *, uint32_t *,
+		    size_t, size_t *);
+enum handler_result ctrl_task_stats(struct call *, const char *,
+		    const char **, uint8_t **, size_t *);
+enum handler_result ctrl_task_change(struct call *, const char *, int,
+		    const uint8_t *, size_t, ctrl_answer_fn);
+
+/* task.c, task_record.c: start-up and exit */
+struct event_base;
+void		 ctrl_task_init(struct event_base *);
+void		 ctrl_task_recover(void);
+void		 ctrl_task_release_all(void);
+void		 ctrl_task_sweep_orphans(void);
 
 #endif /* SANDBOXD_CONTROLLER_H */

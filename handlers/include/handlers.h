@@ -42,7 +42,21 @@ enum handler_result h_shim_ping(struct call *, const void *, void *);
 enum handler_result h_shim_shutdown(struct call *, const void *, void *);
 enum handler_result h_shim_metrics(struct call *, const void *, void *);
 
-/* h_task.c: containerd.task.v2.Task, what a sandbox's address serves */
+/* h_task.c: containerd.task.v2.Task, what a sandbox's address serves:
+ * its containers, and Connect/Pids/Shutdown for the sandbox itself */
+enum handler_result h_task_create(struct call *, const void *, void *);
+enum handler_result h_task_start(struct call *, const void *, void *);
+enum handler_result h_task_delete(struct call *, const void *, void *);
+enum handler_result h_task_exec(struct call *, const void *, void *);
+enum handler_result h_task_state(struct call *, const void *, void *);
+enum handler_result h_task_wait(struct call *, const void *, void *);
+enum handler_result h_task_kill(struct call *, const void *, void *);
+enum handler_result h_task_resize_pty(struct call *, const void *, void *);
+enum handler_result h_task_close_io(struct call *, const void *, void *);
+enum handler_result h_task_stats(struct call *, const void *, void *);
+enum handler_result h_task_update(struct call *, const void *, void *);
+enum handler_result h_task_pause(struct call *, const void *, void *);
+enum handler_result h_task_resume(struct call *, const void *, void *);
 enum handler_result h_task_connect(struct call *, const void *, void *);
 enum handler_result h_task_pids(struct call *, const void *, void *);
 enum handler_result h_task_shutdown(struct call *, const void *, void *);

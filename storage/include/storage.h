@@ -75,6 +75,7 @@
 enum store_kind {
 	STORE_SANDBOX,		/* "sb/": containerd.types.Sandbox metadata */
 	STORE_INSTANCE,		/* "in/": sandboxd.v1.Instance controller state */
+	STORE_TASK,		/* "ta/": sandboxd.v1.Task, a container */
 };
 
 /*
