@@ -337,9 +337,10 @@ Test(cri, task_service_for_containerd_restarts, .timeout = 60)
 	sbc_reply_free(&reply);
 	itest_expect(task_call(c, "Shutdown", "task1", NULL, NULL, NULL, &err),
 	    0, &err, "Task.Shutdown: the daemon stays");
-	cr_assert_eq(task_call(c, "State", "task1", NULL, NULL, NULL, &err),
-	    STATUS_UNIMPLEMENTED);
-	cr_assert(strstr(err.message, "State") != NULL, "%s", err.message);
+	cr_assert_eq(task_call(c, "Checkpoint", "task1", NULL, NULL, NULL,
+	    &err), STATUS_UNIMPLEMENTED);
+	cr_assert(strstr(err.message, "Checkpoint") != NULL, "%s",
+	    err.message);
 	sbc_error_clear(&err);
 	cr_assert(itest_pid_alive(pid), "Task.Shutdown must not touch the pod");
 	sbc_close(c);
