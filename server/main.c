@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "events.h"
 #include "fs.h"
 #include "handlers.h"
 #include "procmgr.h"
@@ -408,6 +409,7 @@ serve(void)
 		fatalx("process manager: %s", cause);
 	netns_worker_init(server_base);
 	setup_runc(cfg);
+	events_init(server_base, cfg->state_dir);
 	pause = find_pause_path();
 	runtime_set_pause_path(pause);
 	free(pause);
@@ -441,6 +443,7 @@ serve(void)
 
 	listener_close();
 	handlers_release_all();
+	events_fini();
 	netns_worker_stop();
 	spawner_stop();
 	proc_shutdown();
