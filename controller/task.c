@@ -358,7 +358,8 @@ task_drained_cb(void *arg)
 
 /*
  * The cgroup v2 directory of pid (from the "0::" line of
- * /proc/<pid>/cgroup), malloc'd, or NULL.
+ * /proc/<pid>/cgroup, under /sys/fs/cgroup or, on a hybrid host,
+ * /sys/fs/cgroup/unified), malloc'd, or NULL.
  */
 char *
 task_cgroup_dir(pid_t pid)
@@ -375,7 +376,10 @@ task_cgroup_dir(pid_t pid)
 			continue;
 		n = strcspn(line + 3, "\n");
 		line[3 + n] = '\0';
-		xasprintf(&dir, "/sys/fs/cgroup%s", line + 3);
+		/* cgroup2 alone, or beside v1 (a hybrid host). */
+		xasprintf(&dir, "%s%s", access("/sys/fs/cgroup/cgroup.controllers",
+		    F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified",
+		    line + 3);
 	}
 	fclose(f);
 	return (dir);

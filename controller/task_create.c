@@ -139,7 +139,8 @@ task_open_io(struct tproc *tp, char **cause)
 		.stdout_path = tp->stdout_path,
 		.stderr_path = tp->stderr_path,
 		.terminal = tp->terminal,
-		.console_dir = tp->task->bundle,
+		/* A bundle path may not fit a socket address: the run dir. */
+		.console_dir = ctrl_cfg.run_dir,
 	};
 
 	return (iocopy_open(task_base, &cfg, &tp->io, cause));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cgstats.h"
+#include "instance.h"
 #include "iocopy.h"
 #include "log.h"
 #include "procmgr.h"
@@ -173,15 +174,23 @@ ctrl_task_close_io(struct call *call, const char *id, const char *exec_id,
 	return (HANDLER_DONE);
 }
 
-/* Connect: the container's init pid. */
+/*
+ * Connect: the pid of a container's init, or of a sandbox's; 0 for an id
+ * sandboxd does not know.  Like the Go shim's, it never fails: containerd
+ * connects to a new container's "shim" (here, the sandbox's address)
+ * before the container exists.
+ */
 enum handler_result
 ctrl_task_connect(struct call *call, const char *id, uint32_t *pid)
 {
-	struct tproc	*tp;
+	struct task	*t;
+	struct instance	*inst;
 
-	if ((tp = task_tproc_get(call, id, NULL, NULL)) == NULL)
-		return (HANDLER_ERROR);
-	*pid = tp->pid;
+	*pid = 0;
+	if ((t = task_find(call_namespace(call), id)) != NULL)
+		*pid = t->init.pid;
+	else if ((inst = inst_find(call_namespace(call), id)) != NULL)
+		*pid = inst->pid;
 	return (HANDLER_DONE);
 }
 
@@ -235,11 +244,11 @@ ctrl_task_stats(struct call *call, const char *id, const char **type_url,
 
 	if (task_tproc_get(call, id, NULL, &t) == NULL)
 		return (HANDLER_ERROR);
-	if (t->cgroup != NULL)
-		rc = cgstats_for_dir(t->cgroup, type_url, value, len, &cause);
-	else if (t->init.proc != NULL)
+	if (t->init.proc != NULL)
 		rc = cgstats_for_pid((pid_t)t->init.pid, type_url, value, len,
 		    &cause);
+	else if (t->cgroup != NULL)
+		rc = cgstats_for_dir(t->cgroup, type_url, value, len, &cause);
 	else
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "container "
 		    "\"%s\" has no cgroup: it is not running", id));

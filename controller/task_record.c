@@ -157,7 +157,8 @@ recover_io(struct tproc *tp)
 		.stdout_path = tp->stdout_path,
 		.stderr_path = tp->stderr_path,
 		.terminal = tp->terminal,
-		.console_dir = tp->task->bundle,
+		/* A bundle path may not fit a socket address: the run dir. */
+		.console_dir = ctrl_cfg.run_dir,
 	};
 	char			*cause = NULL;
 

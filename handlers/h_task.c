@@ -253,8 +253,10 @@ h_task_resume(struct call *call, const void *reqp, void *respp)
 
 /* ---- containers and sandboxes alike ------------------------------------ */
 
-/* Connect: the "shim" is the daemon; the task is the container's init or
- * the sandbox's. */
+/*
+ * Connect: the "shim" is the daemon; the task is the container's init or
+ * the sandbox's (0: an id sandboxd does not know, as the Go shim answers).
+ */
 enum handler_result
 h_task_connect(struct call *call, const void *reqp, void *respp)
 {
@@ -262,9 +264,7 @@ h_task_connect(struct call *call, const void *reqp, void *respp)
 	ctv_ConnectResponse		*resp = respp;
 
 	resp->shim_pid = (uint32_t)getpid();
-	if (ctrl_task_exists(call, req->id))
-		return (ctrl_task_connect(call, req->id, &resp->task_pid));
-	return (ctrl_task_pid(call, req->id, &resp->task_pid));
+	return (ctrl_task_connect(call, req->id, &resp->task_pid));
 }
 
 /* Pids: a container's cgroup; a sandbox's task is its init alone. */

@@ -62,7 +62,7 @@ skeleton() {
 	mkdir -p "$root/root"
 }
 
-# busybox: the static binary and a link per applet.
+# busybox: the static binary and a link per applet, all in /bin.
 make_busybox() {
 	bb=$(command -v busybox || true)
 	[ -n "$bb" ] || { echo "$0: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
@@ -72,12 +72,14 @@ make_busybox() {
 	fi
 	skeleton
 	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
-	cp "$bb" "$root/bin/busybox"
-	for path in $("$bb" --list-full); do
-		[ "$path" = bin/busybox ] && continue
-		mkdir -p "$root/$(dirname "$path")"
-		ln -sf /bin/busybox "$root/$path"
-	done
+	# One call makes every applet's link (a loop of ln is slow on a busy
+	# machine); the links point where busybox itself is, so put it there.
+	"$bb" --install -s "$root/bin"
+	target=$(readlink "$root/bin/sh")
+	mkdir -p "$root$(dirname "$target")"
+	rm -f "$root$target"
+	cp "$bb" "$root$target"
+	[ -e "$root/bin/busybox" ] || ln -s "$target" "$root/bin/busybox"
 	cmd='["sh"]'
 	env='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
 }

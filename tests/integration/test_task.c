@@ -366,6 +366,7 @@ Test(task, lifecycle_of_a_container_that_exits, .timeout = 60)
 	task_bundle("c1", "pod1", "echo hello from c1; exit 3", bundle,
 	    sizeof bundle);
 	snprintf(out, sizeof out, "%s/c1.out", itest_d.dir);
+	fclose(fopen(out, "w"));	/* containerd makes its FIFOs first */
 	itest_expect(task_create(c, "c1", bundle, out, &pid, &err), 0, &err,
 	    "Create");
 	cr_assert_gt(pid, 0);
