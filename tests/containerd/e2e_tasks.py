@@ -50,6 +50,7 @@ class TaskWorld(e2e.World):
         super().__init__(build, cbin, top)
         self.images = images
         self.ctr_bin = os.path.join(cbin, "ctr")
+        self.created = set()    # every container id made, for the cgroup check
 
     def start_containerd(self):
         super().start_containerd()
@@ -133,6 +134,7 @@ class TaskWorld(e2e.World):
         if rc != 0 or not out.strip():
             return None, "crictl create %s: rc=%s: %s" % (name, rc, one_line(err or out))
         cid = out.strip().splitlines()[-1]
+        self.created.add(cid)
         if start:
             rc, out, err = self.crictl("start", cid)
             if rc != 0:
@@ -164,7 +166,8 @@ class TaskWorld(e2e.World):
 
     def task_leaks(self):
         """What containers left: runc state, sandboxd's children other than
-        its helpers, rootfs mounts, CRI's FIFOs, cgroups."""
+        its helpers, rootfs mounts, CRI's FIFOs, the containers' cgroups
+        (runc makes them under k8s.io/ of each hierarchy)."""
         out = []
         r = self.runc_containers()
         if r:
@@ -180,6 +183,16 @@ class TaskWorld(e2e.World):
         m = [l.split()[4] for l in self.mounts() if "/rootfs" in l and self.top in l]
         if m:
             out.append("rootfs mounts: %s" % m[:5])
+        cgs = []
+        for top in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory",
+                    "/sys/fs/cgroup/unified"):
+            d = os.path.join(top, e2e.K8S_NS)
+            try:
+                cgs += [os.path.join(d, x) for x in os.listdir(d) if x in self.created]
+            except OSError:
+                pass
+        if cgs:
+            out.append("cgroups: %s" % cgs[:5])
         fifos = []
         for d, _, files in os.walk(os.path.join(self.ctrd_state)):
             fifos += [f for f in files if f.endswith(("-stdout", "-stderr", "-stdin"))]
