@@ -2,8 +2,10 @@
 # End-to-end test: real containerd 1.7.13 (CRI plugin, sandbox API in shim
 # mode) and crictl 1.26.1 driving a real sandboxd.
 #
-#   SANDBOXD_CONTAINERD_BIN=DIR run.sh <sandboxd-build-dir>
+#   SANDBOXD_CONTAINERD_BIN=DIR run.sh <sandboxd-build-dir> [tasks]
 #
+# With "tasks", the containers' test (e2e_tasks.py: busybox containers in
+# sandboxd pods through runc) instead of the pods' (e2e.py).
 # DIR holds containerd and crictl: the output of
 # ../shared/fixtures/build-containerd.sh (or any dir with those binaries).
 # Without it the test is skipped (exit 77).  Needs root, unshare, nsenter,
@@ -19,8 +21,16 @@ skip() {
 	exit 77
 }
 
-[ $# -eq 1 ] || { echo "usage: run.sh <sandboxd-build-dir>" >&2; exit 2; }
+[ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: run.sh <sandboxd-build-dir> [tasks]" >&2; exit 2; }
 build=$1
+script=e2e.py
+if [ $# -eq 2 ]; then
+	[ "$2" = tasks ] || { echo "usage: run.sh <sandboxd-build-dir> [tasks]" >&2; exit 2; }
+	script=e2e_tasks.py
+	for t in runc busybox; do
+		command -v $t >/dev/null 2>&1 || skip "'$t' not found (apt-get install runc busybox-static)"
+	done
+fi
 for b in sandboxd sandboxd-pause sandboxctl containerd-shim-sandboxd-v2; do
 	[ -x "$build/$b" ] || { echo "containerd e2e: FAIL: $build/$b missing (build sandboxd first)"; exit 1; }
 done
@@ -36,4 +46,4 @@ for t in unshare nsenter ip; do
 done
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not found"
 
-exec /usr/bin/python3 "$here/e2e.py" "$build" "$bin"
+exec /usr/bin/python3 "$here/$script" "$build" "$bin"
