@@ -113,6 +113,20 @@ task_foreach(void (*fn)(struct task *, void *), void *arg)
 		fn(t, arg);
 }
 
+/* The first container in (namespace, id) order, or NULL. */
+struct task *
+task_first(void)
+{
+	return (RB_MIN(task_tree, &task_tree));
+}
+
+/* The container after t, or NULL. */
+struct task *
+task_next(struct task *t)
+{
+	return (RB_NEXT(task_tree, &task_tree, t));
+}
+
 /* Forget every container in memory (daemon exit): they keep running. */
 void
 ctrl_task_release_all(void)

@@ -101,6 +101,8 @@ struct task	*task_find(const char *, const char *);
 struct task	*task_new(const char *, const char *);
 void		 task_free(struct task *);
 void		 task_foreach(void (*)(struct task *, void *), void *);
+struct task	*task_first(void);
+struct task	*task_next(struct task *);
 struct tproc	*task_tproc_get(struct call *, const char *, const char *,
 		    struct task **);
 struct tproc	*task_exec_find(struct task *, const char *);

@@ -148,6 +148,112 @@ restore_proc(struct tproc *tp, const sv_TaskProcess *r)
 	tp->reported = tp->state == TASK_STOPPED;
 }
 
+/* ---- stdio across a re-execution ------------------------------------ */
+
+/* What the previous image handed over, until recovery takes it. */
+struct given_io {
+	char		*ns, *id, *exec_id;	/* exec_id NULL: the init */
+	uint8_t		*state;			/* NULL: taken */
+	size_t		 len;
+};
+static struct given_io	*given;
+static size_t		 ngiven;
+
+/* Describe one process's stdio to fn (if it has any). */
+static void
+export_one(struct tproc *tp, ctrl_io_fn fn, void *arg)
+{
+	uint8_t	*state;
+	size_t	 len;
+
+	if (tp->io == NULL)
+		return;
+	if (iocopy_export(tp->io, &state, &len) == -1) {
+		log_warnx("%s: stdio cannot be handed over; re-opened after "
+		    "the re-execution", task_name(tp));
+		return;
+	}
+	fn(tp->task->ns, tp->task->id, tp->exec_id, state, len, arg);
+	free(state);
+}
+
+/* Re-execution: every process's stdio, for the hand-over. */
+void
+ctrl_task_export_io(ctrl_io_fn fn, void *arg)
+{
+	struct task	*t;
+	struct tproc	*tp;
+
+	for (t = task_first(); t != NULL; t = task_next(t)) {
+		export_one(&t->init, fn, arg);
+		TAILQ_FOREACH(tp, &t->execs, entry)
+			export_one(tp, fn, arg);
+	}
+}
+
+/* Free the handed-over stdio nobody took. */
+static void
+given_free(void)
+{
+	size_t	i;
+
+	for (i = 0; i < ngiven; i++) {
+		free(given[i].ns);
+		free(given[i].id);
+		free(given[i].exec_id);
+		free(given[i].state);
+	}
+	free(given);
+	given = NULL;
+	ngiven = 0;
+}
+
+/* The new image: keep one handed-over stdio until recovery. */
+void
+ctrl_task_give_io(const char *ns, const char *id, const char *exec_id,
+    const uint8_t *state, size_t len)
+{
+	struct given_io	*e;
+
+	given = xreallocarray(given, ngiven + 1, sizeof(*given));
+	e = &given[ngiven++];
+	e->ns = xstrdup(ns);
+	e->id = xstrdup(id);
+	e->exec_id = exec_id != NULL && *exec_id != '\0' ? xstrdup(exec_id) :
+	    NULL;
+	e->state = xmemdup(state, len);
+	e->len = len;
+}
+
+/* Take up tp's handed-over stdio, if any: true if it was there. */
+static bool
+recover_given_io(struct tproc *tp)
+{
+	struct given_io	*e;
+	size_t		 i;
+	char		*cause = NULL;
+
+	for (i = 0; i < ngiven; i++) {
+		e = &given[i];
+		if (e->state == NULL || strcmp(e->ns, tp->task->ns) != 0 ||
+		    strcmp(e->id, tp->task->id) != 0 ||
+		    (e->exec_id == NULL) != (tp->exec_id == NULL) ||
+		    (e->exec_id != NULL && strcmp(e->exec_id, tp->exec_id) != 0))
+			continue;
+		if (iocopy_import(task_base, e->state, e->len, &tp->io,
+		    &cause) == -1) {
+			log_warnx("%s: handed-over stdio unusable: %s",
+			    task_name(tp), cause);
+			free(cause);
+			return (false);
+		}
+		free(e->state);
+		e->state = NULL;
+		return (true);
+	}
+	return (false);
+}
+
 /* Reopen a process's stdio where containerd still reads it. */
 static void
 recover_io(struct tproc *tp)
@@ -162,6 +268,8 @@ recover_io(struct tproc *tp)
 	};
 	char			*cause = NULL;
 
+	if (recover_given_io(tp))
+		return;
 	if (iocopy_reattach(task_base, &cfg, &tp->io, &cause) == -1) {
 		log_warnx("%s: stdio not re-attached: %s", task_name(tp),
 		    cause);
@@ -322,4 +430,10 @@ ctrl_task_recover(void)
 	if (l.n > 0)
 		log_info("containers: %zu recorded", l.n);
 	free(l.r);
+	for (i = 0; i < ngiven; i++)
+		if (given[i].state != NULL)
+			log_warnx("container %s/%s: handed-over stdio of a "
+			    "process no record names; dropped", given[i].ns,
+			    given[i].id);
+	given_free();
 }

@@ -43,3 +43,19 @@ handlers_release_all(void)
 	ctrl_task_release_all();
 	ctrl_release_all();
 }
+
+/* Re-execution: describe every container's stdio for the next image. */
+void
+handlers_export_io(void (*fn)(const char *, const char *, const char *,
+    const uint8_t *, size_t, void *), void *arg)
+{
+	ctrl_task_export_io(fn, arg);
+}
+
+/* The new image: one process's stdio from the hand-over, before recovery. */
+void
+handlers_give_io(const char *ns, const char *id, const char *exec_id,
+    const uint8_t *state, size_t len)
+{
+	ctrl_task_give_io(ns, id, exec_id, state, len);
+}

@@ -87,6 +87,48 @@ handover_write_all(int fd, const uint8_t *buf, size_t len)
 	return (0);
 }
 
+/* The containers' stdio being described (handover_write). */
+struct ho_ios {
+	sv_HandoverIo	*v;
+	size_t		 n, cap;
+};
+
+/* One process's stdio into the hand-over (copied: the strings go). */
+static void
+handover_add_io(const char *ns, const char *id, const char *exec_id,
+    const uint8_t *state, size_t len, void *arg)
+{
+	struct ho_ios	*l = arg;
+	sv_HandoverIo	*e;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap != 0 ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->namespace = xstrdup(ns);
+	e->id = xstrdup(id);
+	e->exec_id = xstrdup(exec_id != NULL ? exec_id : "");
+	e->state.data = xmemdup(state, len);
+	e->state.len = len;
+}
+
+/* Free what handover_add_io made. */
+static void
+handover_free_ios(struct ho_ios *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].namespace);
+		free(l->v[i].id);
+		free(l->v[i].exec_id);
+		free((void *)l->v[i].state.data);
+	}
+	free(l->v);
+}
+
 /*
  * Describe the daemon's clients into a memfd left open across the exec.
  * Returns the memfd, or -1 with *cause.
@@ -95,6 +137,7 @@ int
 handover_write(char **cause)
 {
 	sv_Handover	 h = { 0 };
+	struct ho_ios	 ios = { NULL, 0, 0 };
 	uint8_t		*buf = NULL;
 	size_t		 len, i;
 	int		 fd;
@@ -102,6 +145,9 @@ handover_write(char **cause)
 	h.version = HANDOVER_VERSION;
 	h.listener_fd = listener_fd();
 	h.conns_count = (pb_size_t)conn_export(&h.conns, &h.next_conn_id);
+	handlers_export_io(handover_add_io, &ios);
+	h.ios = ios.v;
+	h.ios_count = (pb_size_t)ios.n;
 	if (h.listener_fd != -1)
 		conn_set_inherit(h.listener_fd, true);
 	if (!msg_encode(sv_Handover_fields, &h, &buf, &len, cause))
@@ -113,8 +159,10 @@ handover_write(char **cause)
 			close(fd);
 		goto fail;
 	}
-	log_info("re-execution: handing over %zu connections, %zu bytes",
-	    (size_t)h.conns_count, len);
+	log_info("re-execution: handing over %zu connections, the stdio of "
+	    "%zu container processes, %zu bytes", (size_t)h.conns_count,
+	    ios.n, len);
+	handover_free_ios(&ios);
 	free(buf);
 	for (i = 0; i < h.conns_count; i++)
 		free(h.conns[i].calls);
@@ -122,6 +170,7 @@ handover_write(char **cause)
 	return (fd);
 fail:
 	free(buf);
+	handover_free_ios(&ios);
 	for (i = 0; i < h.conns_count; i++) {
 		conn_set_inherit(h.conns[i].fd, false);
 		free(h.conns[i].calls);
@@ -316,6 +365,24 @@ handover_restore_conn(struct event_base *base, const sv_HandoverConn *hc,
 	*bytes += hc->input.len + hc->output.len;
 	conn_read_input(c);
 	return (hc->calls_count);
+}
+
+/*
+ * Before the recovery: give the containers' stdio to the controller,
+ * which takes each up with its container.
+ */
+void
+handover_give_io(void)
+{
+	pb_size_t	i;
+
+	if (!ho_loaded)
+		return;
+	for (i = 0; i < ho.ios_count; i++)
+		handlers_give_io(ho.ios[i].namespace != NULL ?
+		    ho.ios[i].namespace : "", ho.ios[i].id != NULL ?
+		    ho.ios[i].id : "", ho.ios[i].exec_id, ho.ios[i].state.data,
+		    ho.ios[i].state.len);
 }
 
 /*

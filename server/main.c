@@ -416,6 +416,7 @@ serve(void)
 	apply_test_hooks();
 	handlers_configure(cfg->state_dir, cfg->run_dir, cfg->default_runtime,
 	    cfg->max_sandboxes_per_namespace);
+	handover_give_io();
 	handlers_recover(server_base);
 	if (store_pending() && store_commit(&cause) == -1)
 		fatalx("cannot save recovered state: %s", cause);

@@ -150,6 +150,7 @@ void		 handover_log_notes(void);
 bool		 handover_loaded(void);
 int		 handover_listen(struct event_base *, char **);
 void		 handover_restore(struct event_base *);
+void		 handover_give_io(void);
 
 /* loop.c */
 extern struct event_base *server_base;

@@ -256,6 +256,18 @@ enum handler_result ctrl_task_stats(struct call *, const char *,
 enum handler_result ctrl_task_change(struct call *, const char *, int,
 		    const uint8_t *, size_t, ctrl_answer_fn);
 
+/*
+ * A process's stdio across a re-execution (task_record.c): the old image
+ * describes each (iocopy_export) to fn for the hand-over; the new one
+ * gives each back before ctrl_task_recover, which takes it up instead of
+ * re-opening the FIFOs.  exec_id NULL: the container's init.
+ */
+typedef void (*ctrl_io_fn)(const char *, const char *, const char *,
+    const uint8_t *, size_t, void *);
+void		 ctrl_task_export_io(ctrl_io_fn, void *);
+void		 ctrl_task_give_io(const char *, const char *, const char *,
+		    const uint8_t *, size_t);
+
 /* task.c, task_record.c: start-up and exit */
 struct event_base;
 void		 ctrl_task_init(struct event_base *);

@@ -8,6 +8,8 @@
 #define SANDBOXD_HANDLERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "call.h"
 
@@ -72,5 +74,11 @@ void	handlers_configure(const char *, const char *, const char *,
 	    unsigned int);
 void	handlers_recover(struct event_base *);
 void	handlers_release_all(void);
+/* daemon.c: containers' stdio across a re-execution: fn(ns, id, exec id
+ * or NULL, state, len, arg) per process; given back before recovery */
+void	handlers_export_io(void (*)(const char *, const char *, const char *,
+	    const uint8_t *, size_t, void *), void *);
+void	handlers_give_io(const char *, const char *, const char *,
+	    const uint8_t *, size_t);
 
 #endif /* SANDBOXD_HANDLERS_H */

@@ -584,3 +584,61 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	itest_expect(task_delete(c, "dies", NULL, NULL, &err), 0, &err, "Delete");
 	sbc_close(c);
 }
+
+Test(task, kept_across_a_reexec, .timeout = 90)
+{
+	struct sbc		*c, *w;
+	struct sbc_error	 err = {0};
+	char			 bundle[PATH_MAX], out[PATH_MAX + 16];
+	ctv_WaitRequest		 wreq = {0};
+	ctv_WaitResponse	 wresp = {0};
+	struct sbc_reply	 reply = {0};
+	uint32_t		 pid, spid, sid;
+	pid_t			 dpid;
+	int64_t			 t0;
+	size_t			 before;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_sandbox(c, "pod6");
+	task_bundle("ticks", "pod6",
+	    "while :; do echo tick; sleep 0.1; done", bundle, sizeof bundle);
+	snprintf(out, sizeof out, "%s/ticks.out", itest_d.dir);
+	fclose(fopen(out, "w"));
+	itest_expect(task_create(c, "ticks", bundle, out, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, "ticks", NULL);
+	w = itest_connect(&itest_d, "k8s.io");
+	snprintf(wreq.id, sizeof wreq.id, "ticks");
+	cr_assert_eq(sbc_send(w, TASK_SERVICE, "Wait", ctv_WaitRequest_fields,
+	    &wreq, &sid, &err), 0, "Wait sent: %s", err.message);
+	usleep(300000);		/* parked before the re-exec */
+	dpid = itest_d.pid;
+	cr_assert_eq(kill(dpid, SIGUSR2), 0);
+	t0 = itest_now_ms();
+	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
+		cr_assert_lt(itest_now_ms() - t0, 20000, "no re-exec in 20 s");
+		usleep(20000);
+	}
+	cr_assert(itest_log_contains(&itest_d, "the stdio of 1 container"),
+	    "the container's stdio was handed over");
+	cr_assert_eq(task_state(c, "ticks", NULL, &spid, NULL),
+	    ctv_Status_RUNNING, "the container runs on, the connection too");
+	cr_assert_eq(spid, pid);
+	before = strlen(slurp(out));
+	usleep(500000);
+	cr_assert_gt(strlen(slurp(out)), before, "its output still flows");
+	itest_expect(task_kill(c, "ticks", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill after the re-exec");
+	cr_assert_eq(sbc_recv(w, sid, ctv_WaitResponse_fields, &wresp, &reply,
+	    &err), 0, "the Wait parked before the re-exec: %s", err.message);
+	cr_assert_eq(wresp.exit_status, 128 + SIGKILL,
+	    "still the daemon's child: the real status");
+	sbc_reply_free(&reply);
+	itest_expect(task_delete(c, "ticks", NULL, NULL, &err), 0, &err,
+	    "Delete");
+	cr_assert_eq(itest_d.pid, dpid, "same daemon pid");
+	sbc_close(w);
+	sbc_close(c);
+}
