@@ -382,7 +382,64 @@ shut_down(struct sbc *c, const char *id, uint32_t *pid, uint32_t *status,
 	return (sbc_shim_shutdown(c, id, err));
 }
 
-/* "delete": make sure sandboxd no longer runs the sandbox. */
+/* One containerd.task.v2.Task call. */
+static int
+task_call(struct sbc *c, const char *method, const pb_msgdesc_t *req_fields,
+    void *req, const pb_msgdesc_t *resp_fields, void *resp,
+    struct sbc_error *err)
+{
+	struct sbc_reply	reply = {0};
+	int			code;
+
+	code = sbc_call(c, "containerd.task.v2.Task", method, req_fields, req,
+	    resp_fields, resp, resp != NULL ? &reply : NULL, err);
+	if (resp != NULL)
+		sbc_reply_free(&reply);
+	return (code);
+}
+
+/*
+ * The id is a container of a pod (containerd runs "delete" for a task
+ * whose shim it could not load): SIGKILL all its processes, wait for the
+ * init, delete it.  NotFound when sandboxd has no such container.
+ */
+static int
+remove_container(struct sbc *c, const char *id, uint32_t *pid,
+    uint32_t *status, struct timespec *exited_at, struct sbc_error *err)
+{
+	ctv_KillRequest		kill = { .signal = 9, .all = true };
+	ctv_WaitRequest		wreq = {0};
+	ctv_WaitResponse	wresp = {0};
+	ctv_DeleteRequest	dreq = {0};
+	ctv_DeleteResponse	dresp = {0};
+	int			code;
+
+	snprintf(kill.id, sizeof(kill.id), "%s", id);
+	snprintf(wreq.id, sizeof(wreq.id), "%s", id);
+	snprintf(dreq.id, sizeof(dreq.id), "%s", id);
+	code = task_call(c, "Kill", ctv_KillRequest_fields, &kill, NULL,
+	    NULL, err);
+	if (code == STATUS_NOT_FOUND && strstr(err->message, "finished") !=
+	    NULL) {
+		sbc_error_clear(err);
+		code = 0;		/* exited already: delete it */
+	}
+	if (code != 0)
+		return (code);
+	if ((code = task_call(c, "Wait", ctv_WaitRequest_fields, &wreq,
+	    ctv_WaitResponse_fields, &wresp, err)) != 0)
+		return (code);
+	if ((code = task_call(c, "Delete", ctv_DeleteRequest_fields, &dreq,
+	    ctv_DeleteResponse_fields, &dresp, err)) != 0)
+		return (code);
+	*pid = dresp.pid;
+	*status = dresp.exit_status;
+	exited_at->tv_sec = (time_t)dresp.exited_at.seconds;
+	exited_at->tv_nsec = dresp.exited_at.nanos;
+	return (0);
+}
+
+/* "delete": make sure sandboxd no longer runs the sandbox or container. */
 static int
 do_delete(const struct launcher_args *a, const char *socket)
 {
@@ -410,14 +467,19 @@ do_delete(const struct launcher_args *a, const char *socket)
 		return (print_delete_response(0, 0, NULL));
 	}
 	code = shut_down(c, a->id, &pid, &status, &exited_at, &err);
+	if (code == STATUS_NOT_FOUND) {
+		sbc_error_clear(&err);
+		code = remove_container(c, a->id, &pid, &status, &exited_at,
+		    &err);
+	}
 	sbc_close(c);
 	if (code == STATUS_NOT_FOUND) {
 		sbc_error_clear(&err);
 		return (print_delete_response(0, 0, NULL));
 	}
 	if (code != 0) {
-		fprintf(stderr, LAUNCHER_NAME ": shut down sandbox %s: %s\n",
-		    a->id, err.message);
+		fprintf(stderr, LAUNCHER_NAME ": remove %s: %s\n", a->id,
+		    err.message);
 		sbc_error_clear(&err);
 		return (1);
 	}

@@ -8,8 +8,10 @@
  * nothing may be left behind.  Real runc and containerd: tests/containerd/.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include "containerd/task/v2/shim.pb.h"
 #include "itest.h"
+#include "pbutil.h"
 #include "protocol.h"
 
 #define TASK_SERVICE	"containerd.task.v2.Task"
@@ -640,5 +643,73 @@ Test(task, kept_across_a_reexec, .timeout = 90)
 	    "Delete");
 	cr_assert_eq(itest_d.pid, dpid, "same daemon pid");
 	sbc_close(w);
+	sbc_close(c);
+}
+
+/* Run the shim launcher's "delete" for id, as containerd does; its output. */
+static size_t
+launcher_delete(const char *id, uint8_t *out, size_t size, int *status)
+{
+	const char	*bin = getenv("SANDBOXD_SHIM_BIN");
+	pid_t		 pid;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 p[2], fd, st;
+
+	cr_assert_not_null(bin, "SANDBOXD_SHIM_BIN is not set");
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1)
+			dup2(fd, 0);
+		if (setenv("SANDBOXD_SOCKET", itest_d.socket, 1) == -1)
+			_exit(99);
+		execl(bin, bin, "-namespace", "k8s.io", "-id", id, "-bundle",
+		    "/", "delete", (char *)NULL);
+		_exit(98);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + len, size - len)) > 0)
+		len += (size_t)n;
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return (len);
+}
+
+Test(task, launcher_delete_removes_a_container, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	ctv_DeleteResponse	 resp = {0};
+	char			 bundle[PATH_MAX], *cause = NULL;
+	uint8_t			 out[512];
+	size_t			 len;
+	uint32_t		 pid;
+	int			 status;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_sandbox(c, "pod7");
+	task_bundle("lc", "pod7", "exec sleep 1000", bundle, sizeof bundle);
+	itest_expect(task_create(c, "lc", bundle, NULL, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, "lc", NULL);
+	len = launcher_delete("lc", out, sizeof out, &status);
+	cr_assert_eq(status, 0, "launcher delete: %.*s", (int)len, out);
+	cr_assert(msg_decode(ctv_DeleteResponse_fields, &resp, out, len,
+	    &cause), "DeleteResponse: %s", cause);
+	cr_assert_eq(resp.pid, pid);
+	cr_assert_eq(resp.exit_status, 128 + SIGKILL);
+	cr_assert(itest_wait_dead((pid_t)pid, 5000));
+	cr_assert_eq(task_idcall(c, "State", "lc", NULL, NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "deleted in sandboxd");
+	sbc_error_clear(&err);
+	len = launcher_delete("lc", out, sizeof out, &status);
+	cr_assert_eq(status, 0, "again: nothing to do");
+	cr_assert_eq(len, 0, "an empty DeleteResponse");
 	sbc_close(c);
 }
