@@ -91,7 +91,7 @@ orphans_check_task_cb(struct task *t, void *arg)
 	char		*id, *cause = NULL;
 
 	(void)arg;
-	if (t->init.busy || t->deleting || !orphans_gone(t->bundle))
+	if (task_busy(t) || t->deleting || !orphans_gone(t->bundle))
 		return;
 	log_info("container %s/%s: containerd's bundle %s is gone, so "
 	    "containerd has forgotten it: removing it", t->ns, t->id,

@@ -192,6 +192,20 @@ task_name(const struct tproc *tp)
 	return (buf);
 }
 
+/* Whether a runc call runs for any process of t (it must not be freed). */
+bool
+task_busy(const struct task *t)
+{
+	const struct tproc	*tp;
+
+	if (t->init.busy)
+		return (true);
+	TAILQ_FOREACH(tp, &t->execs, entry)
+		if (tp->busy)
+			return (true);
+	return (false);
+}
+
 /* Refuse a request while a runc call runs for the same process. */
 bool
 task_refuse_busy(struct call *call, const struct tproc *tp)

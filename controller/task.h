@@ -121,6 +121,7 @@ void		 task_exit_recorded(struct tproc *);
 int		 task_pid_start_time(pid_t, uint64_t *);
 char		*task_cgroup_dir(pid_t);
 bool		 task_refuse_busy(struct call *, const struct tproc *);
+bool		 task_busy(const struct task *);
 
 /* task_create.c: Create, Start and Delete of a container */
 void		 task_cleanup(struct task *);

@@ -406,6 +406,9 @@ ctrl_task_delete(struct call *call, const char *id, const char *exec_id,
 	if (tp->state == TASK_RUNNING || tp->state == TASK_PAUSED)
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "%s: "
 		    "cannot delete a running process", task_name(tp)));
+	if (task_busy(tp->task))
+		return (call_fail(call, STATUS_FAILED_PRECONDITION, "%s: an "
+		    "exec is being started; try again", task_name(tp)));
 	op = task_op_new(tp, call, answer);
 	tp->task->deleting = true;
 	if (runc_delete(tp->task->id, true, delete_done_cb, op,
