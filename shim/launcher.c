@@ -439,40 +439,66 @@ remove_container(struct sbc *c, const char *id, uint32_t *pid,
 	return (0);
 }
 
+/*
+ * Shut the sandbox down or remove the container, on a connection made
+ * before deadline; a broken connection (a daemon dying as containerd
+ * noticed) is tried again on a new one.  The status code, -1 when
+ * sandboxd could not be reached in time (*cause says why).
+ */
+static int
+remove_by_id(const struct launcher_args *a, const char *socket,
+    int64_t deadline, uint32_t *pid, uint32_t *status,
+    struct timespec *exited_at, struct sbc_error *err, char **cause)
+{
+	struct sbc	*c;
+	int		 code;
+
+	for (;;) {
+		if ((c = connect_until(socket, a->namespace, deadline,
+		    cause)) == NULL)
+			return (-1);
+		code = shut_down(c, a->id, pid, status, exited_at, err);
+		if (code == STATUS_NOT_FOUND) {
+			sbc_error_clear(err);
+			code = remove_container(c, a->id, pid, status,
+			    exited_at, err);
+		}
+		sbc_close(c);
+		if (code >= 0 || now_ms() + RETRY_INTERVAL_MS >= deadline)
+			return (code);
+		sbc_error_clear(err);
+		usleep(RETRY_INTERVAL_MS * 1000);
+	}
+}
+
 /* "delete": make sure sandboxd no longer runs the sandbox or container. */
 static int
 do_delete(const struct launcher_args *a, const char *socket)
 {
 	struct sbc_error	 err = {0};
 	struct timespec		 exited_at = {0};
-	struct sbc		*c;
 	uint32_t		 pid = 0, status = 0;
-	char			*cause;
+	char			*cause = NULL;
 	int			 code;
 
 	if (a->id == NULL) {
 		fprintf(stderr, LAUNCHER_NAME ": delete needs -id\n");
 		return (2);
 	}
-	if ((c = connect_until(socket, a->namespace,
-	    now_ms() + DELETE_BUDGET_MS, &cause)) == NULL) {
+	code = remove_by_id(a, socket, now_ms() + DELETE_BUDGET_MS, &pid,
+	    &status, &exited_at, &err, &cause);
+	if (code == -1 && cause != NULL) {
 		/*
 		 * sandboxd is down (restarting after a crash, say).  When it
-		 * comes back it shuts down every shim sandbox whose bundle is
-		 * gone, and containerd removes the bundle once we succeed.
+		 * comes back it removes every shim sandbox and container whose
+		 * bundle is gone, and containerd removes the bundle once we
+		 * succeed.
 		 */
 		fprintf(stderr, LAUNCHER_NAME ": sandboxd did not answer (%s); "
-		    "it shuts sandbox %s down when it starts\n", cause, a->id);
+		    "it removes %s when it starts\n", cause, a->id);
 		free(cause);
 		return (print_delete_response(0, 0, NULL));
 	}
-	code = shut_down(c, a->id, &pid, &status, &exited_at, &err);
-	if (code == STATUS_NOT_FOUND) {
-		sbc_error_clear(&err);
-		code = remove_container(c, a->id, &pid, &status, &exited_at,
-		    &err);
-	}
-	sbc_close(c);
 	if (code == STATUS_NOT_FOUND) {
 		sbc_error_clear(&err);
 		return (print_delete_response(0, 0, NULL));
