@@ -77,6 +77,7 @@ static const char fake_script[] =
     "sleep) exec sleep 100;;\n"
     "stdin) cat > \"$dir/stdin\"; exit 0;;\n"
     "nopid) exit 0;;\n"
+    "stdio) echo out; echo err >&2; exit 0;;\n"
     "quickinit) sh -c 'exit 5' & echo $! > \"$pidfile\"; exec sleep 0.2;;\n"
     "esac\n"
     "exit 99\n";
@@ -529,6 +530,50 @@ Test(runc, stdio_reaches_runc)
 	cr_assert_str_eq(buf, "plain failure\n");
 	/* Given stdio, runc's stderr is the container's: the status speaks. */
 	cr_assert_str_eq(r.error, "runc create failed with status 2");
+	free(r.error);
+}
+
+/* Read what a pipe holds, NUL-terminated. */
+static void
+drain(int fd, char *buf, size_t size)
+{
+	ssize_t	n;
+
+	n = read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+Test(runc, low_stdio_descriptors_swapped)
+{
+	struct donerec	 r = { 0 };
+	int		 a[2], b[2], save1, save2;
+	const int	 io[3] = { -1, 2, 1 };
+	char		 buf[64], *cause = NULL;
+
+	/* Our 1 and 2 become pipes a and b; runc gets them crossed. */
+	cr_assert_eq(pipe(a), 0);
+	cr_assert_eq(pipe(b), 0);
+	fflush(NULL);
+	save1 = dup(1);
+	save2 = dup(2);
+	dup2(a[1], 1);
+	dup2(b[1], 2);
+	setenv("FAKE_RUNC_MODE", "stdio", 1);
+	cr_assert_eq(runc_create("c1", bundle, io, NULL, done_cb, &r,
+	    &cause), 0);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	close(a[1]);
+	close(b[1]);
+	run_until_done(&r);
+	drain(a[0], buf, sizeof buf);
+	cr_assert_str_eq(buf, "err\n");
+	drain(b[0], buf, sizeof buf);
+	cr_assert_str_eq(buf, "out\n");
+	close(a[0]);
+	close(b[0]);
 	free(r.error);
 }
 
