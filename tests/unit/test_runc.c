@@ -600,6 +600,26 @@ Test(runc, init_exiting_at_once_is_not_stolen)
 	    r.child_status);
 }
 
+Test(runc, init_exiting_at_once_adopted_in_done)
+{
+	struct donerec	 r = { .adopt = true };
+	const int	 io[3] = { -1, -1, -1 };
+	char		*cause = NULL;
+	int		 i;
+
+	cr_assert_eq(subreaper_enable(), 0);
+	setenv("FAKE_RUNC_MODE", "quickinit", 1);
+	cr_assert_eq(runc_create("c1", bundle, io, NULL, done_cb, &r,
+	    &cause), 0);
+	run_until_done(&r);
+	cr_assert_eq(r.status, 0, "%s", r.error);
+	/* Adopted as a zombie: the real status, through the pidfd. */
+	for (i = 0; i < 100 && r.exits == 0; i++)
+		run_for(20);
+	cr_assert_eq(r.exits, 1);
+	cr_assert_eq(r.exit_status, 5);
+}
+
 Test(runc, unclaimed_init_is_reaped_after_done)
 {
 	struct donerec	 r = { 0 };
