@@ -36,6 +36,7 @@ struct pump {
 	bool			 src_tty;	/* EIO on read is the slave's hang-up */
 	bool			 dst_poll;	/* dst can be waited for (not a file) */
 	bool			 splice;	/* still worth trying */
+	bool			 et;		/* edge-triggered, both registered */
 	bool			 done;
 	struct event		*rev;
 	struct event		*wev;

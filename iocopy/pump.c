@@ -6,6 +6,11 @@
  * the reading of the source (the pipe behind it fills and the writer
  * blocks): back-pressure, never a dropped byte.
  *
+ * Where the loop's backend has edge-triggered events (epoll) both events
+ * stay registered and each edge runs the pump until it would block: no
+ * epoll_ctl per switch between waiting for the source and waiting for
+ * the destination.  Elsewhere the pump registers the one it waits for.
+ *
  * When one side is a pipe (containerd's FIFOs always are) splice(2) moves
  * the bytes inside the kernel and the pump holds none.  A pair the kernel
  * cannot splice (EINVAL) falls back to read/write through one PUMP_BUF
@@ -65,6 +70,7 @@ pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
     void *arg)
 {
 	struct pump	*p = xcalloc(1, sizeof(*p));
+	short		 ev;
 
 	p->base = base;
 	p->src = src;
@@ -74,9 +80,11 @@ pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
 	p->splice = true;
 	p->done_cb = done;
 	p->arg = arg;
-	p->rev = event_new(base, src, EV_READ, pump_cb, p);
-	p->wev = p->dst_poll ? event_new(base, dst, EV_WRITE, pump_cb, p) :
-	    NULL;
+	p->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
+	ev = p->et ? EV_PERSIST | EV_ET : 0;
+	p->rev = event_new(base, src, EV_READ | ev, pump_cb, p);
+	p->wev = p->dst_poll ? event_new(base, dst, EV_WRITE | ev, pump_cb,
+	    p) : NULL;
 	if (p->rev == NULL || (p->dst_poll && p->wev == NULL))
 		fatalx("%s: event_new", __func__);
 	return (p);
@@ -111,10 +119,19 @@ pump_free(struct pump *p)
 	free(p);
 }
 
-/* Wait for the source (EV_READ) or the destination (EV_WRITE). */
+/*
+ * Wait for the source (EV_READ) or the destination (EV_WRITE); 0: the
+ * pass used its burst and the pump goes on at the next pass.
+ */
 static void
 pump_wait(struct pump *p, short what)
 {
+	if (what == 0) {
+		event_active(p->rev, EV_READ, 0);
+		return;
+	}
+	if (p->et)
+		return;		/* both registered: the next edge comes */
 	if (what == EV_WRITE && !p->dst_poll) {
 		/* A file is always writable: come back next pass. */
 		event_active(p->rev, EV_WRITE, 0);
@@ -205,10 +222,11 @@ pump_splice(struct pump *p)
 		 * which.  A source with bytes or at EOF means the
 		 * destination (waiting on the source would spin).
 		 */
-		pump_wait(p, pump_src_ready(p) ? EV_WRITE : EV_READ);
+		if (!p->et)
+			pump_wait(p, pump_src_ready(p) ? EV_WRITE : EV_READ);
 		return (0);
 	}
-	pump_wait(p, EV_READ);
+	pump_wait(p, 0);
 	return (0);
 }
 
@@ -268,7 +286,7 @@ pump_rw(struct pump *p)
 		pump_finish(p);
 		return;
 	}
-	pump_wait(p, p->len > 0 ? EV_WRITE : EV_READ);
+	pump_wait(p, 0);
 }
 
 /* One pass: splice if it may, else read/write. */
@@ -295,5 +313,8 @@ pump_cb(evutil_socket_t fd, short what, void *arg)
 void
 pump_start(struct pump *p)
 {
+	if (p->et && (event_add(p->rev, NULL) == -1 ||
+	    (p->wev != NULL && event_add(p->wev, NULL) == -1)))
+		fatalx("%s: event_add", __func__);
 	pump_run(p);
 }
