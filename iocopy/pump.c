@@ -13,8 +13,9 @@
  *
  * When one side is a pipe (containerd's FIFOs always are) splice(2) moves
  * the bytes inside the kernel and the pump holds none.  A pair the kernel
- * cannot splice (EINVAL) falls back to read/write through one PUMP_BUF
- * buffer, made when first needed.  Each pass moves at most PUMP_BURST
+ * cannot splice (EINVAL: a kernel whose tty has no splice) falls back to
+ * read/write through one PUMP_BUF buffer, held only while there are bytes
+ * to move.  Each pass moves at most PUMP_BURST
  * bytes, so a flood shares the loop with everyone else.
  */
 #include <sys/stat.h>
@@ -248,6 +249,9 @@ pump_fill(struct pump *p)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
+			/* Idle: an idle pump holds no buffer. */
+			free(p->buf);
+			p->buf = NULL;
 			pump_wait(p, EV_READ);
 			return (0);
 		}
