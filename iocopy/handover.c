@@ -270,6 +270,10 @@ iocopy_reattach(struct event_base *base, const struct iocopy_cfg *cfg,
 	int		 i;
 
 	*out = NULL;
+	if (ioc_check_paths(io, err) == -1) {
+		iocopy_free(io);
+		return (-1);
+	}
 	if (io->copy) {
 		/* The pipes or the pty master died with the daemon. */
 		for (i = 0; i < 3; i++)

@@ -76,6 +76,7 @@ struct iocopy {
 	bool			 terminal;
 	bool			 copy;
 	char			*path[3];
+	bool			 create[3];	/* file://: made if missing */
 	int			 child[3];	/* the child's ends until started */
 	int			 in_src;	/* copied stdin: the FIFO, O_RDONLY */
 	int			 in_dst;	/* copied stdin: pipe w (or master) */
@@ -108,6 +109,7 @@ void		 console_free(struct console *);
 
 /* iocopy.c */
 struct iocopy	*ioc_alloc(struct event_base *, const struct iocopy_cfg *);
+int		 ioc_check_paths(struct iocopy *, char **);
 int		 ioc_open_sink(struct iocopy *, int, char **);
 void		 ioc_make_pumps(struct iocopy *);
 void		 ioc_run_pumps(struct iocopy *);

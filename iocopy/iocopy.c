@@ -71,13 +71,42 @@ ioc_alloc(struct event_base *base, const struct iocopy_cfg *cfg)
 	return (io);
 }
 
+/*
+ * containerd's stdio strings are paths or URIs: "fifo://" (the default
+ * scheme) and "file://" (append to a file, made if missing) name a path;
+ * another scheme ("binary://", a logging program) is not supported here.
+ */
+int
+ioc_check_paths(struct iocopy *io, char **err)
+{
+	char	*p;
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		if ((p = io->path[i]) == NULL)
+			continue;
+		if (strncmp(p, "fifo://", 7) == 0 ||
+		    strncmp(p, "file://", 7) == 0) {
+			io->create[i] = p[2] == 'l';
+			memmove(p, p + 7, strlen(p + 7) + 1);
+		}
+		if (*p != '/') {
+			xasprintf(err, "%s %s: neither an absolute path nor "
+			    "a fifo:// or file:// URI", ioc_names[i],
+			    io->path[i]);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 /* Open path with flags, or say why not. */
 static int
 ioc_open_path(struct iocopy *io, int i, int flags, char **err)
 {
 	int	fd;
 
-	if ((fd = open(io->path[i], flags | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(io->path[i], flags | O_CLOEXEC | O_NOCTTY, 0644)) == -1)
 		xasprintf(err, "%s %s: %s", ioc_names[i], io->path[i],
 		    strerror(errno));
 	return (fd);
@@ -99,6 +128,11 @@ ioc_open_sink(struct iocopy *io, int i, char **err)
 		return (s->fd == -1 ? -1 : 0);
 	}
 	if (stat(io->path[i], &sb) == -1) {
+		if (errno == ENOENT && io->create[i]) {
+			s->fd = ioc_open_path(io, i, O_WRONLY | O_APPEND |
+			    O_CREAT, err);
+			return (s->fd == -1 ? -1 : 0);
+		}
 		xasprintf(err, "%s %s: %s", ioc_names[i], io->path[i],
 		    strerror(errno));
 		return (-1);
@@ -235,7 +269,9 @@ iocopy_open(struct event_base *base, const struct iocopy_cfg *cfg,
 	int		 r;
 
 	*out = NULL;
-	if (io->terminal)
+	if (ioc_check_paths(io, err) == -1)
+		r = -1;
+	else if (io->terminal)
 		r = ioc_open_terminal(io, cfg->console_dir, err);
 	else if (io->copy)
 		r = ioc_open_copy(io, err);

@@ -18,10 +18,13 @@
  * destination stops the reading of its source until it drains, so a slow
  * reader slows the writer and no byte is ever dropped.
  *
- * Every call runs on the loop given to iocopy_open.  Paths are FIFOs (or
- * regular files, which take appended output; stdin must be a FIFO when
- * copied).  Opening never blocks: FIFOs are opened O_NONBLOCK, and the
- * keep-alive descriptors make "no reader yet" (ENXIO) impossible.
+ * Every call runs on the loop given to iocopy_open.  Paths are absolute:
+ * FIFOs, or regular files, which take appended output (stdin must be a
+ * FIFO when copied); "fifo://<path>" and "file://<path>" (a file made if
+ * missing) are accepted as containerd writes them, other URIs
+ * ("binary://") are refused.  Opening never blocks: FIFOs are opened
+ * O_NONBLOCK, and the keep-alive descriptors make "no reader yet" (ENXIO)
+ * impossible.
  */
 #ifndef SANDBOXD_IOCOPY_H
 #define SANDBOXD_IOCOPY_H

@@ -465,6 +465,48 @@ Test(iocopy, bad_paths, .init = setup, .fini = teardown,
 	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
 	cr_assert(strstr(err, "console") != NULL, "%s", err);
 	free(err);
+	err = NULL;
+	cfg = (struct iocopy_cfg){ .stdout_path = "binary:///bin/logger" };
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
+	cr_assert(strstr(err, "binary:///bin/logger") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	cfg = (struct iocopy_cfg){ .stderr_path = "relative/fifo" };
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
+	cr_assert(strstr(err, "stderr relative/fifo") != NULL, "%s", err);
+	free(err);
+}
+
+/* fifo:// names the FIFO; file:// a file, made if missing. */
+Test(iocopy, uris, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { 0 };
+	struct iocopy		*io;
+	char			*err = NULL, *got, fifo_uri[300], file_uri[300];
+	char			 buf[64];
+	int			 stdio[3], rfd, fd, calls = 0;
+	ssize_t			 n;
+
+	snprintf(fifo_uri, sizeof(fifo_uri), "fifo://%s", out_path);
+	snprintf(file_uri, sizeof(file_uri), "file://%s/new.log", dir);
+	cfg.stdout_path = fifo_uri;
+	cfg.stderr_path = file_uri;
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_child_stdio(io, stdio);
+	cr_assert_eq(write(stdio[1], "to the fifo", 11), 11);
+	cr_assert_eq(write(stdio[2], "to the file", 11), 11);
+	iocopy_child_started(io);
+	iocopy_when_drained(io, drained_cb, &calls);
+	cr_assert_not_null(got = read_all(rfd, 5000), "no EOF");
+	cr_assert_str_eq(got, "to the fifo");
+	iocopy_free(io);
+	close(rfd);
+	cr_assert_neq(fd = open(file_uri + 7, O_RDONLY), -1);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_assert_eq(n, 11);
+	cr_assert(memcmp(buf, "to the file", 11) == 0);
 }
 
 /* Output to a regular file (containerd's file scheme) is appended. */
@@ -503,6 +545,76 @@ Test(iocopy, file_output, .init = setup, .fini = teardown,
 	cr_assert(strncmp(buf, "old;", 4) == 0, "%s", buf);
 	cr_assert(strstr(buf + 4, "out;") && strstr(buf + 4, "err;"), "%s",
 	    buf);
+}
+
+/*
+ * A child reading its stdin slowly (16 KiB, then a pause), checking the
+ * pattern; exits 0 if it got exactly total bytes, then EOF.
+ */
+static pid_t
+spawn_slow_reader(int in, size_t total)
+{
+	struct reader	r = { .fd = 0 };
+	pid_t		pid;
+
+	if ((pid = fork()) != 0)
+		return (pid);
+	as_container(in, -1, -1);
+	while (!r.eof) {
+		reader_pump(&r, 16384);
+		usleep(500);
+	}
+	_exit(r.got == total && !r.bad ? 0 : 1);
+}
+
+/*
+ * Several MB into a copied stdin whose process reads slowly: the pump
+ * never holds more than its buffer, containerd's writes meet a full FIFO
+ * (back-pressure), and the process gets every byte in order, then EOF
+ * at CloseIO.
+ */
+Test(iocopy, stdin_slow_process, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path, .copy = true };
+	struct iocopy		*io;
+	unsigned char		 buf[8192];
+	const size_t		 total = 4 * 1024 * 1024;
+	size_t			 off = 0, n, i;
+	char			*err = NULL;
+	int			 stdio[3], wfd, status = 0;
+	bool			 full = false;
+	ssize_t			 w;
+	pid_t			 pid;
+
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	wfd = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_neq(wfd, -1);
+	iocopy_child_stdio(io, stdio);
+	pid = spawn_slow_reader(stdio[0], total);
+	iocopy_child_started(io);
+	while (off < total) {
+		n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(off + i);
+		if ((w = write(wfd, buf, n)) > 0)
+			off += (size_t)w;
+		else if (w == -1 && errno == EAGAIN)
+			full = true;
+		else
+			cr_assert_fail("write: %s", strerror(errno));
+		spin();
+		if (io->pump[0] != NULL)
+			cr_assert_leq(io->pump[0]->len, PUMP_BUF);
+	}
+	cr_assert(full, "containerd's writes were never held back");
+	close(wfd);
+	iocopy_close_stdin(io);
+	while (waitpid(pid, &status, WNOHANG) == 0)
+		spin_for(1);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the process did not get every byte, in order, then EOF");
+	iocopy_free(io);
 }
 
 /* Send fd over a Unix stream socket at path, as runc does the master. */
@@ -664,6 +776,77 @@ Test(iocopy, terminal, .init = setup, .fini = teardown,
 	close(rfd);
 }
 
+/* The fake runc of a container that writes total bytes to its tty. */
+static pid_t
+spawn_tty_writer(const char *sock, size_t total)
+{
+	struct termios	t;
+	unsigned char	buf[8192];
+	size_t		off = 0, n, i;
+	int		master, slave;
+	pid_t		pid;
+
+	if ((pid = fork()) != 0)
+		return (pid);
+	as_container(-1, -1, -1);
+	if (openpty(&master, &slave, NULL, NULL, NULL) == -1)
+		_exit(10);
+	tcgetattr(slave, &t);
+	cfmakeraw(&t);
+	tcsetattr(slave, TCSANOW, &t);
+	if (send_master(sock, master) == -1)
+		_exit(11);
+	close(master);
+	while (off < total) {
+		n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(off + i);
+		if (write(slave, buf, n) != (ssize_t)n)
+			_exit(12);
+		off += n;
+	}
+	_exit(0);
+}
+
+/*
+ * MBs out of a terminal to a slow reader: all of it, in order, then EOF
+ * when the slave is closed; the pumps hold at most their buffer.
+ */
+Test(iocopy, terminal_bulk_slow_reader, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .terminal = true, .console_dir = dir };
+	struct iocopy		*io;
+	struct reader		 r = { 0 };
+	const size_t		 total = 3 * 1024 * 1024;
+	char			*err = NULL;
+	int			 calls = 0;
+	pid_t			 pid;
+
+	r.fd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	pid = spawn_tty_writer(iocopy_console_socket(io), total);
+	iocopy_child_started(io);
+	while (!r.eof) {
+		spin();
+		if (io->pump[1] != NULL)
+			cr_assert_leq(io->pump[1]->len, PUMP_BUF);
+		if (pid != -1 && waitpid(pid, NULL, WNOHANG) == pid) {
+			iocopy_when_drained(io, drained_cb, &calls);
+			pid = -1;
+		}
+		reader_pump(&r, 32768);
+		usleep(1000);
+	}
+	cr_assert_not(r.bad, "bytes out of order");
+	cr_assert_eq(r.got, total, "got %zu of %zu", r.got, total);
+	spin_for(5);
+	cr_assert_eq(calls, 1);
+	iocopy_free(io);
+	close(r.fd);
+}
+
 /* A terminal whose runc never sends a master: drained at once. */
 Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
@@ -713,7 +896,7 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	uint8_t			*buf;
 	size_t			 len;
 	char			*err = NULL;
-	int			 stdio[3], inpipe = 0, fl;
+	int			 stdio[3], inpipe = 0, fl, status, sync[2];
 	pid_t			 pid, image;
 
 	r.fd = open_reader(out_path);
@@ -729,6 +912,7 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	cr_assert_eq(reap(pid), 0);
 	cr_assert_eq(iocopy_export(io, &buf, &len), 0);
 	cr_assert_eq(fl = fcntl(io->sink[1].fd, F_GETFD), 0, "CLOEXEC kept");
+	cr_assert_eq(pipe(sync), 0);
 	if ((image = fork()) == 0) {
 		struct event_base	*nb = event_base_new();
 		struct iocopy		*nio;
@@ -736,8 +920,11 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 
 		if (iocopy_import(nb, buf, len, &nio, &err) == -1)
 			_exit(3);
+		/* The FIFO is full: nothing moves before the reader reads. */
 		if (fcntl(nio->sink[1].fd, F_GETFD) != FD_CLOEXEC)
 			_exit(4);
+		if (write(sync[1], "", 1) != 1)
+			_exit(5);
 		iocopy_when_drained(nio, drained_cb, &calls);
 		while (calls == 0 || nio->sink[1].fd != -1)
 			event_base_loop(nb, EVLOOP_ONCE);
@@ -747,11 +934,13 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	}
 	iocopy_free(io);		/* the old image is gone */
 	free(buf);
+	close(sync[1]);
+	cr_assert_eq(read(sync[0], &fl, 1), 1, "the new image failed");
 	while (!r.eof) {
 		reader_pump(&r, 65536);
 		usleep(1000);
 	}
-	cr_assert_eq(reap(image), 0);
+	cr_assert_eq(status = reap(image), 0, "new image: exit %d", status);
 	cr_assert_not(r.bad, "bytes out of order");
 	cr_assert_eq(r.got, total);
 	close(r.fd);
