@@ -124,6 +124,13 @@ iocopy_export(struct iocopy *io, uint8_t **buf, size_t *len)
 	return (0);
 }
 
+/* No exec after all: the descriptors are close-on-exec again. */
+void
+iocopy_export_cancel(struct iocopy *io)
+{
+	ioc_each_fd(io, ioc_inherit, false);
+}
+
 /* Whether fd is -1 or an open descriptor. */
 static bool
 ioc_fd_ok(int fd)

@@ -545,6 +545,8 @@ iocopy_when_drained(struct iocopy *io, void (*cb)(void *), void *arg)
 {
 	int	i;
 
+	/* The process is gone: the child's ends, if still here, go too. */
+	iocopy_child_started(io);
 	io->exited = true;
 	io->drained_cb = cb;
 	io->drained_arg = arg;

@@ -96,10 +96,12 @@ void		 iocopy_free(struct iocopy *);
  * iocopy_export: describe io for a live re-execution (sandboxd.v1.Iocopy,
  * versioned): its descriptors, made to survive execve, and the bytes
  * read but not yet written.  Call it just before the execve, with no loop
- * pass in between; io itself is untouched (free it, or keep using it if
- * the exec fails: iocopy_import sets close-on-exec again).  *buf is
- * malloc'd.  A pending iocopy_when_drained callback is not carried: ask
- * again after the import.
+ * pass in between; io itself is untouched.  *buf is malloc'd.  A pending
+ * iocopy_when_drained callback is not carried: ask again after the
+ * import.
+ * iocopy_export_cancel: the exec is not going to happen (the hand-over
+ * was given up): close-on-exec again, so that no later child (runc, a
+ * sandbox) inherits the descriptors; io goes on as before.
  * iocopy_import: rebuild it in the new image on base; -1 with *err for
  * an unknown version, a malformed description or a descriptor that is
  * not open, closing none.
@@ -112,6 +114,7 @@ void		 iocopy_free(struct iocopy *);
  * answers at once.
  */
 int		 iocopy_export(struct iocopy *, uint8_t **, size_t *);
+void		 iocopy_export_cancel(struct iocopy *);
 int		 iocopy_import(struct event_base *, const uint8_t *, size_t,
 		    struct iocopy **, char **);
 int		 iocopy_reattach(struct event_base *,

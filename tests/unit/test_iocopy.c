@@ -864,6 +864,27 @@ Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
 	iocopy_free(io);
 }
 
+/* runc create failed: no child ever had the pipes; drained at once. */
+Test(iocopy, drained_without_start, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path,
+				     .stdout_path = out_path,
+				     .stderr_path = err_path, .copy = true };
+	struct iocopy		*io;
+	char			*err = NULL;
+	int			 calls = 0, rfd;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_when_drained(io, drained_cb, &calls);
+	spin_for(20);
+	cr_assert_eq(calls, 1);
+	cr_assert_not_null(read_all(rfd, 5000), "no EOF");
+	iocopy_free(io);
+	close(rfd);
+}
+
 /* Output without a terminal cannot be resized. */
 Test(iocopy, resize_without_terminal, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
@@ -970,6 +991,10 @@ Test(iocopy, import_refuses, .init = setup, .fini = teardown,
 	free(err);
 	err = NULL;
 	buf[1] = 1;
+	cr_assert_eq(fcntl(io->sink[1].fd, F_GETFD), 0);
+	iocopy_export_cancel(io);
+	cr_assert_eq(fcntl(io->sink[1].fd, F_GETFD), FD_CLOEXEC);
+	cr_assert_eq(fcntl(io->out_src[1], F_GETFD), FD_CLOEXEC);
 	keep = io->sink[1].fd;
 	cr_assert_eq(close(keep), 0);
 	cr_assert_eq(iocopy_import(base, buf, len, &nio, &err), -1);
