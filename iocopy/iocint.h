@@ -43,7 +43,9 @@ struct pump {
 	char			*buf;		/* PUMP_BUF, made when first needed */
 	size_t			 off;
 	size_t			 len;
-	pump_done_fn		 done_cb;
+	uint64_t		 written;	/* bytes put into dst so far */
+	pump_done_fn		 done_cb;	/* source over, all written */
+	pump_done_fn		 moved_cb;	/* a pass wrote bytes */
 	void			*arg;
 };
 
@@ -85,6 +87,7 @@ struct iocopy {
 	struct sink		 sink[3];	/* stdout, stderr keep-alives */
 	struct pump		*pump[3];	/* stdin, stdout, stderr copies */
 	bool			 over[3];	/* that copy has finished */
+	uint64_t		 goal[3];	/* drained once written reaches it */
 	struct console		*con;
 	bool			 stdin_closed;
 	bool			 exited;	/* iocopy_when_drained was called */
@@ -94,10 +97,12 @@ struct iocopy {
 };
 
 /* pump.c */
-struct pump	*pump_new(struct event_base *, int, int, pump_done_fn, void *);
+struct pump	*pump_new(struct event_base *, int, int, pump_done_fn,
+		    pump_done_fn, void *);
 void		 pump_start(struct pump *);
 void		 pump_set_pending(struct pump *, const void *, size_t);
 void		 pump_free(struct pump *);
+uint64_t	 pump_backlog(struct pump *);
 int		 fd_set_nonblock(int, bool);
 bool		 fd_is_fifo(int);
 

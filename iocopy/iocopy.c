@@ -381,6 +381,17 @@ ioc_pump_done(struct pump *p, void *arg)
 	ioc_check_drained(io);
 }
 
+/* A copy wrote bytes: perhaps all the exited process wrote. */
+static void
+ioc_pump_moved(struct pump *p, void *arg)
+{
+	struct iocopy	*io = arg;
+
+	(void)p;
+	if (io->exited && io->drained_cb != NULL)
+		ioc_check_drained(io);
+}
+
 /* Make the pumps the open descriptors call for (not started). */
 void
 ioc_make_pumps(struct iocopy *io)
@@ -401,7 +412,7 @@ ioc_make_pumps(struct iocopy *io)
 		}
 		if (src != -1 && dst != -1)
 			io->pump[i] = pump_new(io->base, src, dst,
-			    ioc_pump_done, io);
+			    ioc_pump_done, ioc_pump_moved, io);
 	}
 }
 
@@ -505,7 +516,8 @@ ioc_is_drained(struct iocopy *io)
 	if (io->terminal && ioc_master_pending(io->con))
 		return (false);
 	for (i = 1; i < 3; i++)
-		if (io->pump[i] != NULL && !io->over[i])
+		if (io->pump[i] != NULL && !io->over[i] &&
+		    io->pump[i]->written < io->goal[i])
 			return (false);
 	return (true);
 }
@@ -518,9 +530,10 @@ ioc_check_drained(struct iocopy *io)
 
 	if (!io->exited || io->drained_cb == NULL || !ioc_is_drained(io))
 		return;
-	/* No copy will write to a sink any more (or there was none). */
+	/* Sinks no copy writes to any more (or ever did) can go. */
 	for (i = 1; i < 3; i++)
-		if (io->sink[i].fd != -1 && !io->sink[i].releasing)
+		if (io->sink[i].fd != -1 && !io->sink[i].releasing &&
+		    (io->pump[i] == NULL || io->over[i]))
 			ioc_sink_release(io, i);
 	event_active(io->drained_ev, EV_TIMEOUT, 0);
 }
@@ -550,6 +563,15 @@ iocopy_when_drained(struct iocopy *io, void (*cb)(void *), void *arg)
 	io->exited = true;
 	io->drained_cb = cb;
 	io->drained_arg = arg;
+	/*
+	 * All the process wrote is in its pipe or pty, or in a pump's
+	 * buffer, by now: that much has to be written, not up to EOF, which
+	 * a descendant holding the pipe may put off for ever.
+	 */
+	for (i = 1; i < 3; i++)
+		if (io->pump[i] != NULL && !io->over[i])
+			io->goal[i] = io->pump[i]->written +
+			    pump_backlog(io->pump[i]);
 	if (!io->copy)
 		for (i = 1; i < 3; i++)
 			ioc_sink_release(io, i);

@@ -18,6 +18,7 @@
  * to move.  Each pass moves at most PUMP_BURST
  * bytes, so a flood shares the loop with everyone else.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -68,7 +69,7 @@ fd_pollable(int fd)
 /* A pump from src to dst; it starts with pump_start. */
 struct pump *
 pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
-    void *arg)
+    pump_done_fn moved, void *arg)
 {
 	struct pump	*p = xcalloc(1, sizeof(*p));
 	short		 ev;
@@ -80,6 +81,7 @@ pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
 	p->dst_poll = fd_pollable(dst);
 	p->splice = true;
 	p->done_cb = done;
+	p->moved_cb = moved;
 	p->arg = arg;
 	p->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
 	ev = p->et ? EV_PERSIST | EV_ET : 0;
@@ -105,6 +107,20 @@ pump_set_pending(struct pump *p, const void *data, size_t len)
 	p->off = 0;
 	p->len = len;
 	p->splice = false;	/* the buffer goes first; then read/write */
+}
+
+/*
+ * Bytes read or readable but not yet written: the buffer, and what waits
+ * in the source (a pipe's or a pty master's FIONREAD).
+ */
+uint64_t
+pump_backlog(struct pump *p)
+{
+	int	n = 0;
+
+	if (ioctl(p->src, FIONREAD, &n) == -1 || n < 0)
+		n = 0;
+	return ((uint64_t)p->len + (uint64_t)n);
 }
 
 /* Stop watching; the descriptors stay with the caller. */
@@ -200,6 +216,7 @@ pump_splice(struct pump *p)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			moved += (size_t)n;
+			p->written += (uint64_t)n;
 			continue;
 		}
 		if (n == 0 || (n == -1 && pump_src_over(p, errno))) {
@@ -277,6 +294,7 @@ pump_rw(struct pump *p)
 			p->off += (size_t)n;
 			p->len -= (size_t)n;
 			moved += (size_t)n;
+			p->written += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -293,15 +311,18 @@ pump_rw(struct pump *p)
 	pump_wait(p, 0);
 }
 
-/* One pass: splice if it may, else read/write. */
+/* One pass: splice if it may, else read/write; report progress. */
 static void
 pump_run(struct pump *p)
 {
+	uint64_t	before = p->written;
+
 	if (p->done)
 		return;
-	if (p->splice && pump_splice(p) == 0)
-		return;
-	pump_rw(p);
+	if (!p->splice || pump_splice(p) != 0)
+		pump_rw(p);
+	if (!p->done && p->written != before && p->moved_cb != NULL)
+		p->moved_cb(p, p->arg);
 }
 
 /* Source readable or destination writable. */

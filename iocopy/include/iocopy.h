@@ -69,12 +69,12 @@ struct iocopy_cfg {
  * iocopy_when_drained: call once the process has exited.  cb(arg) runs
  * once, from the loop (never inside this call), when every byte the
  * process wrote is in containerd's FIFOs: at the next pass for handed
- * FIFOs or when nothing is copied; for copies, when the process's pipe or
- * pty reports EOF (all its writers, descendants included, closed) and
- * the buffer is written.  A descendant that keeps the pipe or pty open
- * delays it without bound: bound it with a timer if that matters
- * (containerd's own shim waits 2 s at Delete).  From then on each
- * keep-alive is closed as soon as its FIFO is empty, so containerd sees
+ * FIFOs or when nothing is copied; for copies, once what waited in the
+ * process's pipe or pty (and the pump's buffer) at this call is written,
+ * or the copy reached EOF.  A descendant that keeps the pipe or pty open
+ * does not hold it up; its later output goes on being copied.  Then each
+ * keep-alive no copy writes to any more is closed as soon as its FIFO is
+ * empty (a copy's own, when its source reaches EOF), so containerd sees
  * EOF after the last byte, and no byte is lost when containerd is away.
  * Calling it again replaces the callback.
  * iocopy_free: close everything at once (Delete), remove the console

@@ -864,6 +864,51 @@ Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
 	iocopy_free(io);
 }
 
+/*
+ * A descendant keeps the copied stdout open after the process exits: the
+ * drain still comes once the process's own output is in the FIFO; the
+ * descendant's later output follows, and EOF when it is gone too.
+ */
+Test(iocopy, drained_despite_descendant, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy		*io;
+	char			*err = NULL, buf[256] = "", *got;
+	int			 stdio[3], rfd, calls = 0, go[2];
+	pid_t			 pid;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_child_stdio(io, stdio);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		as_container(go[0], stdio[1], -1);
+		if (fork() == 0) {	/* the descendant: waits, then writes */
+			char	c;
+
+			if (read(0, &c, 1) == 1)
+				dprintf(1, "late\n");
+			_exit(0);
+		}
+		dprintf(1, "bye\n");
+		_exit(0);
+	}
+	close(go[0]);
+	iocopy_child_started(io);
+	cr_assert_eq(reap(pid), 0);
+	iocopy_when_drained(io, drained_cb, &calls);
+	cr_assert(read_until(rfd, buf, sizeof(buf), "bye\n"), "%s", buf);
+	spin_for(20);
+	cr_assert_eq(calls, 1, "the descendant held the drain back");
+	cr_assert_eq(write(go[1], "x", 1), 1);
+	close(go[1]);
+	cr_assert_not_null(got = read_all(rfd, 5000), "no EOF");
+	cr_assert_str_eq(got, "late\n");
+	iocopy_free(io);
+	close(rfd);
+}
+
 /* runc create failed: no child ever had the pipes; drained at once. */
 Test(iocopy, drained_without_start, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
