@@ -221,8 +221,12 @@ run_iocopy(struct run *r, bool splice)
 	pid_t			 reader, writer;
 	double			 t0, c0;
 
-	if ((base = event_base_new()) == NULL || (rfd = open_reader_end()) == -1)
+	if ((base = event_base_new()) == NULL)
 		return;
+	if ((rfd = open_reader_end()) == -1) {
+		event_base_free(base);
+		return;
+	}
 	if (iocopy_open(base, &cfg, &io, &err) == -1) {
 		printf("ERROR: iocopy_open: %s\n", err);
 		free(err);

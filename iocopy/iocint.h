@@ -33,18 +33,18 @@ struct pump {
 	struct event_base	*base;
 	int			 src;
 	int			 dst;
-	bool			 src_tty;	/* EIO on read is the slave's hang-up */
-	bool			 dst_poll;	/* dst can be waited for (not a file) */
+	bool			 src_tty;	/* EIO: the slave hung up */
+	bool			 dst_poll;	/* not a file: can wait */
 	bool			 splice;	/* still worth trying */
-	bool			 et;		/* edge-triggered, both registered */
+	bool			 et;		/* edge-triggered events */
 	bool			 done;
 	struct event		*rev;
 	struct event		*wev;
-	char			*buf;		/* PUMP_BUF, made when first needed */
+	char			*buf;		/* PUMP_BUF while in use */
 	size_t			 off;
 	size_t			 len;
-	uint64_t		 written;	/* bytes put into dst so far */
-	pump_done_fn		 done_cb;	/* source over, all written */
+	uint64_t		 written;	/* bytes put into dst */
+	pump_done_fn		 done_cb;	/* src over, all written */
 	pump_done_fn		 moved_cb;	/* a pass wrote bytes */
 	void			*arg;
 };
@@ -78,19 +78,19 @@ struct iocopy {
 	bool			 terminal;
 	bool			 copy;
 	char			*path[3];
-	bool			 create[3];	/* file://: made if missing */
-	int			 child[3];	/* the child's ends until started */
-	int			 in_src;	/* copied stdin: the FIFO, O_RDONLY */
-	int			 in_dst;	/* copied stdin: pipe w (or master) */
-	int			 out_src[3];	/* copied output: pipe r (or master) */
-	int			 stdin_keep;	/* writer held until CloseIO */
-	struct sink		 sink[3];	/* stdout, stderr keep-alives */
-	struct pump		*pump[3];	/* stdin, stdout, stderr copies */
-	bool			 over[3];	/* that copy has finished */
-	uint64_t		 goal[3];	/* drained once written reaches it */
+	bool			 create[3];	/* file://: make it */
+	int			 child[3];	/* until runc has them */
+	int			 in_src;	/* copied stdin: FIFO */
+	int			 in_dst;	/* copied stdin: pipe */
+	int			 out_src[3];	/* copied output: pipe */
+	int			 stdin_keep;	/* until CloseIO */
+	struct sink		 sink[3];	/* output keep-alives */
+	struct pump		*pump[3];	/* the copies, by stream */
+	bool			 over[3];	/* that copy finished */
+	uint64_t		 goal[3];	/* drained at written */
 	struct console		*con;
 	bool			 stdin_closed;
-	bool			 exited;	/* iocopy_when_drained was called */
+	bool			 exited;	/* when_drained called */
 	void			(*drained_cb)(void *);
 	void			*drained_arg;
 	struct event		*drained_ev;

@@ -43,9 +43,9 @@ struct iocopy_cfg {
 	bool		 terminal;	/* the process has a pty: runc sends its
 					   master over the console socket */
 	const char	*console_dir;	/* where the console socket is made */
-	bool		 copy;		/* no terminal: copy through pipes rather
-					   than hand the FIFOs over (tests,
-					   bench_iocopy) */
+	bool		 copy;		/* no terminal: copy through pipes
+					   rather than hand the FIFOs over
+					   (tests, bench_iocopy) */
 };
 
 /*

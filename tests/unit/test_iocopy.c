@@ -200,7 +200,8 @@ drained_cb(void *arg)
 static void
 slow_reader(bool copy)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = copy };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = copy };
 	struct iocopy		*io;
 	struct reader		 r = { 0 };
 	const size_t		 total = 6 * 1024 * 1024;
@@ -872,7 +873,8 @@ Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
 Test(iocopy, drained_despite_descendant, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
 	struct iocopy		*io;
 	char			*err = NULL, buf[256] = "", *got;
 	int			 stdio[3], rfd, calls = 0, go[2];
@@ -955,7 +957,8 @@ Test(iocopy, resize_without_terminal, .init = setup, .fini = teardown,
 Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
     .fini = teardown, .timeout = TEST_TIMEOUT)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
 	struct iocopy		*io;
 	struct reader		 r = { 0 };
 	const size_t		 total = 100 * 1024;	/* < pipe + FIFO */
@@ -1016,7 +1019,8 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 Test(iocopy, import_refuses, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
 	struct iocopy		*io, *nio = (void *)1;
 	uint8_t			*buf, junk[] = { 0xff, 0xff, 0xff, 0x01 };
 	size_t			 len;
