@@ -1015,6 +1015,97 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	close(r.fd);
 }
 
+static struct iocopy	*cb_io;
+
+/* The new image's CloseIO, on a byte from the test. */
+static void
+close_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	iocopy_close_stdin(cb_io);
+}
+
+/*
+ * The "new image" of a terminal hand-over: import, resize, report; CloseIO
+ * on a byte from ctl; run until the copy to stdout is over and its FIFO
+ * let go.  Exits 0 if all of that worked.
+ */
+static void
+terminal_new_image(const uint8_t *buf, size_t len, int sync, int ctl)
+{
+	struct event_base	*nb = event_base_new();
+	struct event		*ev;
+	char			*err = NULL;
+
+	if (iocopy_import(nb, buf, len, &cb_io, &err) == -1)
+		_exit(3);
+	if (iocopy_resize(cb_io, 50, 20, &err) == -1)
+		_exit(4);
+	ev = event_new(nb, ctl, EV_READ, close_stdin_cb, NULL);
+	event_add(ev, NULL);
+	if (write(sync, "", 1) != 1)
+		_exit(5);
+	while (!cb_io->over[1] || cb_io->sink[1].fd != -1)
+		event_base_loop(nb, EVLOOP_ONCE);
+	event_free(ev);
+	iocopy_free(cb_io);
+	event_base_free(nb);
+	_exit(0);
+}
+
+/*
+ * Re-exec with a terminal: the master, the stdin FIFO and the copies go
+ * to a forked "new image", which resizes the same pty, passes input on,
+ * turns CloseIO into ^D and gives containerd EOF at the end.
+ */
+Test(iocopy, export_import_terminal, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path,
+				     .stdout_path = out_path, .terminal = true,
+				     .console_dir = dir };
+	struct iocopy		*io;
+	uint8_t			*buf;
+	size_t			 len;
+	char			*err = NULL, out[4096] = "", c;
+	int			 rfd, wfd, sync[2], ctl[2];
+	pid_t			 pid, image;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	wfd = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_neq(wfd, -1);
+	pid = spawn_tty_container(iocopy_console_socket(io));
+	iocopy_child_started(io);
+	cr_assert(read_until(rfd, out, sizeof(out), "hello from tty\n"),
+	    "got \"%s\"", out);
+	cr_assert_eq(iocopy_export(io, &buf, &len), 0);
+	cr_assert_eq(pipe(sync), 0);
+	cr_assert_eq(pipe(ctl), 0);
+	if ((image = fork()) == 0) {
+		close(rfd);		/* containerd's, not the daemon's */
+		close(wfd);
+		terminal_new_image(buf, len, sync[1], ctl[0]);
+	}
+	iocopy_free(io);		/* the old image is gone */
+	free(buf);
+	close(sync[1]);
+	cr_assert_eq(read(sync[0], &c, 1), 1, "the new image failed");
+	cr_assert_eq(write(wfd, "after\n", 6), 6);
+	cr_assert(read_until(rfd, out, sizeof(out), "after 50x20\n"),
+	    "got \"%s\"", out);
+	close(wfd);
+	cr_assert_eq(write(ctl[1], "x", 1), 1);	/* CloseIO */
+	cr_assert(read_until(rfd, out, sizeof(out), "eof\n"), "got \"%s\"",
+	    out);
+	cr_assert_not_null(read_all(rfd, 5000), "no EOF");
+	cr_assert_eq(reap(pid), 0);
+	cr_assert_eq(reap(image), 0);
+	close(rfd);
+}
+
 /* Imports that cannot be: a wrong version, garbage, a closed fd. */
 Test(iocopy, import_refuses, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
