@@ -250,6 +250,29 @@ Test(iocopy, slow_reader_copy, .init = setup, .fini = teardown,
 	slow_reader(true);
 }
 
+/* The same on a poll(2) loop: no edge-triggered events, one at a time. */
+static void
+use_poll_base(void)
+{
+	struct event_config	*ec = event_config_new();
+
+	event_base_free(base);
+	event_config_avoid_method(ec, "epoll");
+	event_config_avoid_method(ec, "select");
+	cr_assert_not_null(base = event_base_new_with_config(ec));
+	event_config_free(ec);
+	cr_assert_str_eq(event_base_get_method(base), "poll");
+	cr_assert_eq(event_base_get_features(base) & EV_FEATURE_ET, 0);
+}
+
+Test(iocopy, slow_reader_copy_poll, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	drained = false;
+	use_poll_base();
+	slow_reader(true);
+}
+
 Test(iocopy, slow_reader_direct, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
@@ -574,8 +597,23 @@ spawn_slow_reader(int in, size_t total)
  * (back-pressure), and the process gets every byte in order, then EOF
  * at CloseIO.
  */
+static void	stdin_slow_process(void);
+
 Test(iocopy, stdin_slow_process, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
+{
+	stdin_slow_process();
+}
+
+Test(iocopy, stdin_slow_process_poll, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	use_poll_base();
+	stdin_slow_process();
+}
+
+static void
+stdin_slow_process(void)
 {
 	struct iocopy_cfg	 cfg = { .stdin_path = in_path, .copy = true };
 	struct iocopy		*io;
@@ -813,8 +851,23 @@ spawn_tty_writer(const char *sock, size_t total)
  * MBs out of a terminal to a slow reader: all of it, in order, then EOF
  * when the slave is closed; the pumps hold at most their buffer.
  */
+static void	terminal_bulk_slow_reader(void);
+
 Test(iocopy, terminal_bulk_slow_reader, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
+{
+	terminal_bulk_slow_reader();
+}
+
+Test(iocopy, terminal_bulk_slow_reader_poll, .init = setup,
+    .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	use_poll_base();
+	terminal_bulk_slow_reader();
+}
+
+static void
+terminal_bulk_slow_reader(void)
 {
 	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
 				     .terminal = true, .console_dir = dir };
