@@ -964,6 +964,44 @@ Test(iocopy, drained_despite_descendant, .init = setup, .fini = teardown,
 	close(rfd);
 }
 
+/* A drain callback that frees its io (a Delete answered from it). */
+static void
+free_on_drain_cb(void *arg)
+{
+	struct iocopy	**io = arg;
+
+	iocopy_free(*io);
+	*io = NULL;
+}
+
+/* The io may be freed from its own drain callback, in every way. */
+Test(iocopy, free_from_drain_callback, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .stderr_path = err_path };
+	struct iocopy		*io;
+	char			*err = NULL;
+	int			 stdio[3], rfd, mode;
+
+	rfd = open_reader(out_path);
+	for (mode = 0; mode < 3; mode++) {
+		cfg.copy = mode == 1;
+		cfg.terminal = mode == 2;
+		cfg.console_dir = dir;
+		cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+		iocopy_child_stdio(io, stdio);
+		if (stdio[1] != -1)
+			cr_assert_eq(write(stdio[1], "x", 1), 1);
+		iocopy_child_started(io);
+		iocopy_when_drained(io, free_on_drain_cb, &io);
+		while (io != NULL)
+			spin();
+		spin_for(5);
+	}
+	close(rfd);
+}
+
 /* runc create failed: no child ever had the pipes; drained at once. */
 Test(iocopy, drained_without_start, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
