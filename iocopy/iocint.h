@@ -109,6 +109,7 @@ bool		 fd_is_fifo(int);
 /* console.c */
 struct console	*console_new(const char *, char **);
 void		 console_start(struct iocopy *);
+void		 console_take(struct iocopy *);
 int		 console_resize(struct console *, uint16_t, uint16_t, char **);
 void		 console_free(struct console *);
 

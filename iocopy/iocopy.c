@@ -304,7 +304,10 @@ iocopy_console_socket(struct iocopy *io)
 	return (io->con->path);
 }
 
-/* runc passed the child's ends on: drop the daemon's copies. */
+/*
+ * runc passed the child's ends on: drop the daemon's copies; a terminal's
+ * master is waiting on the console socket: take it.
+ */
 void
 iocopy_child_started(struct iocopy *io)
 {
@@ -312,6 +315,8 @@ iocopy_child_started(struct iocopy *io)
 
 	for (i = 0; i < 3; i++)
 		ioc_close(&io->child[i]);
+	if (io->con != NULL)
+		console_take(io);
 }
 
 /* ResizePty. */

@@ -59,7 +59,9 @@ struct iocopy_cfg {
  * iocopy_console_socket: the path for runc --console-socket, or NULL.
  * iocopy_child_started: runc has passed the descriptors on (create or
  * exec returned): the daemon's copies of the child's ends are closed, so
- * that the process's exit gives EOF.
+ * that the process's exit gives EOF; a terminal's master, which runc
+ * create has sent by then, is taken from the console socket at once, so
+ * that a size set before is on the pty before runc start.
  * iocopy_resize: TIOCSWINSZ on the pty master; before the master has
  * arrived the size is kept and set on arrival.  -1 with *err without a
  * terminal, or when the master was lost (a daemon crash).
