@@ -144,7 +144,8 @@ console_accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->cfd = cfd;
-	event_free(c->lev);
+	if (c->lev != NULL)
+		event_free(c->lev);
 	c->lev = NULL;
 	console_watch(io);
 }
