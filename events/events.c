@@ -382,6 +382,109 @@ evq_finish(struct ev_item *it, enum ev_outcome outcome)
 	evq_remove(it);
 }
 
+/*
+ * The export format, in the queue's order, per event: a 4-byte big-endian
+ * length of the request, 1 byte of attempts, 1 byte of topic length, the
+ * topic, the request.  Both ends are the same program, one image apart.
+ */
+#define EXPORT_HEADER	6
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+/* The queue as bytes, for the next image. */
+int
+events_export(uint8_t **buf, size_t *len)
+{
+	struct ev_item	*it;
+	size_t		 size = 0, off = 0, tlen;
+
+	TAILQ_FOREACH(it, &ev.queue, entry)
+		size += EXPORT_HEADER + strlen(it->topic) + it->len;
+	*buf = size > 0 ? xmalloc(size) : NULL;
+	*len = size;
+	TAILQ_FOREACH(it, &ev.queue, entry) {
+		tlen = strlen(it->topic);
+		put_be32(*buf + off, (uint32_t)it->len);
+		(*buf)[off + 4] = (uint8_t)(it->attempts > 255 ? 255 :
+		    it->attempts);
+		(*buf)[off + 5] = (uint8_t)tlen;
+		memcpy(*buf + off + EXPORT_HEADER, it->topic, tlen);
+		memcpy(*buf + off + EXPORT_HEADER + tlen, it->req, it->len);
+		off += EXPORT_HEADER + tlen + it->len;
+	}
+	return (0);
+}
+
+/* Cut one exported event off buf; NULL if the bytes are not one. */
+static struct ev_item *
+import_one(const uint8_t *buf, size_t len, size_t *used)
+{
+	struct ev_item	*it;
+	size_t		 rlen, tlen;
+
+	if (len < EXPORT_HEADER)
+		return (NULL);
+	rlen = get_be32(buf);
+	tlen = buf[5];
+	if (rlen == 0 || rlen > FRAME_MAX_PAYLOAD || tlen == 0 ||
+	    tlen >= sizeof(it->topic) || len - EXPORT_HEADER < tlen + rlen)
+		return (NULL);
+	it = xcalloc(1, sizeof(*it));
+	it->attempts = buf[4];
+	memcpy(it->topic, buf + EXPORT_HEADER, tlen);
+	it->len = rlen;
+	it->req = xmemdup(buf + EXPORT_HEADER + tlen, rlen);
+	*used = EXPORT_HEADER + tlen + rlen;
+	return (it);
+}
+
+/* The previous image's queue, ahead of anything queued since. */
+int
+events_import(const uint8_t *buf, size_t len, char **err)
+{
+	struct ev_queue	 got = TAILQ_HEAD_INITIALIZER(got);
+	struct ev_item	*it;
+	size_t		 off = 0, used = 0, n = 0;
+
+	while (off < len) {
+		if ((it = import_one(buf + off, len - off, &used)) == NULL) {
+			xasprintf(err, "events: bad export at byte %zu", off);
+			while ((it = TAILQ_FIRST(&got)) != NULL) {
+				TAILQ_REMOVE(&got, it, entry);
+				free(it->req);
+				free(it);
+			}
+			return (-1);
+		}
+		TAILQ_INSERT_TAIL(&got, it, entry);
+		off += used;
+		n++;
+	}
+	while ((it = TAILQ_LAST(&got, ev_queue)) != NULL) {
+		TAILQ_REMOVE(&got, it, entry);
+		TAILQ_INSERT_HEAD(&ev.queue, it, entry);
+	}
+	ev.stats.queued += n;
+	while (ev.stats.queued > ev_tuning.queue_max)
+		evq_make_room();
+	evclient_kick();
+	return (0);
+}
+
 void
 evq_count_connect(void)
 {
