@@ -6,7 +6,8 @@
  * (Admin/SetEventsAddress).  The daemon then connects there to publish
  * task events: the test listens on that address and sees it connect, and
  * connect again after a restart (the address is saved in the state dir).
- * An address that is not a socket path fails "start" and changes nothing.
+ * An address that is not a socket path fails "start" and changes nothing;
+ * only root and the daemon's user may set it.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@
 #include "sandboxd/v1/admin.pb.h"
 
 TestSuite(events, .init = itest_setup, .fini = itest_teardown);
+
+#define PEER_GROUP	"adm"		/* a group every Debian has */
 
 /* What a launcher run printed and how it ended. */
 struct launched {
@@ -162,4 +166,58 @@ Test(events, bad_address_fails_start, .timeout = 60)
 	saved_address(saved, sizeof(saved));
 	cr_assert_str_eq(saved, "", "a refused address is not saved");
 	cr_assert(itest_daemon_running(&itest_d));
+}
+
+/* SetEventsAddress from a child running as uid:gid; the status code. */
+static int
+set_address_as(uid_t uid, gid_t gid, const char *addr)
+{
+	pid_t	pid;
+	int	status;
+
+	if ((pid = fork()) == 0) {
+		sv_SetEventsAddressRequest	 req = {0};
+		sv_SetEventsAddressResponse	 resp = {0};
+		struct sbc_reply		 reply;
+		struct sbc_error		 err = {0};
+		struct sbc			*c;
+		char				*cause = NULL;
+		int				 code;
+
+		if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+		    (uid != 0 && setuid(uid) == -1))
+			_exit(101);
+		if ((c = sbc_connect(itest_d.socket, &cause)) == NULL)
+			_exit(102);
+		snprintf(req.address, sizeof(req.address), "%s", addr);
+		code = sbc_call(c, "sandboxd.v1.Admin", "SetEventsAddress",
+		    sv_SetEventsAddressRequest_fields, &req,
+		    sv_SetEventsAddressResponse_fields, &resp, &reply, &err);
+		sbc_reply_free(&reply);
+		_exit(code >= 0 && code < 100 ? code : 103);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	return (WEXITSTATUS(status));
+}
+
+Test(events, only_root_sets_the_address, .timeout = 60)
+{
+	struct group	*gr = getgrnam(PEER_GROUP);
+	char		 saved[PATH_MAX];
+
+	ITEST_NEEDS_ROOT("switching users");
+	if (gr == NULL)
+		cr_skip_test("no group %s here", PEER_GROUP);
+	itest_daemon_cleanup(&itest_d);
+	itest_daemon_start_config(&itest_d, "[socket]\ngroup = " PEER_GROUP
+	    "\n");
+	cr_assert_eq(set_address_as(65534, gr->gr_gid, "/run/elsewhere.sock"),
+	    7, "PermissionDenied for another user");
+	saved_address(saved, sizeof(saved));
+	cr_assert_str_eq(saved, "", "a refused address is not saved");
+	cr_assert_eq(set_address_as(0, gr->gr_gid, "/run/elsewhere.sock"), 0);
+	saved_address(saved, sizeof(saved));
+	cr_assert_str_eq(saved, "/run/elsewhere.sock");
 }
