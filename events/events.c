@@ -298,8 +298,8 @@ evq_remove(struct ev_item *it)
 	free(it);
 }
 
-/* Full: drop the oldest event that is not on the wire. */
-static void
+/* Full: drop the oldest event that is not on the wire; false if none. */
+static bool
 evq_make_room(void)
 {
 	struct ev_item	*it = TAILQ_FIRST(&ev.queue);
@@ -307,7 +307,7 @@ evq_make_room(void)
 	if (it != NULL && evclient_in_flight(it))
 		it = TAILQ_NEXT(it, entry);
 	if (it == NULL)
-		return;
+		return (false);
 	ev.stats.overflowed++;
 	/* Once per power of two: a long outage does not flood the log. */
 	if ((ev.stats.overflowed & (ev.stats.overflowed - 1)) == 0)
@@ -315,6 +315,7 @@ evq_make_room(void)
 		    "%llu dropped so far", ev.stats.queued, it->topic,
 		    (unsigned long long)ev.stats.overflowed);
 	evq_remove(it);
+	return (true);
 }
 
 /* Encode event now, queue it, and have the client send what it can. */
@@ -344,8 +345,8 @@ events_publish(const char *ns, const char *topic, const pb_msgdesc_t *fields,
 		return (-1);
 	}
 	snprintf(it->topic, sizeof(it->topic), "%s", topic);
-	while (ev.stats.queued >= ev_tuning.queue_max && ev.stats.queued > 0)
-		evq_make_room();
+	while (ev.stats.queued >= ev_tuning.queue_max && evq_make_room())
+		continue;
 	TAILQ_INSERT_TAIL(&ev.queue, it, entry);
 	ev.stats.queued++;
 	ev.stats.published++;
@@ -479,8 +480,8 @@ events_import(const uint8_t *buf, size_t len, char **err)
 		TAILQ_INSERT_HEAD(&ev.queue, it, entry);
 	}
 	ev.stats.queued += n;
-	while (ev.stats.queued > ev_tuning.queue_max)
-		evq_make_room();
+	while (ev.stats.queued > ev_tuning.queue_max && evq_make_room())
+		continue;
 	evclient_kick();
 	return (0);
 }
@@ -501,6 +502,9 @@ events_get_stats(struct events_stats *st)
 void
 events_fini(void)
 {
+	if (ev.stats.queued > 0)
+		log_warnx("events: %zu events not delivered to containerd",
+		    ev.stats.queued);
 	evclient_fini();
 	while (!TAILQ_EMPTY(&ev.queue))
 		evq_remove(TAILQ_FIRST(&ev.queue));

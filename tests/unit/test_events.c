@@ -62,6 +62,7 @@ static struct {
 	int			 nseen;
 	int			 fail_nth;	/* answer request n (1-based) with an error */
 	int			 close_nth;	/* close without answering request n */
+	bool			 silent;	/* answer nothing */
 } fk;
 
 static int
@@ -205,7 +206,8 @@ fake_read_cb(struct bufferevent *bev, void *arg)
 			fk.conn = NULL;
 			return;
 		}
-		fake_answer(fh.stream_id, fk.nseen == fk.fail_nth);
+		if (!fk.silent)
+			fake_answer(fh.stream_id, fk.nseen == fk.fail_nth);
 		evbuffer_drain(in, FRAME_HEADER_SIZE + fh.length);
 	}
 }
@@ -607,4 +609,26 @@ Test(events, queue_carried_over_reexec, .init = setup, .fini = teardown,
 	cr_assert_eq(events_export(&buf, &len), 0);
 	cr_assert_null(buf, "an empty queue exports nothing");
 	cr_assert_eq(len, 0);
+}
+
+/* The event on the wire is never the one dropped for room. */
+Test(events, overflow_spares_the_event_in_flight, .init = setup,
+    .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct events_stats	st;
+	char			*err = NULL;
+
+	ev_tuning.queue_max = 1;
+	fk.silent = true;
+	fake_start();
+	cr_assert_eq(events_set_address(fk.sock, &err), 0, "%s", err);
+	publish_exits("k8s.io", 0, 1);
+	run_until(&fk.nseen, 1, 10);
+	cr_assert_eq(fk.nseen, 1, "pid 0 is on the wire, unanswered");
+	publish_exits("k8s.io", 1, 5);
+	events_get_stats(&st);
+	cr_assert_eq(st.queued, 2, "the one in flight and the newest");
+	cr_assert_eq(st.overflowed, 4);
+	fk.silent = false;
+	ev_tuning.queue_max = EVENTS_QUEUE_MAX;
 }
