@@ -9,6 +9,8 @@
 # then a last TaskDelete) against containerd's ttrpc socket, and checks
 # that the subscriber saw every good event, decoded by containerd's own
 # typeurl registry, in order, in the right namespace, and not the bad one.
+# Then containerd is stopped, three exits are published while it is down,
+# containerd is started again, and its log must show the three forwarded.
 # Skipped (77) without SANDBOXD_CONTAINERD_BIN or root.  EVENTS_KEEP=1
 # keeps the temp dir.
 set -u
@@ -51,16 +53,20 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$tmp/opt"
 EOT
-"$bin/containerd" --config "$tmp/config.toml" --log-level debug \
-	>"$tmp/containerd.log" 2>&1 &
-cpid=$!
-i=0
-until "$bin/ctr" --address "$tmp/containerd.sock" version >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "containerd did not start"
-	kill -0 "$cpid" 2>/dev/null || fail "containerd exited"
-	sleep 0.1
-done
+start_containerd() {
+	"$bin/containerd" --config "$tmp/config.toml" --log-level debug \
+		>>"$tmp/containerd.log" 2>&1 &
+	cpid=$!
+	i=0
+	until "$bin/ctr" --address "$tmp/containerd.sock" version \
+	    >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "containerd did not start"
+		kill -0 "$cpid" 2>/dev/null || fail "containerd exited"
+		sleep 0.1
+	done
+}
+start_containerd
 
 "$bin/ctr" --address "$tmp/containerd.sock" events >"$tmp/ctr.out" \
 	2>"$tmp/ctr.err" &
@@ -90,5 +96,20 @@ grep '/tasks/exec-started' "$tmp/ctr.out" | grep -q '"exec_id":"exec-1","pid":43
 	fail "the TaskExecStarted's fields did not survive"
 grep -q 'refused a /tasks/exit event: InvalidArgument: .*Bad_Namespace' \
 	"$tmp/publish.out" || fail "containerd's refusal of the bad event was not logged"
-echo "containerd events interop: OK ($(cat "$tmp/publish.out" | tail -n 1))"
+first=$(tail -n 1 "$tmp/publish.out")
+
+# containerd away: the events wait for it, in order.
+kill "$cpid"
+wait "$cpid" 2>/dev/null
+cpid=
+"$publish" "$tmp/containerd.sock.ttrpc" interop-late late \
+	>"$tmp/publish.out" 2>&1 &
+ppid=$!
+sleep 1
+start_containerd
+wait "$ppid" || fail "events published while containerd was down were not delivered"
+n=$(grep -c 'event forwarded.*ns=interop-late topic=/tasks/exit type=containerd.events.TaskExit' \
+	"$tmp/containerd.log")
+[ "$n" -eq 3 ] || fail "containerd forwarded $n of the 3 late exits"
+echo "containerd events interop: OK ($first; late: $(tail -n 1 "$tmp/publish.out"))"
 exit 0

@@ -2,6 +2,7 @@
  * publish.c: sandboxd's events module publishing to a real containerd.
  *
  *	events-publish ADDRESS NAMESPACE
+ *	events-publish ADDRESS NAMESPACE late
  *
  * Publishes, through events_publish and the module's ttrpc client, one
  * event of each task topic for container "interop-c1" in NAMESPACE, then
@@ -10,7 +11,12 @@
  * runs the loop until every event is answered (10 s at most) and prints
  * the counters.  Exit 0 when containerd took the eight good events and
  * refused the bad one; events.sh checks what a `ctr events` subscriber saw.
+ *
+ * With "late", containerd is not there yet: three TaskExits are queued at
+ * once and the program waits (20 s at most) for containerd to come up and
+ * take them; exit 0 when all three were delivered.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +84,24 @@ publish_all(const char *ns)
 	    &del);
 }
 
+/* Three exits, published while containerd is away. */
+static void
+publish_late(const char *ns)
+{
+	cev_TaskExit	ex = {0};
+	char		id[32];
+	int		i;
+
+	for (i = 1; i <= 3; i++) {
+		snprintf(id, sizeof(id), "late-%d", i);
+		ex.container_id = ex.id = id;
+		ex.pid = (uint32_t)(5000 + i);
+		ex.exit_status = (uint32_t)i;
+		events_publish(ns, EVENTS_TOPIC_TASK_EXIT, cev_TaskExit_fields,
+		    &ex);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -86,9 +110,12 @@ main(int argc, char **argv)
 	struct timeval		 tick = { 0, 20000 };
 	char			*err = NULL;
 	time_t			 end;
+	bool			 late;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: events-publish ADDRESS NAMESPACE\n");
+	late = argc == 4 && strcmp(argv[3], "late") == 0;
+	if (argc != 3 && !late) {
+		fprintf(stderr, "usage: events-publish ADDRESS NAMESPACE "
+		    "[late]\n");
 		return (2);
 	}
 	log_init(NULL, LOG_LEVEL_DEBUG);
@@ -99,8 +126,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "events-publish: %s\n", err);
 		return (1);
 	}
-	publish_all(argv[2]);
-	end = time(NULL) + 10;
+	if (late)
+		publish_late(argv[2]);
+	else
+		publish_all(argv[2]);
+	end = time(NULL) + (late ? 20 : 10);
 	do {
 		event_base_loopexit(base, &tick);
 		event_base_dispatch(base);
@@ -112,5 +142,7 @@ main(int argc, char **argv)
 	    st.queued, (unsigned long long)st.connects);
 	events_fini();
 	event_base_free(base);
+	if (late)
+		return (st.delivered == 3 ? 0 : 1);
 	return (st.delivered == 8 && st.rejected == 1 ? 0 : 1);
 }
