@@ -127,33 +127,48 @@ address_path(const char *addr, char **err)
 	return (xstrdup(addr));
 }
 
+/* Write len bytes of data to a new file at path and sync it; -1 on error. */
+static int
+write_synced(const char *path, const char *data, size_t len)
+{
+	int	fd, rc = 0, saved;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return (-1);
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) == -1)
+		rc = -1;
+	saved = errno;
+	if (close(fd) == -1 && rc == 0)
+		return (-1);
+	errno = saved;
+	return (rc);
+}
+
 /* Write path into the state dir's address file: temp, fsync, rename. */
 static int
 address_save(const char *path, char **err)
 {
 	char	*tmp, *final;
-	size_t	 len = strlen(path);
 	int	 fd, rc = -1;
 
 	xasprintf(&tmp, "%s/" ADDRESS_FILE ".tmp", ev.state_dir);
 	xasprintf(&final, "%s/" ADDRESS_FILE, ev.state_dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || write(fd, path, len) != (ssize_t)len ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	if (write_synced(tmp, path, strlen(path)) == -1) {
 		xasprintf(err, "write %s: %s", tmp, strerror(errno));
-		if (fd != -1)
-			close(fd);
 		unlink(tmp);
 	} else if (rename(tmp, final) == -1) {
 		xasprintf(err, "rename %s: %s", tmp, strerror(errno));
 		unlink(tmp);
-	} else if ((fd = open(ev.state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		fsync(fd);	/* the rename itself: best effort */
-		close(fd);
+	} else {
+		/* The rename itself: best effort, the file is whole either way. */
+		if ((fd = open(ev.state_dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) != -1) {
+			fsync(fd);
+			close(fd);
+		}
 		rc = 0;
-	} else
-		rc = 0;
+	}
 	free(tmp);
 	free(final);
 	return (rc);

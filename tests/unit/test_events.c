@@ -632,3 +632,19 @@ Test(events, overflow_spares_the_event_in_flight, .init = setup,
 	fk.silent = false;
 	ev_tuning.queue_max = EVENTS_QUEUE_MAX;
 }
+
+/* An address that cannot be saved is not used either. */
+Test(events, unsaved_address_not_used, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	char	*err = NULL, gone[128];
+
+	events_fini();
+	snprintf(gone, sizeof(gone), "%s/no-such-dir", fk.dir);
+	cr_assert_eq(events_init(fk.base, gone), 0);
+	cr_assert_eq(events_set_address(fk.sock, &err), -2);
+	cr_assert_not_null(err);
+	cr_assert_not_null(strstr(err, "no-such-dir"), "%s", err);
+	free(err);
+	cr_assert_null(events_address());
+}
