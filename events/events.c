@@ -127,33 +127,48 @@ address_path(const char *addr, char **err)
 	return (xstrdup(addr));
 }
 
+/* Write len bytes of data to a new file at path and sync it; -1 on error. */
+static int
+write_synced(const char *path, const char *data, size_t len)
+{
+	int	fd, rc = 0, saved;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return (-1);
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) == -1)
+		rc = -1;
+	saved = errno;
+	if (close(fd) == -1 && rc == 0)
+		return (-1);
+	errno = saved;
+	return (rc);
+}
+
 /* Write path into the state dir's address file: temp, fsync, rename. */
 static int
 address_save(const char *path, char **err)
 {
 	char	*tmp, *final;
-	size_t	 len = strlen(path);
 	int	 fd, rc = -1;
 
 	xasprintf(&tmp, "%s/" ADDRESS_FILE ".tmp", ev.state_dir);
 	xasprintf(&final, "%s/" ADDRESS_FILE, ev.state_dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || write(fd, path, len) != (ssize_t)len ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	if (write_synced(tmp, path, strlen(path)) == -1) {
 		xasprintf(err, "write %s: %s", tmp, strerror(errno));
-		if (fd != -1)
-			close(fd);
 		unlink(tmp);
 	} else if (rename(tmp, final) == -1) {
 		xasprintf(err, "rename %s: %s", tmp, strerror(errno));
 		unlink(tmp);
-	} else if ((fd = open(ev.state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		fsync(fd);	/* the rename itself: best effort */
-		close(fd);
+	} else {
+		/* The rename itself: best effort, the file is whole either way. */
+		if ((fd = open(ev.state_dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) != -1) {
+			fsync(fd);
+			close(fd);
+		}
 		rc = 0;
-	} else
-		rc = 0;
+	}
 	free(tmp);
 	free(final);
 	return (rc);
@@ -298,8 +313,8 @@ evq_remove(struct ev_item *it)
 	free(it);
 }
 
-/* Full: drop the oldest event that is not on the wire. */
-static void
+/* Full: drop the oldest event that is not on the wire; false if none. */
+static bool
 evq_make_room(void)
 {
 	struct ev_item	*it = TAILQ_FIRST(&ev.queue);
@@ -307,7 +322,7 @@ evq_make_room(void)
 	if (it != NULL && evclient_in_flight(it))
 		it = TAILQ_NEXT(it, entry);
 	if (it == NULL)
-		return;
+		return (false);
 	ev.stats.overflowed++;
 	/* Once per power of two: a long outage does not flood the log. */
 	if ((ev.stats.overflowed & (ev.stats.overflowed - 1)) == 0)
@@ -315,6 +330,7 @@ evq_make_room(void)
 		    "%llu dropped so far", ev.stats.queued, it->topic,
 		    (unsigned long long)ev.stats.overflowed);
 	evq_remove(it);
+	return (true);
 }
 
 /* Encode event now, queue it, and have the client send what it can. */
@@ -344,8 +360,8 @@ events_publish(const char *ns, const char *topic, const pb_msgdesc_t *fields,
 		return (-1);
 	}
 	snprintf(it->topic, sizeof(it->topic), "%s", topic);
-	while (ev.stats.queued >= ev_tuning.queue_max && ev.stats.queued > 0)
-		evq_make_room();
+	while (ev.stats.queued >= ev_tuning.queue_max && evq_make_room())
+		continue;
 	TAILQ_INSERT_TAIL(&ev.queue, it, entry);
 	ev.stats.queued++;
 	ev.stats.published++;
@@ -382,6 +398,109 @@ evq_finish(struct ev_item *it, enum ev_outcome outcome)
 	evq_remove(it);
 }
 
+/*
+ * The export format, in the queue's order, per event: a 4-byte big-endian
+ * length of the request, 1 byte of attempts, 1 byte of topic length, the
+ * topic, the request.  Both ends are the same program, one image apart.
+ */
+#define EXPORT_HEADER	6
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+/* The queue as bytes, for the next image. */
+int
+events_export(uint8_t **buf, size_t *len)
+{
+	struct ev_item	*it;
+	size_t		 size = 0, off = 0, tlen;
+
+	TAILQ_FOREACH(it, &ev.queue, entry)
+		size += EXPORT_HEADER + strlen(it->topic) + it->len;
+	*buf = size > 0 ? xmalloc(size) : NULL;
+	*len = size;
+	TAILQ_FOREACH(it, &ev.queue, entry) {
+		tlen = strlen(it->topic);
+		put_be32(*buf + off, (uint32_t)it->len);
+		(*buf)[off + 4] = (uint8_t)(it->attempts > 255 ? 255 :
+		    it->attempts);
+		(*buf)[off + 5] = (uint8_t)tlen;
+		memcpy(*buf + off + EXPORT_HEADER, it->topic, tlen);
+		memcpy(*buf + off + EXPORT_HEADER + tlen, it->req, it->len);
+		off += EXPORT_HEADER + tlen + it->len;
+	}
+	return (0);
+}
+
+/* Cut one exported event off buf; NULL if the bytes are not one. */
+static struct ev_item *
+import_one(const uint8_t *buf, size_t len, size_t *used)
+{
+	struct ev_item	*it;
+	size_t		 rlen, tlen;
+
+	if (len < EXPORT_HEADER)
+		return (NULL);
+	rlen = get_be32(buf);
+	tlen = buf[5];
+	if (rlen == 0 || rlen > FRAME_MAX_PAYLOAD || tlen == 0 ||
+	    tlen >= sizeof(it->topic) || len - EXPORT_HEADER < tlen + rlen)
+		return (NULL);
+	it = xcalloc(1, sizeof(*it));
+	it->attempts = buf[4];
+	memcpy(it->topic, buf + EXPORT_HEADER, tlen);
+	it->len = rlen;
+	it->req = xmemdup(buf + EXPORT_HEADER + tlen, rlen);
+	*used = EXPORT_HEADER + tlen + rlen;
+	return (it);
+}
+
+/* The previous image's queue, ahead of anything queued since. */
+int
+events_import(const uint8_t *buf, size_t len, char **err)
+{
+	struct ev_queue	 got = TAILQ_HEAD_INITIALIZER(got);
+	struct ev_item	*it;
+	size_t		 off = 0, used = 0, n = 0;
+
+	while (off < len) {
+		if ((it = import_one(buf + off, len - off, &used)) == NULL) {
+			xasprintf(err, "events: bad export at byte %zu", off);
+			while ((it = TAILQ_FIRST(&got)) != NULL) {
+				TAILQ_REMOVE(&got, it, entry);
+				free(it->req);
+				free(it);
+			}
+			return (-1);
+		}
+		TAILQ_INSERT_TAIL(&got, it, entry);
+		off += used;
+		n++;
+	}
+	while ((it = TAILQ_LAST(&got, ev_queue)) != NULL) {
+		TAILQ_REMOVE(&got, it, entry);
+		TAILQ_INSERT_HEAD(&ev.queue, it, entry);
+	}
+	ev.stats.queued += n;
+	while (ev.stats.queued > ev_tuning.queue_max && evq_make_room())
+		continue;
+	evclient_kick();
+	return (0);
+}
+
 void
 evq_count_connect(void)
 {
@@ -398,6 +517,9 @@ events_get_stats(struct events_stats *st)
 void
 events_fini(void)
 {
+	if (ev.stats.queued > 0)
+		log_warnx("events: %zu events not delivered to containerd",
+		    ev.stats.queued);
 	evclient_fini();
 	while (!TAILQ_EMPTY(&ev.queue))
 		evq_remove(TAILQ_FIRST(&ev.queue));

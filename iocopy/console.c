@@ -144,7 +144,8 @@ console_accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->cfd = cfd;
-	event_free(c->lev);
+	if (c->lev != NULL)
+		event_free(c->lev);
 	c->lev = NULL;
 	console_watch(io);
 }
@@ -218,6 +219,26 @@ console_recv_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	ioc_master_arrived(io, master);
+}
+
+/*
+ * runc create has returned, so the master is queued on the socket: take
+ * it now rather than on a later pass, so that a size set before it came
+ * is on the pty before runc start lets the process look.  Nothing here
+ * waits: both calls are non-blocking, and the loop takes over if the
+ * master is not there.
+ */
+void
+console_take(struct iocopy *io)
+{
+	struct console	*c = io->con;
+
+	if (c->master != -1 || c->lost)
+		return;
+	if (c->lfd != -1 && c->cfd == -1)
+		console_accept_cb(c->lfd, EV_READ, io);
+	if (c->cfd != -1)
+		console_recv_cb(c->cfd, EV_READ, io);
 }
 
 /* TIOCSWINSZ now, or when the master arrives. */

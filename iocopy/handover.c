@@ -124,6 +124,13 @@ iocopy_export(struct iocopy *io, uint8_t **buf, size_t *len)
 	return (0);
 }
 
+/* No exec after all: the descriptors are close-on-exec again. */
+void
+iocopy_export_cancel(struct iocopy *io)
+{
+	ioc_each_fd(io, ioc_inherit, false);
+}
+
 /* Whether fd is -1 or an open descriptor. */
 static bool
 ioc_fd_ok(int fd)
@@ -209,6 +216,7 @@ static struct iocopy *
 ioc_import_build(struct event_base *base, const sv_Iocopy *m)
 {
 	struct iocopy_cfg	 cfg = { 0 };
+	const sv_IocopyStream	*s;
 	struct iocopy		*io;
 	int			 i;
 
@@ -227,10 +235,12 @@ ioc_import_build(struct event_base *base, const sv_Iocopy *m)
 		io->con = ioc_import_console(m);
 	ioc_each_fd(io, ioc_inherit, false);
 	ioc_make_pumps(io);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
+		s = &m->streams[i];
 		if (io->pump[i] != NULL)
-			pump_set_pending(io->pump[i], m->streams[i].pending.data,
-			    m->streams[i].pending.len);
+			pump_set_pending(io->pump[i], s->pending.data,
+			    s->pending.len);
+	}
 	return (io);
 }
 
@@ -270,6 +280,10 @@ iocopy_reattach(struct event_base *base, const struct iocopy_cfg *cfg,
 	int		 i;
 
 	*out = NULL;
+	if (ioc_check_paths(io, err) == -1) {
+		iocopy_free(io);
+		return (-1);
+	}
 	if (io->copy) {
 		/* The pipes or the pty master died with the daemon. */
 		for (i = 0; i < 3; i++)
@@ -284,7 +298,7 @@ iocopy_reattach(struct event_base *base, const struct iocopy_cfg *cfg,
 	}
 	for (i = 1; i < 3; i++) {
 		if (io->path[i] == NULL || access(io->path[i], F_OK) == -1)
-			continue;	/* containerd removed it: nothing to keep */
+			continue;	/* containerd removed it */
 		if (ioc_open_sink(io, i, err) == -1) {
 			iocopy_free(io);
 			return (-1);

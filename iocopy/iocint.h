@@ -33,16 +33,19 @@ struct pump {
 	struct event_base	*base;
 	int			 src;
 	int			 dst;
-	bool			 src_tty;	/* EIO on read is the slave's hang-up */
-	bool			 dst_poll;	/* dst can be waited for (not a file) */
+	bool			 src_tty;	/* EIO: the slave hung up */
+	bool			 dst_poll;	/* not a file: can wait */
 	bool			 splice;	/* still worth trying */
+	bool			 et;		/* edge-triggered events */
 	bool			 done;
 	struct event		*rev;
 	struct event		*wev;
-	char			*buf;		/* PUMP_BUF, made when first needed */
+	char			*buf;		/* PUMP_BUF while in use */
 	size_t			 off;
 	size_t			 len;
-	pump_done_fn		 done_cb;
+	uint64_t		 written;	/* bytes put into dst */
+	pump_done_fn		 done_cb;	/* src over, all written */
+	pump_done_fn		 moved_cb;	/* a pass wrote bytes */
 	void			*arg;
 };
 
@@ -75,38 +78,44 @@ struct iocopy {
 	bool			 terminal;
 	bool			 copy;
 	char			*path[3];
-	int			 child[3];	/* the child's ends until started */
-	int			 in_src;	/* copied stdin: the FIFO, O_RDONLY */
-	int			 in_dst;	/* copied stdin: pipe w (or master) */
-	int			 out_src[3];	/* copied output: pipe r (or master) */
-	int			 stdin_keep;	/* writer held until CloseIO */
-	struct sink		 sink[3];	/* stdout, stderr keep-alives */
-	struct pump		*pump[3];	/* stdin, stdout, stderr copies */
-	bool			 over[3];	/* that copy has finished */
+	bool			 create[3];	/* file://: make it */
+	int			 child[3];	/* until runc has them */
+	int			 in_src;	/* copied stdin: FIFO */
+	int			 in_dst;	/* copied stdin: pipe */
+	int			 out_src[3];	/* copied output: pipe */
+	int			 stdin_keep;	/* until CloseIO */
+	struct sink		 sink[3];	/* output keep-alives */
+	struct pump		*pump[3];	/* the copies, by stream */
+	bool			 over[3];	/* that copy finished */
+	uint64_t		 goal[3];	/* drained at written */
 	struct console		*con;
 	bool			 stdin_closed;
-	bool			 exited;	/* iocopy_when_drained was called */
+	bool			 exited;	/* when_drained called */
 	void			(*drained_cb)(void *);
 	void			*drained_arg;
 	struct event		*drained_ev;
 };
 
 /* pump.c */
-struct pump	*pump_new(struct event_base *, int, int, pump_done_fn, void *);
+struct pump	*pump_new(struct event_base *, int, int, pump_done_fn,
+		    pump_done_fn, void *);
 void		 pump_start(struct pump *);
 void		 pump_set_pending(struct pump *, const void *, size_t);
 void		 pump_free(struct pump *);
+uint64_t	 pump_backlog(struct pump *);
 int		 fd_set_nonblock(int, bool);
 bool		 fd_is_fifo(int);
 
 /* console.c */
 struct console	*console_new(const char *, char **);
 void		 console_start(struct iocopy *);
+void		 console_take(struct iocopy *);
 int		 console_resize(struct console *, uint16_t, uint16_t, char **);
 void		 console_free(struct console *);
 
 /* iocopy.c */
 struct iocopy	*ioc_alloc(struct event_base *, const struct iocopy_cfg *);
+int		 ioc_check_paths(struct iocopy *, char **);
 int		 ioc_open_sink(struct iocopy *, int, char **);
 void		 ioc_make_pumps(struct iocopy *);
 void		 ioc_run_pumps(struct iocopy *);

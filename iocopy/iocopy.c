@@ -71,13 +71,42 @@ ioc_alloc(struct event_base *base, const struct iocopy_cfg *cfg)
 	return (io);
 }
 
+/*
+ * containerd's stdio strings are paths or URIs: "fifo://" (the default
+ * scheme) and "file://" (append to a file, made if missing) name a path;
+ * another scheme ("binary://", a logging program) is not supported here.
+ */
+int
+ioc_check_paths(struct iocopy *io, char **err)
+{
+	char	*p;
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		if ((p = io->path[i]) == NULL)
+			continue;
+		if (strncmp(p, "fifo://", 7) == 0 ||
+		    strncmp(p, "file://", 7) == 0) {
+			io->create[i] = p[2] == 'l';
+			memmove(p, p + 7, strlen(p + 7) + 1);
+		}
+		if (*p != '/') {
+			xasprintf(err, "%s %s: neither an absolute path nor "
+			    "a fifo:// or file:// URI", ioc_names[i],
+			    io->path[i]);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 /* Open path with flags, or say why not. */
 static int
 ioc_open_path(struct iocopy *io, int i, int flags, char **err)
 {
 	int	fd;
 
-	if ((fd = open(io->path[i], flags | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(io->path[i], flags | O_CLOEXEC | O_NOCTTY, 0644)) == -1)
 		xasprintf(err, "%s %s: %s", ioc_names[i], io->path[i],
 		    strerror(errno));
 	return (fd);
@@ -99,6 +128,11 @@ ioc_open_sink(struct iocopy *io, int i, char **err)
 		return (s->fd == -1 ? -1 : 0);
 	}
 	if (stat(io->path[i], &sb) == -1) {
+		if (errno == ENOENT && io->create[i]) {
+			s->fd = ioc_open_path(io, i, O_WRONLY | O_APPEND |
+			    O_CREAT, err);
+			return (s->fd == -1 ? -1 : 0);
+		}
 		xasprintf(err, "%s %s: %s", ioc_names[i], io->path[i],
 		    strerror(errno));
 		return (-1);
@@ -235,7 +269,9 @@ iocopy_open(struct event_base *base, const struct iocopy_cfg *cfg,
 	int		 r;
 
 	*out = NULL;
-	if (io->terminal)
+	if (ioc_check_paths(io, err) == -1)
+		r = -1;
+	else if (io->terminal)
 		r = ioc_open_terminal(io, cfg->console_dir, err);
 	else if (io->copy)
 		r = ioc_open_copy(io, err);
@@ -268,7 +304,10 @@ iocopy_console_socket(struct iocopy *io)
 	return (io->con->path);
 }
 
-/* runc passed the child's ends on: drop the daemon's copies. */
+/*
+ * runc passed the child's ends on: drop the daemon's copies; a terminal's
+ * master is waiting on the console socket: take it.
+ */
 void
 iocopy_child_started(struct iocopy *io)
 {
@@ -276,6 +315,8 @@ iocopy_child_started(struct iocopy *io)
 
 	for (i = 0; i < 3; i++)
 		ioc_close(&io->child[i]);
+	if (io->con != NULL)
+		console_take(io);
 }
 
 /* ResizePty. */
@@ -345,6 +386,17 @@ ioc_pump_done(struct pump *p, void *arg)
 	ioc_check_drained(io);
 }
 
+/* A copy wrote bytes: perhaps all the exited process wrote. */
+static void
+ioc_pump_moved(struct pump *p, void *arg)
+{
+	struct iocopy	*io = arg;
+
+	(void)p;
+	if (io->exited && io->drained_cb != NULL)
+		ioc_check_drained(io);
+}
+
 /* Make the pumps the open descriptors call for (not started). */
 void
 ioc_make_pumps(struct iocopy *io)
@@ -365,7 +417,7 @@ ioc_make_pumps(struct iocopy *io)
 		}
 		if (src != -1 && dst != -1)
 			io->pump[i] = pump_new(io->base, src, dst,
-			    ioc_pump_done, io);
+			    ioc_pump_done, ioc_pump_moved, io);
 	}
 }
 
@@ -469,7 +521,8 @@ ioc_is_drained(struct iocopy *io)
 	if (io->terminal && ioc_master_pending(io->con))
 		return (false);
 	for (i = 1; i < 3; i++)
-		if (io->pump[i] != NULL && !io->over[i])
+		if (io->pump[i] != NULL && !io->over[i] &&
+		    io->pump[i]->written < io->goal[i])
 			return (false);
 	return (true);
 }
@@ -482,9 +535,10 @@ ioc_check_drained(struct iocopy *io)
 
 	if (!io->exited || io->drained_cb == NULL || !ioc_is_drained(io))
 		return;
-	/* No copy will write to a sink any more (or there was none). */
+	/* Sinks no copy writes to any more (or ever did) can go. */
 	for (i = 1; i < 3; i++)
-		if (io->sink[i].fd != -1 && !io->sink[i].releasing)
+		if (io->sink[i].fd != -1 && !io->sink[i].releasing &&
+		    (io->pump[i] == NULL || io->over[i]))
 			ioc_sink_release(io, i);
 	event_active(io->drained_ev, EV_TIMEOUT, 0);
 }
@@ -509,9 +563,20 @@ iocopy_when_drained(struct iocopy *io, void (*cb)(void *), void *arg)
 {
 	int	i;
 
+	/* The process is gone: the child's ends, if still here, go too. */
+	iocopy_child_started(io);
 	io->exited = true;
 	io->drained_cb = cb;
 	io->drained_arg = arg;
+	/*
+	 * All the process wrote is in its pipe or pty, or in a pump's
+	 * buffer, by now: that much has to be written, not up to EOF, which
+	 * a descendant holding the pipe may put off for ever.
+	 */
+	for (i = 1; i < 3; i++)
+		if (io->pump[i] != NULL && !io->over[i])
+			io->goal[i] = io->pump[i]->written +
+			    pump_backlog(io->pump[i]);
 	if (!io->copy)
 		for (i = 1; i < 3; i++)
 			ioc_sink_release(io, i);

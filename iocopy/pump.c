@@ -6,12 +6,19 @@
  * the reading of the source (the pipe behind it fills and the writer
  * blocks): back-pressure, never a dropped byte.
  *
+ * Where the loop's backend has edge-triggered events (epoll) both events
+ * stay registered and each edge runs the pump until it would block: no
+ * epoll_ctl per switch between waiting for the source and waiting for
+ * the destination.  Elsewhere the pump registers the one it waits for.
+ *
  * When one side is a pipe (containerd's FIFOs always are) splice(2) moves
  * the bytes inside the kernel and the pump holds none.  A pair the kernel
- * cannot splice (EINVAL) falls back to read/write through one PUMP_BUF
- * buffer, made when first needed.  Each pass moves at most PUMP_BURST
+ * cannot splice (EINVAL: a kernel whose tty has no splice) falls back to
+ * read/write through one PUMP_BUF buffer, held only while there are bytes
+ * to move.  Each pass moves at most PUMP_BURST
  * bytes, so a flood shares the loop with everyone else.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -62,9 +69,10 @@ fd_pollable(int fd)
 /* A pump from src to dst; it starts with pump_start. */
 struct pump *
 pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
-    void *arg)
+    pump_done_fn moved, void *arg)
 {
 	struct pump	*p = xcalloc(1, sizeof(*p));
+	short		 ev;
 
 	p->base = base;
 	p->src = src;
@@ -73,10 +81,13 @@ pump_new(struct event_base *base, int src, int dst, pump_done_fn done,
 	p->dst_poll = fd_pollable(dst);
 	p->splice = true;
 	p->done_cb = done;
+	p->moved_cb = moved;
 	p->arg = arg;
-	p->rev = event_new(base, src, EV_READ, pump_cb, p);
-	p->wev = p->dst_poll ? event_new(base, dst, EV_WRITE, pump_cb, p) :
-	    NULL;
+	p->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
+	ev = p->et ? EV_PERSIST | EV_ET : 0;
+	p->rev = event_new(base, src, EV_READ | ev, pump_cb, p);
+	p->wev = p->dst_poll ? event_new(base, dst, EV_WRITE | ev, pump_cb,
+	    p) : NULL;
 	if (p->rev == NULL || (p->dst_poll && p->wev == NULL))
 		fatalx("%s: event_new", __func__);
 	return (p);
@@ -98,6 +109,20 @@ pump_set_pending(struct pump *p, const void *data, size_t len)
 	p->splice = false;	/* the buffer goes first; then read/write */
 }
 
+/*
+ * Bytes read or readable but not yet written: the buffer, and what waits
+ * in the source (a pipe's or a pty master's FIONREAD).
+ */
+uint64_t
+pump_backlog(struct pump *p)
+{
+	int	n = 0;
+
+	if (ioctl(p->src, FIONREAD, &n) == -1 || n < 0)
+		n = 0;
+	return ((uint64_t)p->len + (uint64_t)n);
+}
+
 /* Stop watching; the descriptors stay with the caller. */
 void
 pump_free(struct pump *p)
@@ -111,10 +136,19 @@ pump_free(struct pump *p)
 	free(p);
 }
 
-/* Wait for the source (EV_READ) or the destination (EV_WRITE). */
+/*
+ * Wait for the source (EV_READ) or the destination (EV_WRITE); 0: the
+ * pass used its burst and the pump goes on at the next pass.
+ */
 static void
 pump_wait(struct pump *p, short what)
 {
+	if (what == 0) {
+		event_active(p->rev, EV_READ, 0);
+		return;
+	}
+	if (p->et)
+		return;		/* both registered: the next edge comes */
 	if (what == EV_WRITE && !p->dst_poll) {
 		/* A file is always writable: come back next pass. */
 		event_active(p->rev, EV_WRITE, 0);
@@ -182,6 +216,7 @@ pump_splice(struct pump *p)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			moved += (size_t)n;
+			p->written += (uint64_t)n;
 			continue;
 		}
 		if (n == 0 || (n == -1 && pump_src_over(p, errno))) {
@@ -205,10 +240,11 @@ pump_splice(struct pump *p)
 		 * which.  A source with bytes or at EOF means the
 		 * destination (waiting on the source would spin).
 		 */
-		pump_wait(p, pump_src_ready(p) ? EV_WRITE : EV_READ);
+		if (!p->et)
+			pump_wait(p, pump_src_ready(p) ? EV_WRITE : EV_READ);
 		return (0);
 	}
-	pump_wait(p, EV_READ);
+	pump_wait(p, 0);
 	return (0);
 }
 
@@ -230,6 +266,9 @@ pump_fill(struct pump *p)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
+			/* Idle: an idle pump holds no buffer. */
+			free(p->buf);
+			p->buf = NULL;
 			pump_wait(p, EV_READ);
 			return (0);
 		}
@@ -255,6 +294,7 @@ pump_rw(struct pump *p)
 			p->off += (size_t)n;
 			p->len -= (size_t)n;
 			moved += (size_t)n;
+			p->written += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -268,18 +308,21 @@ pump_rw(struct pump *p)
 		pump_finish(p);
 		return;
 	}
-	pump_wait(p, p->len > 0 ? EV_WRITE : EV_READ);
+	pump_wait(p, 0);
 }
 
-/* One pass: splice if it may, else read/write. */
+/* One pass: splice if it may, else read/write; report progress. */
 static void
 pump_run(struct pump *p)
 {
+	uint64_t	before = p->written;
+
 	if (p->done)
 		return;
-	if (p->splice && pump_splice(p) == 0)
-		return;
-	pump_rw(p);
+	if (!p->splice || pump_splice(p) != 0)
+		pump_rw(p);
+	if (!p->done && p->written != before && p->moved_cb != NULL)
+		p->moved_cb(p, p->arg);
 }
 
 /* Source readable or destination writable. */
@@ -295,5 +338,8 @@ pump_cb(evutil_socket_t fd, short what, void *arg)
 void
 pump_start(struct pump *p)
 {
+	if (p->et && (event_add(p->rev, NULL) == -1 ||
+	    (p->wev != NULL && event_add(p->wev, NULL) == -1)))
+		fatalx("%s: event_add", __func__);
 	pump_run(p);
 }

@@ -24,19 +24,12 @@
 #include <linux/magic.h>
 
 #include "cgstats.h"
+#include "cgstats_int.h"
 #include "containerd/cgroups/v2/metrics.pb.h"
 #include "pbutil.h"
 #include "xmalloc.h"
 
-#define CGROUP_ROOT	"/sys/fs/cgroup"		/* cgroup2 on a unified host */
-#define CGROUP_HYBRID	"/sys/fs/cgroup/unified"	/* cgroup2 beside v1 (systemd hybrid) */
 #define CGFILE_MAX	(64 * 1024)	/* memory.stat is ~2 KiB; io.stat grows per disk */
-
-/* A "key value" line of a flat keyed file, and where its value goes. */
-struct cg_key {
-	const char	*name;
-	size_t		 offset;	/* of a uint64_t in the submessage */
-};
 
 #define CPU_KEY(k)	{ #k, offsetof(iccv_CPUStat, k) }
 static const struct cg_key cpu_keys[] = {
@@ -70,13 +63,13 @@ static const struct cg_key io_keys[] = {
 	IO_KEY(rbytes), IO_KEY(wbytes), IO_KEY(rios), IO_KEY(wios),
 };
 
-#define NKEYS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NKEYS(a)	CG_NKEYS(a)
 
 /*
  * Read dirfd/name into buf as a string; false if it is missing or cannot
  * be read (a controller that is not enabled).
  */
-static bool
+bool
 cg_read(int dirfd, const char *name, char *buf, size_t size)
 {
 	ssize_t	n = 0;
@@ -99,7 +92,7 @@ cg_read(int dirfd, const char *name, char *buf, size_t size)
 }
 
 /* A value as the kernel writes it: a number, or "max" for no limit. */
-static uint64_t
+uint64_t
 cg_value(const char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -110,7 +103,7 @@ cg_value(const char *s)
 }
 
 /* A single-value file; false if it is missing. */
-static bool
+bool
 cg_read_value(int dirfd, const char *name, uint64_t *out)
 {
 	char	buf[64];
@@ -142,7 +135,7 @@ cg_set_key(const struct cg_key *keys, size_t nkeys, void *msg,
  * Parse a flat keyed file ("key value" per line, as cpu.stat, memory.stat
  * and memory.events are) into msg; false if the file is missing.
  */
-static bool
+bool
 cg_read_keyed(int dirfd, const char *name, const struct cg_key *keys,
     size_t nkeys, void *msg)
 {
@@ -265,17 +258,24 @@ cgstats_for_dir(const char *cgroup_dir, const char **type_url,
 	return (0);
 }
 
+/* Whether path is the mount point of a cgroup2 hierarchy. */
+bool
+cg_is_cgroup2(const char *path)
+{
+	struct statfs	sfs;
+
+	return (statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
+}
+
 /* Where the cgroup v2 hierarchy is mounted, or NULL if it is not. */
 static const char *
 cg_v2_root(void)
 {
 	static const char *const roots[] = { CGROUP_ROOT, CGROUP_HYBRID };
-	struct statfs	 sfs;
-	size_t		 i;
+	size_t	i;
 
 	for (i = 0; i < NKEYS(roots); i++) {
-		if (statfs(roots[i], &sfs) == 0 &&
-		    sfs.f_type == CGROUP2_SUPER_MAGIC)
+		if (cg_is_cgroup2(roots[i]))
 			return (roots[i]);
 	}
 	return (NULL);
@@ -314,7 +314,30 @@ cgstats_pid_dir(pid_t pid, char **err)
 	return (dir);
 }
 
-/* Encode the metrics of pid's cgroup. */
+/*
+ * Where the controllers are cgroup v1 (legacy, or systemd's hybrid layout
+ * whose cgroup2 tree has none), the v1 metrics, as containerd's runc shim
+ * answers there; NULL *type_url if pid has no v1 memory or cpuacct.
+ */
+static int
+cgstats_v1_for_pid(pid_t pid, const char **type_url, uint8_t **value,
+    size_t *len, char **err)
+{
+	struct cg1_dirs	d;
+	int		rc = 0;
+
+	*type_url = NULL;
+	if (cg1_dirs_for_pid(pid, &d, err) == -1)
+		return (-1);
+	if (d.memory != NULL || d.cpuacct != NULL) {
+		if ((rc = cg1_encode(&d, value, len, err)) == 0)
+			*type_url = CGSTATS_V1_TYPE_URL;
+	}
+	cg1_dirs_free(&d);
+	return (rc);
+}
+
+/* Encode the metrics of pid's cgroup: v2 on a unified host, else v1. */
 int
 cgstats_for_pid(pid_t pid, const char **type_url, uint8_t **value,
     size_t *len, char **err)
@@ -322,6 +345,12 @@ cgstats_for_pid(pid_t pid, const char **type_url, uint8_t **value,
 	char	*dir;
 	int	 rc;
 
+	if (!cg_is_cgroup2(CGROUP_ROOT)) {
+		if (cgstats_v1_for_pid(pid, type_url, value, len, err) == -1)
+			return (-1);
+		if (*type_url != NULL)
+			return (0);
+	}
 	if ((dir = cgstats_pid_dir(pid, err)) == NULL)
 		return (-1);
 	rc = cgstats_for_dir(dir, type_url, value, len, err);

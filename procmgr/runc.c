@@ -68,6 +68,7 @@ struct runc_call {
 	bool			 have_status;
 	bool			 reaped;
 	bool			 timed_out;
+	bool			 lost;		/* its status could not be had */
 	runc_done_fn		 done;
 	void			*arg;
 };
@@ -184,21 +185,41 @@ runc_fa_fd(posix_spawn_file_actions_t *fa, int fd, int target)
 	return (posix_spawn_file_actions_adddup2(fa, fd, target));
 }
 
+/*
+ * The descriptors runc gets as 0, 1, 2.  The dup2s run in order in the
+ * child, so a source among 0..RUNC_LOG_FD that is not its own target
+ * could be overwritten by an earlier one: such a source is moved above
+ * first (and closed again by runc_spawn).
+ */
+static int
+runc_stdio(const struct runc_call *c, const struct runc_spec *s, int io[3],
+    bool moved[3])
+{
+	int	i, fd;
+
+	for (i = 0; i < 3; i++) {
+		if (s->stdio != NULL)
+			io[i] = s->stdio[i];
+		else
+			io[i] = i == 0 ? s->stdin_fd : i == 2 ? c->errfd : -1;
+		moved[i] = false;
+		if (io[i] == -1 || io[i] == i || io[i] > RUNC_LOG_FD)
+			continue;
+		if ((fd = fcntl(io[i], F_DUPFD_CLOEXEC, RUNC_LOG_FD + 1)) == -1)
+			return (errno);
+		io[i] = fd;
+		moved[i] = true;
+	}
+	return (0);
+}
+
 /* The child's descriptors: stdio, the log on RUNC_LOG_FD, nothing else. */
 static int
 runc_file_actions(posix_spawn_file_actions_t *fa, const struct runc_call *c,
-    const struct runc_spec *s)
+    const int io[3])
 {
-	int	io[3], i, rv = 0;
+	int	i, rv = 0;
 
-	if (s->stdio != NULL) {
-		for (i = 0; i < 3; i++)
-			io[i] = s->stdio[i];
-	} else {
-		io[0] = s->stdin_fd;
-		io[1] = -1;
-		io[2] = c->errfd;
-	}
 	for (i = 0; i < 3 && rv == 0; i++)
 		rv = runc_fa_fd(fa, io[i], i);
 	if (rv == 0)
@@ -217,8 +238,11 @@ runc_spawn(struct runc_call *c, const struct runc_spec *s,
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		attr;
 	sigset_t			set;
-	int				rv;
+	int				rv, i, io[3];
+	bool				moved[3];
 
+	if ((rv = runc_stdio(c, s, io, moved)) != 0)
+		return (rv);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	/* The daemon blocks SIGCHLD and ignores SIGPIPE; runc must not. */
@@ -229,11 +253,14 @@ runc_spawn(struct runc_call *c, const struct runc_spec *s,
 	posix_spawnattr_setsigdefault(&attr, &set);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF);
-	if ((rv = runc_file_actions(&fa, c, s)) == 0)
+	if ((rv = runc_file_actions(&fa, c, io)) == 0)
 		rv = posix_spawnp(&c->pid, a->v[0], &fa, &attr, a->v,
 		    environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; i < 3; i++)
+		if (moved[i])
+			close(io[i]);
 	return (rv);
 }
 
@@ -436,6 +463,10 @@ runc_error(struct runc_call *c, int status)
 		    c->cmd, runc_timeout_ms);
 		return (msg);
 	}
+	if (c->lost) {
+		xasprintf(&msg, "runc %s: its exit status was lost", c->cmd);
+		return (msg);
+	}
 	if ((msg = runc_log_error(c->logfd)) != NULL ||
 	    (msg = runc_stderr_error(c->errfd)) != NULL)
 		return (msg);
@@ -522,6 +553,7 @@ runc_watch_cb(__attribute__((unused)) int fd,
 		return;
 	case -1:
 		status = -1;
+		c->lost = true;
 		break;
 	}
 	c->reaped = true;

@@ -68,6 +68,16 @@ const char *events_address(void);
 int	events_publish(const char *ns, const char *topic,
 	    const pb_msgdesc_t *fields, const void *event);
 void	events_get_stats(struct events_stats *);
+/*
+ * Re-execution: the queue (the event in flight first) as bytes the next
+ * image hands to events_import after its events_init; the connection
+ * itself is not kept (it is close-on-exec) and the next image reconnects
+ * to the saved address, sending the unanswered event again.  *buf is
+ * malloc'd (NULL with *len 0 for an empty queue).  events_import refuses
+ * (-1, *err, nothing queued) bytes that are not a whole export.
+ */
+int	events_export(uint8_t **buf, size_t *len);
+int	events_import(const uint8_t *buf, size_t len, char **err);
 /* Drop the queue and the connection. */
 void	events_fini(void);
 

@@ -18,10 +18,13 @@
  * destination stops the reading of its source until it drains, so a slow
  * reader slows the writer and no byte is ever dropped.
  *
- * Every call runs on the loop given to iocopy_open.  Paths are FIFOs (or
- * regular files, which take appended output; stdin must be a FIFO when
- * copied).  Opening never blocks: FIFOs are opened O_NONBLOCK, and the
- * keep-alive descriptors make "no reader yet" (ENXIO) impossible.
+ * Every call runs on the loop given to iocopy_open.  Paths are absolute:
+ * FIFOs, or regular files, which take appended output (stdin must be a
+ * FIFO when copied); "fifo://<path>" and "file://<path>" (a file made if
+ * missing) are accepted as containerd writes them, other URIs
+ * ("binary://") are refused.  Opening never blocks: FIFOs are opened
+ * O_NONBLOCK, and the keep-alive descriptors make "no reader yet" (ENXIO)
+ * impossible.
  */
 #ifndef SANDBOXD_IOCOPY_H
 #define SANDBOXD_IOCOPY_H
@@ -40,9 +43,9 @@ struct iocopy_cfg {
 	bool		 terminal;	/* the process has a pty: runc sends its
 					   master over the console socket */
 	const char	*console_dir;	/* where the console socket is made */
-	bool		 copy;		/* no terminal: copy through pipes rather
-					   than hand the FIFOs over (tests,
-					   bench_iocopy) */
+	bool		 copy;		/* no terminal: copy through pipes
+					   rather than hand the FIFOs over
+					   (tests, bench_iocopy) */
 };
 
 /*
@@ -56,7 +59,9 @@ struct iocopy_cfg {
  * iocopy_console_socket: the path for runc --console-socket, or NULL.
  * iocopy_child_started: runc has passed the descriptors on (create or
  * exec returned): the daemon's copies of the child's ends are closed, so
- * that the process's exit gives EOF.
+ * that the process's exit gives EOF; a terminal's master, which runc
+ * create has sent by then, is taken from the console socket at once, so
+ * that a size set before is on the pty before runc start.
  * iocopy_resize: TIOCSWINSZ on the pty master; before the master has
  * arrived the size is kept and set on arrival.  -1 with *err without a
  * terminal, or when the master was lost (a daemon crash).
@@ -66,12 +71,12 @@ struct iocopy_cfg {
  * iocopy_when_drained: call once the process has exited.  cb(arg) runs
  * once, from the loop (never inside this call), when every byte the
  * process wrote is in containerd's FIFOs: at the next pass for handed
- * FIFOs or when nothing is copied; for copies, when the process's pipe or
- * pty reports EOF (all its writers, descendants included, closed) and
- * the buffer is written.  A descendant that keeps the pipe or pty open
- * delays it without bound: bound it with a timer if that matters
- * (containerd's own shim waits 2 s at Delete).  From then on each
- * keep-alive is closed as soon as its FIFO is empty, so containerd sees
+ * FIFOs or when nothing is copied; for copies, once what waited in the
+ * process's pipe or pty (and the pump's buffer) at this call is written,
+ * or the copy reached EOF.  A descendant that keeps the pipe or pty open
+ * does not hold it up; its later output goes on being copied.  Then each
+ * keep-alive no copy writes to any more is closed as soon as its FIFO is
+ * empty (a copy's own, when its source reaches EOF), so containerd sees
  * EOF after the last byte, and no byte is lost when containerd is away.
  * Calling it again replaces the callback.
  * iocopy_free: close everything at once (Delete), remove the console
@@ -93,10 +98,12 @@ void		 iocopy_free(struct iocopy *);
  * iocopy_export: describe io for a live re-execution (sandboxd.v1.Iocopy,
  * versioned): its descriptors, made to survive execve, and the bytes
  * read but not yet written.  Call it just before the execve, with no loop
- * pass in between; io itself is untouched (free it, or keep using it if
- * the exec fails: iocopy_import sets close-on-exec again).  *buf is
- * malloc'd.  A pending iocopy_when_drained callback is not carried: ask
- * again after the import.
+ * pass in between; io itself is untouched.  *buf is malloc'd.  A pending
+ * iocopy_when_drained callback is not carried: ask again after the
+ * import.
+ * iocopy_export_cancel: the exec is not going to happen (the hand-over
+ * was given up): close-on-exec again, so that no later child (runc, a
+ * sandbox) inherits the descriptors; io goes on as before.
  * iocopy_import: rebuild it in the new image on base; -1 with *err for
  * an unknown version, a malformed description or a descriptor that is
  * not open, closing none.
@@ -109,6 +116,7 @@ void		 iocopy_free(struct iocopy *);
  * answers at once.
  */
 int		 iocopy_export(struct iocopy *, uint8_t **, size_t *);
+void		 iocopy_export_cancel(struct iocopy *);
 int		 iocopy_import(struct event_base *, const uint8_t *, size_t,
 		    struct iocopy **, char **);
 int		 iocopy_reattach(struct event_base *,

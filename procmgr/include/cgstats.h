@@ -11,15 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The type URL containerd's typeurl resolves to cgroup2 stats.Metrics. */
+/* The type URLs containerd's typeurl resolves to cgroup2/cgroup1 stats.Metrics. */
 #define CGSTATS_TYPE_URL	"io.containerd.cgroups.v2.Metrics"
+#define CGSTATS_V1_TYPE_URL	"io.containerd.cgroups.v1.Metrics"
 
 /* cgstats.c */
 /*
- * Encode the metrics of pid's cgroup (its "0::" line in /proc/<pid>/cgroup)
- * or of cgroup_dir.  *type_url is static; *value is malloc'd.  A controller
- * the cgroup lacks leaves its fields out; a cgroup that cannot be found or
- * read at all is an error: -1 with *err (malloc'd).
+ * Encode the metrics of pid's cgroup or of the cgroup v2 directory
+ * cgroup_dir.  For a pid, as containerd's runc shim decides: on a unified
+ * (cgroup2) host, io.containerd.cgroups.v2.Metrics of its "0::" cgroup;
+ * where the controllers are v1 (legacy or hybrid hosts),
+ * io.containerd.cgroups.v1.Metrics of its v1 cgroups.  *type_url is static,
+ * *value malloc'd.  A controller the cgroup lacks leaves its fields out; a
+ * cgroup that cannot be found or read at all is an error: -1 with *err
+ * (malloc'd).
  */
 int	cgstats_for_pid(pid_t, const char **type_url, uint8_t **value,
 	    size_t *len, char **err);

@@ -29,9 +29,11 @@
  * status (0: success), -1 when runc died of a signal (the timeout's
  * SIGKILL included).  error is the last error runc logged (its --log
  * json), else what it wrote on stderr, else a sentence saying how it
- * ended; NULL on success.  pid, for create and exec that succeeded, is the
- * pid runc wrote to its --pid-file (the container's init or the exec'd
- * process, now the daemon's child: see subreaper below), else 0.
+ * ended; NULL on success.  A non-NULL error is a failure even with
+ * status 0 (a create or exec that left no pid in its pid file).  pid, for
+ * create and exec that succeeded, is the pid runc wrote to its --pid-file
+ * (the container's init or the exec'd process, now the daemon's child:
+ * see subreaper below), else 0.
  */
 struct runc_result {
 	int	 status;
@@ -54,7 +56,9 @@ typedef void (*runc_done_fn)(void *arg, const struct runc_result *res);
  * [--console-socket S --tty] <id>`; the .json is removed once runc exits.
  * runc_kill: `runc kill [--all] <id> <sig>`.  runc_delete: `runc delete
  * [--force] <id>`.  runc_update: `runc update --resources - <id>`, the
- * resources JSON (an OCI LinuxResources) on runc's stdin.
+ * resources JSON (an OCI LinuxResources) on runc's stdin.  Ids must be
+ * one path component.  runc runs with the daemon's environment, an empty
+ * signal mask and descriptors 0-2 and its log alone.  Needs pidfds.
  *
  * done runs once per invocation that started.  In done for a create or
  * exec, the new process is spared by the orphan reaping: the caller must

@@ -62,6 +62,7 @@ static struct {
 	int			 nseen;
 	int			 fail_nth;	/* answer request n (1-based) with an error */
 	int			 close_nth;	/* close without answering request n */
+	bool			 silent;	/* answer nothing */
 } fk;
 
 static int
@@ -205,7 +206,8 @@ fake_read_cb(struct bufferevent *bev, void *arg)
 			fk.conn = NULL;
 			return;
 		}
-		fake_answer(fh.stream_id, fk.nseen == fk.fail_nth);
+		if (!fk.silent)
+			fake_answer(fh.stream_id, fk.nseen == fk.fail_nth);
 		evbuffer_drain(in, FRAME_HEADER_SIZE + fh.length);
 	}
 }
@@ -342,7 +344,7 @@ Test(events, delivered_in_order, .init = setup, .fini = teardown,
 	run_until(&fk.nseen, 200, 10);
 	cr_assert_eq(fk.nseen, 200);
 	assert_seen_in_order(0, 0, 200, "k8s.io");
-	run_for(0.05);
+	run_for(0.2);
 	events_get_stats(&st);
 	cr_assert_eq(st.published, 200);
 	cr_assert_eq(st.delivered, 200);
@@ -423,7 +425,7 @@ Test(events, queued_while_containerd_is_down, .init = setup,
 	run_until(&fk.nseen, 15, 10);
 	cr_assert_eq(fk.nseen, 15);
 	assert_seen_in_order(0, 0, 15, "k8s.io");
-	run_for(0.05);
+	run_for(0.2);
 	events_get_stats(&st);
 	cr_assert_eq(st.delivered, 15);
 	cr_assert_eq(st.queued, 0);
@@ -464,7 +466,7 @@ Test(events, lost_answer_resent, .init = setup, .fini = teardown,
 	cr_assert_eq(fk.nseen, 5);
 	assert_seen_in_order(0, 0, 2, "default");
 	assert_seen_in_order(2, 1, 3, "default");	/* pid 1 again, then on */
-	run_for(0.05);
+	run_for(0.2);
 	events_get_stats(&st);
 	cr_assert_eq(st.delivered, 4);
 	cr_assert_eq(st.connects, 2);
@@ -486,7 +488,7 @@ Test(events, overflow_drops_oldest, .init = setup, .fini = teardown,
 	cr_assert_eq(st.published, 20);
 	fake_start();
 	run_until(&fk.nseen, 8, 10);
-	run_for(0.05);
+	run_for(0.2);
 	cr_assert_eq(fk.nseen, 8);
 	assert_seen_in_order(0, 12, 8, "k8s.io");
 	ev_tuning.queue_max = EVENTS_QUEUE_MAX;
@@ -563,4 +565,86 @@ Test(events, address_remembered, .init = setup, .fini = teardown,
 	run_until(&fk.nseen, 1, 10);
 	cr_assert_eq(fk.nseen, 1);
 	assert_seen_in_order(0, 7, 1, "k8s.io");
+}
+
+/* A re-execution: the queue goes across as bytes and is delivered after. */
+Test(events, queue_carried_over_reexec, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct events_stats	 st;
+	uint8_t			*buf = NULL;
+	size_t			 len = 0;
+	char			*err = NULL;
+
+	cr_assert_eq(events_set_address(fk.sock, &err), 0, "%s", err);
+	publish_exits("k8s.io", 0, 6);
+	run_for(0.1);
+	cr_assert_eq(events_export(&buf, &len), 0);
+	cr_assert_gt(len, 0);
+
+	/* Truncated or padded bytes are refused and queue nothing. */
+	events_fini();
+	cr_assert_eq(events_init(fk.base, fk.dir), 0);
+	cr_assert_eq(events_import(buf, len - 1, &err), -1);
+	cr_assert_not_null(err);
+	free(err);
+	err = NULL;
+	events_get_stats(&st);
+	cr_assert_eq(st.queued, 0);
+
+	/* The next image: the saved address, the imported queue first. */
+	events_fini();
+	cr_assert_eq(events_init(fk.base, fk.dir), 0);
+	cr_assert_eq(events_import(buf, len, &err), 0, "%s", err);
+	free(buf);
+	publish_exits("k8s.io", 6, 2);
+	events_get_stats(&st);
+	cr_assert_eq(st.queued, 8);
+	fake_start();
+	run_until(&fk.nseen, 8, 10);
+	cr_assert_eq(fk.nseen, 8);
+	assert_seen_in_order(0, 0, 8, "k8s.io");
+	run_for(0.2);		/* the last answer */
+
+	cr_assert_eq(events_export(&buf, &len), 0);
+	cr_assert_null(buf, "an empty queue exports nothing");
+	cr_assert_eq(len, 0);
+}
+
+/* The event on the wire is never the one dropped for room. */
+Test(events, overflow_spares_the_event_in_flight, .init = setup,
+    .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct events_stats	st;
+	char			*err = NULL;
+
+	ev_tuning.queue_max = 1;
+	fk.silent = true;
+	fake_start();
+	cr_assert_eq(events_set_address(fk.sock, &err), 0, "%s", err);
+	publish_exits("k8s.io", 0, 1);
+	run_until(&fk.nseen, 1, 10);
+	cr_assert_eq(fk.nseen, 1, "pid 0 is on the wire, unanswered");
+	publish_exits("k8s.io", 1, 5);
+	events_get_stats(&st);
+	cr_assert_eq(st.queued, 2, "the one in flight and the newest");
+	cr_assert_eq(st.overflowed, 4);
+	fk.silent = false;
+	ev_tuning.queue_max = EVENTS_QUEUE_MAX;
+}
+
+/* An address that cannot be saved is not used either. */
+Test(events, unsaved_address_not_used, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	char	*err = NULL, gone[128];
+
+	events_fini();
+	snprintf(gone, sizeof(gone), "%s/no-such-dir", fk.dir);
+	cr_assert_eq(events_init(fk.base, gone), 0);
+	cr_assert_eq(events_set_address(fk.sock, &err), -2);
+	cr_assert_not_null(err);
+	cr_assert_not_null(strstr(err, "no-such-dir"), "%s", err);
+	free(err);
+	cr_assert_null(events_address());
 }

@@ -200,7 +200,8 @@ drained_cb(void *arg)
 static void
 slow_reader(bool copy)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = copy };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = copy };
 	struct iocopy		*io;
 	struct reader		 r = { 0 };
 	const size_t		 total = 6 * 1024 * 1024;
@@ -246,6 +247,29 @@ Test(iocopy, slow_reader_copy, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
 	drained = false;
+	slow_reader(true);
+}
+
+/* The same on a poll(2) loop: no edge-triggered events, one at a time. */
+static void
+use_poll_base(void)
+{
+	struct event_config	*ec = event_config_new();
+
+	event_base_free(base);
+	event_config_avoid_method(ec, "epoll");
+	event_config_avoid_method(ec, "select");
+	cr_assert_not_null(base = event_base_new_with_config(ec));
+	event_config_free(ec);
+	cr_assert_str_eq(event_base_get_method(base), "poll");
+	cr_assert_eq(event_base_get_features(base) & EV_FEATURE_ET, 0);
+}
+
+Test(iocopy, slow_reader_copy_poll, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	drained = false;
+	use_poll_base();
 	slow_reader(true);
 }
 
@@ -465,6 +489,48 @@ Test(iocopy, bad_paths, .init = setup, .fini = teardown,
 	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
 	cr_assert(strstr(err, "console") != NULL, "%s", err);
 	free(err);
+	err = NULL;
+	cfg = (struct iocopy_cfg){ .stdout_path = "binary:///bin/logger" };
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
+	cr_assert(strstr(err, "binary:///bin/logger") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	cfg = (struct iocopy_cfg){ .stderr_path = "relative/fifo" };
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), -1);
+	cr_assert(strstr(err, "stderr relative/fifo") != NULL, "%s", err);
+	free(err);
+}
+
+/* fifo:// names the FIFO; file:// a file, made if missing. */
+Test(iocopy, uris, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { 0 };
+	struct iocopy		*io;
+	char			*err = NULL, *got, fifo_uri[300], file_uri[300];
+	char			 buf[64];
+	int			 stdio[3], rfd, fd, calls = 0;
+	ssize_t			 n;
+
+	snprintf(fifo_uri, sizeof(fifo_uri), "fifo://%s", out_path);
+	snprintf(file_uri, sizeof(file_uri), "file://%s/new.log", dir);
+	cfg.stdout_path = fifo_uri;
+	cfg.stderr_path = file_uri;
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_child_stdio(io, stdio);
+	cr_assert_eq(write(stdio[1], "to the fifo", 11), 11);
+	cr_assert_eq(write(stdio[2], "to the file", 11), 11);
+	iocopy_child_started(io);
+	iocopy_when_drained(io, drained_cb, &calls);
+	cr_assert_not_null(got = read_all(rfd, 5000), "no EOF");
+	cr_assert_str_eq(got, "to the fifo");
+	iocopy_free(io);
+	close(rfd);
+	cr_assert_neq(fd = open(file_uri + 7, O_RDONLY), -1);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_assert_eq(n, 11);
+	cr_assert(memcmp(buf, "to the file", 11) == 0);
 }
 
 /* Output to a regular file (containerd's file scheme) is appended. */
@@ -503,6 +569,91 @@ Test(iocopy, file_output, .init = setup, .fini = teardown,
 	cr_assert(strncmp(buf, "old;", 4) == 0, "%s", buf);
 	cr_assert(strstr(buf + 4, "out;") && strstr(buf + 4, "err;"), "%s",
 	    buf);
+}
+
+/*
+ * A child reading its stdin slowly (16 KiB, then a pause), checking the
+ * pattern; exits 0 if it got exactly total bytes, then EOF.
+ */
+static pid_t
+spawn_slow_reader(int in, size_t total)
+{
+	struct reader	r = { .fd = 0 };
+	pid_t		pid;
+
+	if ((pid = fork()) != 0)
+		return (pid);
+	as_container(in, -1, -1);
+	while (!r.eof) {
+		reader_pump(&r, 16384);
+		usleep(500);
+	}
+	_exit(r.got == total && !r.bad ? 0 : 1);
+}
+
+/*
+ * Several MB into a copied stdin whose process reads slowly: the pump
+ * never holds more than its buffer, containerd's writes meet a full FIFO
+ * (back-pressure), and the process gets every byte in order, then EOF
+ * at CloseIO.
+ */
+static void	stdin_slow_process(void);
+
+Test(iocopy, stdin_slow_process, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	stdin_slow_process();
+}
+
+Test(iocopy, stdin_slow_process_poll, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	use_poll_base();
+	stdin_slow_process();
+}
+
+static void
+stdin_slow_process(void)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path, .copy = true };
+	struct iocopy		*io;
+	unsigned char		 buf[8192];
+	const size_t		 total = 4 * 1024 * 1024;
+	size_t			 off = 0, n, i;
+	char			*err = NULL;
+	int			 stdio[3], wfd, status = 0;
+	bool			 full = false;
+	ssize_t			 w;
+	pid_t			 pid;
+
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	wfd = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_neq(wfd, -1);
+	iocopy_child_stdio(io, stdio);
+	pid = spawn_slow_reader(stdio[0], total);
+	iocopy_child_started(io);
+	while (off < total) {
+		n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(off + i);
+		if ((w = write(wfd, buf, n)) > 0)
+			off += (size_t)w;
+		else if (w == -1 && errno == EAGAIN)
+			full = true;
+		else
+			cr_assert_fail("write: %s", strerror(errno));
+		spin();
+		if (io->pump[0] != NULL)
+			cr_assert_leq(io->pump[0]->len, PUMP_BUF);
+	}
+	cr_assert(full, "containerd's writes were never held back");
+	close(wfd);
+	iocopy_close_stdin(io);
+	while (waitpid(pid, &status, WNOHANG) == 0)
+		spin_for(1);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the process did not get every byte, in order, then EOF");
+	iocopy_free(io);
 }
 
 /* Send fd over a Unix stream socket at path, as runc does the master. */
@@ -664,6 +815,92 @@ Test(iocopy, terminal, .init = setup, .fini = teardown,
 	close(rfd);
 }
 
+/* The fake runc of a container that writes total bytes to its tty. */
+static pid_t
+spawn_tty_writer(const char *sock, size_t total)
+{
+	struct termios	t;
+	unsigned char	buf[8192];
+	size_t		off = 0, n, i;
+	int		master, slave;
+	pid_t		pid;
+
+	if ((pid = fork()) != 0)
+		return (pid);
+	as_container(-1, -1, -1);
+	if (openpty(&master, &slave, NULL, NULL, NULL) == -1)
+		_exit(10);
+	tcgetattr(slave, &t);
+	cfmakeraw(&t);
+	tcsetattr(slave, TCSANOW, &t);
+	if (send_master(sock, master) == -1)
+		_exit(11);
+	close(master);
+	while (off < total) {
+		n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(off + i);
+		if (write(slave, buf, n) != (ssize_t)n)
+			_exit(12);
+		off += n;
+	}
+	_exit(0);
+}
+
+/*
+ * MBs out of a terminal to a slow reader: all of it, in order, then EOF
+ * when the slave is closed; the pumps hold at most their buffer.
+ */
+static void	terminal_bulk_slow_reader(void);
+
+Test(iocopy, terminal_bulk_slow_reader, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	terminal_bulk_slow_reader();
+}
+
+Test(iocopy, terminal_bulk_slow_reader_poll, .init = setup,
+    .fini = teardown, .timeout = TEST_TIMEOUT)
+{
+	use_poll_base();
+	terminal_bulk_slow_reader();
+}
+
+static void
+terminal_bulk_slow_reader(void)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .terminal = true, .console_dir = dir };
+	struct iocopy		*io;
+	struct reader		 r = { 0 };
+	const size_t		 total = 3 * 1024 * 1024;
+	char			*err = NULL;
+	int			 calls = 0;
+	pid_t			 pid;
+
+	r.fd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	pid = spawn_tty_writer(iocopy_console_socket(io), total);
+	iocopy_child_started(io);
+	while (!r.eof) {
+		spin();
+		if (io->pump[1] != NULL)
+			cr_assert_leq(io->pump[1]->len, PUMP_BUF);
+		if (pid != -1 && waitpid(pid, NULL, WNOHANG) == pid) {
+			iocopy_when_drained(io, drained_cb, &calls);
+			pid = -1;
+		}
+		reader_pump(&r, 32768);
+		usleep(1000);
+	}
+	cr_assert_not(r.bad, "bytes out of order");
+	cr_assert_eq(r.got, total, "got %zu of %zu", r.got, total);
+	spin_for(5);
+	cr_assert_eq(calls, 1);
+	iocopy_free(io);
+	close(r.fd);
+}
+
 /* A terminal whose runc never sends a master: drained at once. */
 Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
@@ -679,6 +916,111 @@ Test(iocopy, terminal_without_master, .init = setup, .fini = teardown,
 	spin_for(10);
 	cr_assert_eq(calls, 1);
 	iocopy_free(io);
+}
+
+/*
+ * A descendant keeps the copied stdout open after the process exits: the
+ * drain still comes once the process's own output is in the FIFO; the
+ * descendant's later output follows, and EOF when it is gone too.
+ */
+Test(iocopy, drained_despite_descendant, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
+	struct iocopy		*io;
+	char			*err = NULL, buf[256] = "", *got;
+	int			 stdio[3], rfd, calls = 0, go[2];
+	pid_t			 pid;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_child_stdio(io, stdio);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		as_container(go[0], stdio[1], -1);
+		if (fork() == 0) {	/* the descendant: waits, then writes */
+			char	c;
+
+			if (read(0, &c, 1) == 1)
+				dprintf(1, "late\n");
+			_exit(0);
+		}
+		dprintf(1, "bye\n");
+		_exit(0);
+	}
+	close(go[0]);
+	iocopy_child_started(io);
+	cr_assert_eq(reap(pid), 0);
+	iocopy_when_drained(io, drained_cb, &calls);
+	cr_assert(read_until(rfd, buf, sizeof(buf), "bye\n"), "%s", buf);
+	spin_for(20);
+	cr_assert_eq(calls, 1, "the descendant held the drain back");
+	cr_assert_eq(write(go[1], "x", 1), 1);
+	close(go[1]);
+	cr_assert_not_null(got = read_all(rfd, 5000), "no EOF");
+	cr_assert_str_eq(got, "late\n");
+	iocopy_free(io);
+	close(rfd);
+}
+
+/* A drain callback that frees its io (a Delete answered from it). */
+static void
+free_on_drain_cb(void *arg)
+{
+	struct iocopy	**io = arg;
+
+	iocopy_free(*io);
+	*io = NULL;
+}
+
+/* The io may be freed from its own drain callback, in every way. */
+Test(iocopy, free_from_drain_callback, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .stderr_path = err_path };
+	struct iocopy		*io;
+	char			*err = NULL;
+	int			 stdio[3], rfd, mode;
+
+	rfd = open_reader(out_path);
+	for (mode = 0; mode < 3; mode++) {
+		cfg.copy = mode == 1;
+		cfg.terminal = mode == 2;
+		cfg.console_dir = dir;
+		cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+		iocopy_child_stdio(io, stdio);
+		if (stdio[1] != -1)
+			cr_assert_eq(write(stdio[1], "x", 1), 1);
+		iocopy_child_started(io);
+		iocopy_when_drained(io, free_on_drain_cb, &io);
+		while (io != NULL)
+			spin();
+		spin_for(5);
+	}
+	close(rfd);
+}
+
+/* runc create failed: no child ever had the pipes; drained at once. */
+Test(iocopy, drained_without_start, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path,
+				     .stdout_path = out_path,
+				     .stderr_path = err_path, .copy = true };
+	struct iocopy		*io;
+	char			*err = NULL;
+	int			 calls = 0, rfd;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	iocopy_when_drained(io, drained_cb, &calls);
+	spin_for(20);
+	cr_assert_eq(calls, 1);
+	cr_assert_not_null(read_all(rfd, 5000), "no EOF");
+	iocopy_free(io);
+	close(rfd);
 }
 
 /* Output without a terminal cannot be resized. */
@@ -706,14 +1048,15 @@ Test(iocopy, resize_without_terminal, .init = setup, .fini = teardown,
 Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
     .fini = teardown, .timeout = TEST_TIMEOUT)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
 	struct iocopy		*io;
 	struct reader		 r = { 0 };
-	const size_t		 total = 160 * 1024;
+	const size_t		 total = 100 * 1024;	/* < pipe + FIFO */
 	uint8_t			*buf;
 	size_t			 len;
 	char			*err = NULL;
-	int			 stdio[3], inpipe = 0, fl;
+	int			 stdio[3], inpipe = 0, fl, status, sync[2];
 	pid_t			 pid, image;
 
 	r.fd = open_reader(out_path);
@@ -729,6 +1072,7 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	cr_assert_eq(reap(pid), 0);
 	cr_assert_eq(iocopy_export(io, &buf, &len), 0);
 	cr_assert_eq(fl = fcntl(io->sink[1].fd, F_GETFD), 0, "CLOEXEC kept");
+	cr_assert_eq(pipe(sync), 0);
 	if ((image = fork()) == 0) {
 		struct event_base	*nb = event_base_new();
 		struct iocopy		*nio;
@@ -736,8 +1080,11 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 
 		if (iocopy_import(nb, buf, len, &nio, &err) == -1)
 			_exit(3);
+		/* The FIFO is full: nothing moves before the reader reads. */
 		if (fcntl(nio->sink[1].fd, F_GETFD) != FD_CLOEXEC)
 			_exit(4);
+		if (write(sync[1], "", 1) != 1)
+			_exit(5);
 		iocopy_when_drained(nio, drained_cb, &calls);
 		while (calls == 0 || nio->sink[1].fd != -1)
 			event_base_loop(nb, EVLOOP_ONCE);
@@ -747,21 +1094,115 @@ Test(iocopy, export_import_keeps_buffered_bytes, .init = setup,
 	}
 	iocopy_free(io);		/* the old image is gone */
 	free(buf);
+	close(sync[1]);
+	cr_assert_eq(read(sync[0], &fl, 1), 1, "the new image failed");
 	while (!r.eof) {
 		reader_pump(&r, 65536);
 		usleep(1000);
 	}
-	cr_assert_eq(reap(image), 0);
+	cr_assert_eq(status = reap(image), 0, "new image: exit %d", status);
 	cr_assert_not(r.bad, "bytes out of order");
 	cr_assert_eq(r.got, total);
 	close(r.fd);
+}
+
+static struct iocopy	*cb_io;
+
+/* The new image's CloseIO, on a byte from the test. */
+static void
+close_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	iocopy_close_stdin(cb_io);
+}
+
+/*
+ * The "new image" of a terminal hand-over: import, resize, report; CloseIO
+ * on a byte from ctl; run until the copy to stdout is over and its FIFO
+ * let go.  Exits 0 if all of that worked.
+ */
+static void
+terminal_new_image(const uint8_t *buf, size_t len, int sync, int ctl)
+{
+	struct event_base	*nb = event_base_new();
+	struct event		*ev;
+	char			*err = NULL;
+
+	if (iocopy_import(nb, buf, len, &cb_io, &err) == -1)
+		_exit(3);
+	if (iocopy_resize(cb_io, 50, 20, &err) == -1)
+		_exit(4);
+	ev = event_new(nb, ctl, EV_READ, close_stdin_cb, NULL);
+	event_add(ev, NULL);
+	if (write(sync, "", 1) != 1)
+		_exit(5);
+	while (!cb_io->over[1] || cb_io->sink[1].fd != -1)
+		event_base_loop(nb, EVLOOP_ONCE);
+	event_free(ev);
+	iocopy_free(cb_io);
+	event_base_free(nb);
+	_exit(0);
+}
+
+/*
+ * Re-exec with a terminal: the master, the stdin FIFO and the copies go
+ * to a forked "new image", which resizes the same pty, passes input on,
+ * turns CloseIO into ^D and gives containerd EOF at the end.
+ */
+Test(iocopy, export_import_terminal, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct iocopy_cfg	 cfg = { .stdin_path = in_path,
+				     .stdout_path = out_path, .terminal = true,
+				     .console_dir = dir };
+	struct iocopy		*io;
+	uint8_t			*buf;
+	size_t			 len;
+	char			*err = NULL, out[4096] = "", c;
+	int			 rfd, wfd, sync[2], ctl[2];
+	pid_t			 pid, image;
+
+	rfd = open_reader(out_path);
+	cr_assert_eq(iocopy_open(base, &cfg, &io, &err), 0, "%s", err);
+	wfd = open(in_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_neq(wfd, -1);
+	pid = spawn_tty_container(iocopy_console_socket(io));
+	iocopy_child_started(io);
+	cr_assert(read_until(rfd, out, sizeof(out), "hello from tty\n"),
+	    "got \"%s\"", out);
+	cr_assert_eq(iocopy_export(io, &buf, &len), 0);
+	cr_assert_eq(pipe(sync), 0);
+	cr_assert_eq(pipe(ctl), 0);
+	if ((image = fork()) == 0) {
+		close(rfd);		/* containerd's, not the daemon's */
+		close(wfd);
+		terminal_new_image(buf, len, sync[1], ctl[0]);
+	}
+	iocopy_free(io);		/* the old image is gone */
+	free(buf);
+	close(sync[1]);
+	cr_assert_eq(read(sync[0], &c, 1), 1, "the new image failed");
+	cr_assert_eq(write(wfd, "after\n", 6), 6);
+	cr_assert(read_until(rfd, out, sizeof(out), "after 50x20\n"),
+	    "got \"%s\"", out);
+	close(wfd);
+	cr_assert_eq(write(ctl[1], "x", 1), 1);	/* CloseIO */
+	cr_assert(read_until(rfd, out, sizeof(out), "eof\n"), "got \"%s\"",
+	    out);
+	cr_assert_not_null(read_all(rfd, 5000), "no EOF");
+	cr_assert_eq(reap(pid), 0);
+	cr_assert_eq(reap(image), 0);
+	close(rfd);
 }
 
 /* Imports that cannot be: a wrong version, garbage, a closed fd. */
 Test(iocopy, import_refuses, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
-	struct iocopy_cfg	 cfg = { .stdout_path = out_path, .copy = true };
+	struct iocopy_cfg	 cfg = { .stdout_path = out_path,
+				     .copy = true };
 	struct iocopy		*io, *nio = (void *)1;
 	uint8_t			*buf, junk[] = { 0xff, 0xff, 0xff, 0x01 };
 	size_t			 len;
@@ -781,6 +1222,10 @@ Test(iocopy, import_refuses, .init = setup, .fini = teardown,
 	free(err);
 	err = NULL;
 	buf[1] = 1;
+	cr_assert_eq(fcntl(io->sink[1].fd, F_GETFD), 0);
+	iocopy_export_cancel(io);
+	cr_assert_eq(fcntl(io->sink[1].fd, F_GETFD), FD_CLOEXEC);
+	cr_assert_eq(fcntl(io->out_src[1], F_GETFD), FD_CLOEXEC);
 	keep = io->sink[1].fd;
 	cr_assert_eq(close(keep), 0);
 	cr_assert_eq(iocopy_import(base, buf, len, &nio, &err), -1);

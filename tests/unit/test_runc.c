@@ -10,12 +10,15 @@
  * Each test runs in its own process (Criterion forks), with its own event
  * base and temporary directory.
  */
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -38,6 +41,7 @@ static struct event_base	*base;
 static char			 tmpdir[] = "/tmp/test_runc.XXXXXX";
 static char			*fake;		/* the fake runc script */
 static char			*bundle;
+static char			 cid[32];	/* real runc: unique per test */
 
 /* What a done callback saw. */
 struct donerec {
@@ -77,6 +81,7 @@ static const char fake_script[] =
     "sleep) exec sleep 100;;\n"
     "stdin) cat > \"$dir/stdin\"; exit 0;;\n"
     "nopid) exit 0;;\n"
+    "stdio) echo out; echo err >&2; exit 0;;\n"
     "quickinit) sh -c 'exit 5' & echo $! > \"$pidfile\"; exec sleep 0.2;;\n"
     "esac\n"
     "exit 99\n";
@@ -135,6 +140,8 @@ setup_common(bool signalfd_mode)
 	cr_assert_eq(asprintf(&fake, "%s/runc", tmpdir) > 0, true);
 	cr_assert_eq(asprintf(&bundle, "%s/bundle", tmpdir) > 0, true);
 	cr_assert_eq(mkdir(bundle, 0700), 0);
+	/* Tests run in parallel; runc names cgroups after the id. */
+	snprintf(cid, sizeof cid, "sbd-test-%d", (int)getpid());
 	write_file(fake, fake_script);
 	runc_configure(fake, "/run/test-root");
 	runc_set_timeout(RUNC_TIMEOUT_MS);
@@ -532,6 +539,50 @@ Test(runc, stdio_reaches_runc)
 	free(r.error);
 }
 
+/* Read what a pipe holds, NUL-terminated. */
+static void
+drain(int fd, char *buf, size_t size)
+{
+	ssize_t	n;
+
+	n = read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+Test(runc, low_stdio_descriptors_swapped)
+{
+	struct donerec	 r = { 0 };
+	int		 a[2], b[2], save1, save2;
+	const int	 io[3] = { -1, 2, 1 };
+	char		 buf[64], *cause = NULL;
+
+	/* Our 1 and 2 become pipes a and b; runc gets them crossed. */
+	cr_assert_eq(pipe(a), 0);
+	cr_assert_eq(pipe(b), 0);
+	fflush(NULL);
+	save1 = dup(1);
+	save2 = dup(2);
+	dup2(a[1], 1);
+	dup2(b[1], 2);
+	setenv("FAKE_RUNC_MODE", "stdio", 1);
+	cr_assert_eq(runc_create("c1", bundle, io, NULL, done_cb, &r,
+	    &cause), 0);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	close(a[1]);
+	close(b[1]);
+	run_until_done(&r);
+	drain(a[0], buf, sizeof buf);
+	cr_assert_str_eq(buf, "err\n");
+	drain(b[0], buf, sizeof buf);
+	cr_assert_str_eq(buf, "out\n");
+	close(a[0]);
+	close(b[0]);
+	free(r.error);
+}
+
 Test(runc, init_exiting_at_once_is_not_stolen)
 {
 	struct donerec	 r = { .reap_in_done = true, .child_status = -1 };
@@ -547,6 +598,26 @@ Test(runc, init_exiting_at_once_is_not_stolen)
 	cr_assert_gt(r.pid, 0);
 	cr_assert_eq(r.child_status, 5, "the init's status was %d",
 	    r.child_status);
+}
+
+Test(runc, init_exiting_at_once_adopted_in_done)
+{
+	struct donerec	 r = { .adopt = true };
+	const int	 io[3] = { -1, -1, -1 };
+	char		*cause = NULL;
+	int		 i;
+
+	cr_assert_eq(subreaper_enable(), 0);
+	setenv("FAKE_RUNC_MODE", "quickinit", 1);
+	cr_assert_eq(runc_create("c1", bundle, io, NULL, done_cb, &r,
+	    &cause), 0);
+	run_until_done(&r);
+	cr_assert_eq(r.status, 0, "%s", r.error);
+	/* Adopted as a zombie: the real status, through the pidfd. */
+	for (i = 0; i < 100 && r.exits == 0; i++)
+		run_for(20);
+	cr_assert_eq(r.exits, 1);
+	cr_assert_eq(r.exit_status, 5);
 }
 
 Test(runc, unclaimed_init_is_reaped_after_done)
@@ -728,7 +799,7 @@ step_create(struct donerec *r)
 	const int	 io[3] = { -1, -1, -1 };
 	char		*cause = NULL;
 
-	return (runc_create("sbd-test-c1", bundle, io, NULL, done_cb, r,
+	return (runc_create(cid, bundle, io, NULL, done_cb, r,
 	    &cause));
 }
 
@@ -737,7 +808,7 @@ step_start(struct donerec *r)
 {
 	char	*cause = NULL;
 
-	return (runc_start("sbd-test-c1", done_cb, r, &cause));
+	return (runc_start(cid, done_cb, r, &cause));
 }
 
 static int
@@ -745,7 +816,7 @@ step_kill(struct donerec *r)
 {
 	char	*cause = NULL;
 
-	return (runc_kill("sbd-test-c1", SIGKILL, true, done_cb, r, &cause));
+	return (runc_kill(cid, SIGKILL, true, done_cb, r, &cause));
 }
 
 static int
@@ -753,7 +824,7 @@ step_delete(struct donerec *r)
 {
 	char	*cause = NULL;
 
-	return (runc_delete("sbd-test-c1", false, done_cb, r, &cause));
+	return (runc_delete(cid, false, done_cb, r, &cause));
 }
 
 Test(runc_real, busybox_create_start_kill_delete)
@@ -796,4 +867,97 @@ Test(runc_real, busybox_create_start_kill_delete)
 	cr_assert_not_null(strstr(r.error, "does not exist"), "%s", r.error);
 	free(r.error);
 	free(root);
+}
+
+/* done for an exec: adopt the process at once, as the controller will. */
+static int
+step_exec(struct donerec *r)
+{
+	const char	*json = "{\"args\":[\"/bin/sh\",\"-c\",\"exit 3\"],"
+	    "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],"
+	    "\"user\":{\"uid\":0,\"gid\":0}}";
+	const int	 io[3] = { -1, -1, -1 };
+	char		*cause = NULL;
+
+	return (runc_exec(cid, bundle, "exec1",
+	    (const uint8_t *)json, strlen(json), io, NULL, done_cb, r,
+	    &cause));
+}
+
+/* Run the loop until r's adopted process has exited. */
+static void
+wait_exit(struct donerec *r)
+{
+	int	i;
+
+	for (i = 0; i < 250 && r->exits == 0; i++)
+		run_for(20);
+	cr_assert_eq(r->exits, 1, "the process did not exit");
+}
+
+Test(runc_real, mounted_rootfs_stdout_and_exec)
+{
+	struct donerec		 r = { .adopt = true }, e = { .adopt = true };
+	const char		*opts[] = { "rbind", "ro" };
+	struct rootfs_mount	 m = { "bind", NULL, NULL, opts, 2 };
+	char			*root, *image, *rootfs, *cause = NULL;
+	char			 buf[64] = "";
+	struct pollfd		 pfd;
+	int			 out[2];
+
+	if (access("/usr/sbin/runc", X_OK) != 0 ||
+	    access("/usr/bin/busybox", X_OK) != 0)
+		cr_skip_test("needs /usr/sbin/runc and /usr/bin/busybox "
+		    "(Debian runc, busybox-static)");
+	cr_assert_eq(unshare(CLONE_NEWNS), 0);
+	cr_assert_eq(mount("", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(subreaper_enable(), 0);
+	cr_assert_neq(asprintf(&image, "%s/image", tmpdir), -1);
+	cr_assert_neq(asprintf(&rootfs, "%s/rootfs", bundle), -1);
+	cr_assert_eq(sh("set -e; mkdir %s; cd %s; mkdir -p bin proc dev sys; cp /usr/bin/busybox bin/; "
+	    "ln -s busybox bin/sh; ln -s busybox bin/sleep; cd %s; "
+	    "runc spec; sed -i 's/\"terminal\": true/\"terminal\": false/; "
+	    "s/\"sh\"/\"sh\", \"-c\", \"echo hello; exec sleep 60\"/' "
+	    "config.json", image, image, bundle), 0);
+	m.source = image;
+	cr_assert_eq(rootfs_mount(rootfs, &m, 1, &cause), 0, "%s", cause);
+	cr_assert_neq(asprintf(&root, "%s/runc-root", tmpdir), -1);
+	runc_configure("runc", root);
+
+	/* create with stdout on a pipe; start; the container prints. */
+	cr_assert_eq(pipe(out), 0);
+	{
+		const int io[3] = { -1, out[1], -1 };
+
+		cr_assert_eq(runc_create(cid, bundle, io, NULL,
+		    done_cb, &r, &cause), 0, "%s", cause);
+	}
+	close(out[1]);
+	run_until_done(&r);
+	cr_assert_eq(r.status, 0, "create: %s", r.error);
+	cr_assert_not_null(r.proc);
+	r.adopt = false;
+	cr_assert_eq(r.exits, 0, "init exited, status %d", r.exit_status);
+	cr_assert_eq(real_step(step_start, &r), 0, "start: %s", r.error);
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	cr_assert_eq(poll(&pfd, 1, 10000), 1, "no output");
+	cr_assert_gt(read(out[0], buf, sizeof buf - 1), 0);
+	cr_assert_str_eq(buf, "hello\n");
+	close(out[0]);
+
+	/* exec: its exit status reaches the watcher adopted in done. */
+	cr_assert_eq(real_step(step_exec, &e), 0, "exec: %s", e.error);
+	cr_assert_gt(e.pid, 0);
+	wait_exit(&e);
+	cr_assert_eq(e.exit_status, 3);
+
+	cr_assert_eq(real_step(step_kill, &r), 0, "kill: %s", r.error);
+	wait_exit(&r);
+	cr_assert_eq(r.exit_status, 128 + SIGKILL);
+	cr_assert_eq(real_step(step_delete, &r), 0, "delete: %s", r.error);
+	cr_assert_eq(rootfs_unmount(rootfs, &cause), 0, "%s", cause);
+	free(root);
+	free(image);
+	free(rootfs);
 }
