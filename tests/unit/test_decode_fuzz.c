@@ -13,6 +13,8 @@
 #include <criterion/criterion.h>
 
 #include "pbutil.h"
+#include "containerd/task/v2/shim.pb.h"
+#include "sandboxd/v1/task.pb.h"
 #include "controller.h"
 #include "ttrpc.pb.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
@@ -41,6 +43,11 @@ static const struct target targets[] = {
 	T(crsv_SandboxStatusResponse),
 	T(sv_Instance),
 	T(ct_Sandbox),
+	T(ctv_CreateTaskRequest),
+	T(ctv_ExecProcessRequest),
+	T(ctv_UpdateTaskRequest),
+	T(ctv_KillRequest),
+	T(sv_Task),
 };
 #undef T
 
