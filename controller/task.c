@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,42 @@ task_oom_killed(const struct task *t)
 	return (oom);
 }
 
+/* runc kill --all after an init's exit is done: nothing to tell. */
+static void
+killall_done_cb(void *arg, const struct runc_result *res)
+{
+	char	*id = arg;
+
+	if (res->status != 0)
+		log_debug("container %s: runc kill --all after the init's "
+		    "exit: %s", id, res->error != NULL ? res->error : "failed");
+	free(id);
+}
+
+/*
+ * The init exited while execs still run: in a pod whose PID namespace
+ * the container shares, nothing else ends them, so SIGKILL the rest of
+ * the container, as containerd's own shim does.
+ */
+static void
+task_kill_rest(struct task *t)
+{
+	struct tproc	*tp;
+	char		*id, *cause = NULL;
+
+	TAILQ_FOREACH(tp, &t->execs, entry)
+		if (tp->proc != NULL)
+			break;
+	if (tp == NULL)
+		return;
+	id = xstrdup(t->id);
+	if (runc_kill(id, SIGKILL, true, killall_done_cb, id, &cause) == -1) {
+		log_warnx("container %s/%s: %s", t->ns, t->id, cause);
+		free(cause);
+		free(id);
+	}
+}
+
 /* A process of a container exited: record it, then tell once drained. */
 void
 task_proc_exit_cb(struct proc *p, int status, const struct timespec *at,
@@ -452,8 +489,11 @@ task_proc_exit_cb(struct proc *p, int status, const struct timespec *at,
 	log_info("%s: pid %u exited with status %d", task_name(tp), tp->pid,
 	    status);
 	task_save(tp->task);
-	if (tp->exec_id == NULL && task_oom_killed(tp->task))
-		task_event_oom(tp->task);
+	if (tp->exec_id == NULL) {
+		if (task_oom_killed(tp->task))
+			task_event_oom(tp->task);
+		task_kill_rest(tp->task);
+	}
 	task_exit_recorded(tp);
 }
 

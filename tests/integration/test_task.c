@@ -105,13 +105,20 @@ static const char fake_runc[] =
 "    proc = json.load(open(opts.get('--process', opts.get('-p'))))\n"
 "    pid = spawn(proc['args'], None)\n"
 "    open(opts['--pid-file'], 'w').write(str(pid))\n"
+"    open(os.path.join(state, cid + '.execs'), 'a').write('%d\\n' % pid)\n"
 "elif cmd == 'kill':\n"
 "    pid = pidof(cid)\n"
 "    sig = pos[1] if len(pos) > 1 else 'TERM'\n"
 "    sig = int(sig) if sig.isdigit() else getattr(signal, 'SIG' + sig.replace('SIG', ''))\n"
-"    try:\n"
-"        os.kill(pid, sig)\n"
-"    except ProcessLookupError:\n"
+"    pids = [pid]\n"
+"    if '--all' in flags or '-a' in flags:\n"
+"        try: pids += [int(x) for x in open(os.path.join(state, cid + '.execs')).read().split()]\n"
+"        except OSError: pass\n"
+"    hit = 0\n"
+"    for p in pids:\n"
+"        try: os.kill(p, sig); hit += 1\n"
+"        except ProcessLookupError: pass\n"
+"    if not hit:\n"
 "        fail('container not running')\n"
 "elif cmd == 'delete':\n"
 "    pid = pidof(cid)\n"
@@ -526,10 +533,36 @@ Test(task, exec_processes, .timeout = 60)
 	cr_assert_eq(task_idcall(c, "State", "c4", "e1", NULL, NULL, NULL,
 	    &err), STATUS_NOT_FOUND, "the exec is forgotten");
 	sbc_error_clear(&err);
+	itest_expect(task_exec(c, "c4", "e2", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec");
+	task_start(c, "c4", "e2");
 	itest_expect(task_kill(c, "c4", NULL, SIGKILL, true, &err), 0, &err,
 	    "Kill --all");
 	cr_assert(runc_logged("kill --all"), "Kill all goes through runc");
 	cr_assert_eq(task_wait(c, "c4", NULL), 128 + SIGKILL);
+	cr_assert_eq(task_wait(c, "c4", "e2"), 128 + SIGKILL);
+	itest_expect(task_delete(c, "c4", "e2", NULL, &err), 0, &err,
+	    "Delete e2");
+
+	/* The init alone killed: what still runs of the container follows. */
+	task_bundle("c4b", "pod4", "exec sleep 1000", bundle, sizeof bundle);
+	itest_expect(task_create(c, "c4b", bundle, NULL, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, "c4b", NULL);
+	itest_expect(task_exec(c, "c4b", "e3", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec");
+	epid = task_start(c, "c4b", "e3");
+	itest_expect(task_kill(c, "c4b", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill of the init");
+	cr_assert_eq(task_wait(c, "c4b", NULL), 128 + SIGKILL);
+	cr_assert_eq(task_wait(c, "c4b", "e3"), 128 + SIGKILL,
+	    "the exec is killed when the init exits");
+	cr_assert_not(itest_pid_alive((pid_t)epid));
+	itest_expect(task_delete(c, "c4b", "e3", NULL, &err), 0, &err,
+	    "Delete e3");
+	itest_expect(task_delete(c, "c4b", NULL, NULL, &err), 0, &err,
+	    "Delete");
 	itest_expect(task_delete(c, "c4", NULL, NULL, &err), 0, &err, "Delete");
 	sbc_close(c);
 }
