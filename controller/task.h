@@ -91,7 +91,7 @@ struct task_op {
 	struct tproc		*tp;
 	struct call		*call;		/* NULL: the client left */
 	ctrl_answer_fn		 answer;
-	int			 sig;		/* Kill */
+	int			 sig;		/* change_done_cb: 'u'pdate, 'p'ause, 'r'esume */
 	bool			 all;
 };
 
