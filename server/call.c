@@ -4,10 +4,11 @@
  * A call belongs to its connection until it is freed.  It is answered once:
  * right away by its handler, or later (deferred: a Create making its
  * netns, a Start waiting for the exec, Wait, Stop, Shutdown) by whoever
- * completes it.  An answer is encoded at once into a frame and parked;
- * the loop sends parked frames only after the iteration's LevelDB batch
- * is synced (loop.c), so no client hears of a change that could still be
- * lost.
+ * completes it.  An answer is encoded at once into a frame and parked,
+ * tagged with the storage batch it depends on (store_seq_needed: every
+ * change made before it); the loop sends parked frames only once that
+ * batch is synced (loop.c), so no client hears of a change that could
+ * still be lost.  Commit hooks are tagged the same way.
  *
  * This file implements the call API of controller/include/call/call.h, the
  * contract the controller and the handlers use.
@@ -25,6 +26,7 @@
 #include "pbutil.h"
 #include "protocol.h"
 #include "server.h"
+#include "storage.h"
 #include "ttrpc.pb.h"
 #include "sandboxd/v1/handover.pb.h"
 #include "xmalloc.h"
@@ -60,6 +62,7 @@ struct call {
 	char			*err_msg;
 	uint8_t			*frame;		/* the encoded answer */
 	size_t			 frame_len;
+	uint64_t		 seq;		/* parked: the batch it waits for */
 	struct call_carry	*carry;		/* deferred and carried by re-exec */
 	char			 ns[IDENT_MAX_LEN + 1];
 };
@@ -82,6 +85,7 @@ struct commit_hook {
 	STAILQ_ENTRY(commit_hook)	 entry;
 	call_commit_fn			 fn;
 	void				*arg;
+	uint64_t			 seq;	/* the batch it waits for */
 };
 
 static STAILQ_HEAD(, commit_hook) commit_hooks =
@@ -388,6 +392,7 @@ call_park_frame(struct call *call, int code, const char *msg,
 		    call->conn != NULL ? (unsigned long long)call->conn->id : 0,
 		    call->stream_id, status_code_name(code), msg);
 	call->state = CALL_PARKED;
+	call->seq = store_seq_needed();
 	TAILQ_INSERT_TAIL(&parked, call, state_entry);
 }
 
@@ -415,7 +420,7 @@ call_detach_conn(struct call *call)
 	call_free(call);
 }
 
-/* Have fn(committed, arg) run once this iteration's commit is decided. */
+/* Have fn(committed, arg) run once the changes made so far are decided. */
 void
 call_after_commit(call_commit_fn fn, void *arg)
 {
@@ -424,16 +429,22 @@ call_after_commit(call_commit_fn fn, void *arg)
 	h = xmalloc(sizeof(*h));
 	h->fn = fn;
 	h->arg = arg;
+	h->seq = store_seq_needed();
 	STAILQ_INSERT_TAIL(&commit_hooks, h, entry);
 }
 
-/* The commit is decided: run the hooks waiting for it, in order. */
+/*
+ * Batches up to settled are written: run the hooks waiting for them, in
+ * order (their batches never decrease along the list).  !committed: a
+ * write failed; every hook runs, told so.
+ */
 void
-call_run_commit_hooks(bool committed)
+call_run_commit_hooks(uint64_t settled, bool committed)
 {
 	struct commit_hook	*h;
 
-	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL) {
+	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL &&
+	    (!committed || h->seq <= settled)) {
 		STAILQ_REMOVE_HEAD(&commit_hooks, entry);
 		h->fn(committed, h->arg);
 		free(h);
@@ -453,13 +464,17 @@ call_cancel_all(int code, const char *msg)
 	}
 }
 
-/* The batch is synced: send every parked answer and free its call. */
+/*
+ * Batches up to settled are synced: send the answers that waited for
+ * them, in parking order, and free their calls.  Batches never decrease
+ * along the list, so the first answer still waiting stops the flush.
+ */
 void
-call_flush_parked(void)
+call_flush_parked(uint64_t settled)
 {
 	struct call	*call;
 
-	while ((call = TAILQ_FIRST(&parked)) != NULL) {
+	while ((call = TAILQ_FIRST(&parked)) != NULL && call->seq <= settled) {
 		TAILQ_REMOVE(&parked, call, state_entry);
 		if (call->conn != NULL && !call->conn->dead)
 			conn_send(call->conn, call->frame, call->frame_len);
@@ -467,7 +482,7 @@ call_flush_parked(void)
 	}
 }
 
-/* The batch could not be synced: every parked answer becomes an error. */
+/* A batch could not be synced: every parked answer becomes an error. */
 void
 call_fail_parked(int code, const char *msg)
 {

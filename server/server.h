@@ -115,8 +115,8 @@ void		 call_park_response(struct call *, const pb_msgdesc_t *,
 void		 call_arm_deadline(struct call *, struct event_base *);
 void		 call_detach_conn(struct call *);
 void		 call_cancel_all(int, const char *);
-void		 call_flush_parked(void);
-void		 call_run_commit_hooks(bool);
+void		 call_flush_parked(uint64_t);
+void		 call_run_commit_hooks(uint64_t, bool);
 void		 call_fail_parked(int, const char *);
 void		 call_reply_now(struct conn *, uint32_t, int, const char *);
 int		 call_error_code(const struct call *);
