@@ -1,7 +1,7 @@
 /*
  * server.h: the daemon's front end: configuration, the listening socket,
  * client connections with ttrpc framing, calls and their dispatch, and the
- * loop that commits each iteration's writes before releasing its replies.
+ * loop that has the writes committed before releasing the replies.
  */
 #ifndef SANDBOXD_SERVER_H
 #define SANDBOXD_SERVER_H
