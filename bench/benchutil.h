@@ -135,6 +135,9 @@ struct bench_latency {
 	double	p50;
 	double	p99;
 	double	max;
+	double	read_p50;	/* until the loop read the request */
+	double	read_p99;
+	double	read_max;
 };
 
 /* benchutil.c */

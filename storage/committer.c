@@ -42,6 +42,7 @@ struct committer_job {
 	bool				 submitted;	/* the thread's to do */
 	bool				 done;		/* the loop's to collect */
 	char				*err;		/* LevelDB's */
+	double				 ms;		/* how long the write took */
 };
 
 static pthread_mutex_t		cm_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,15 +69,20 @@ committer_sleep(unsigned int ms)
 static void
 committer_run(struct committer_job *job)
 {
+	struct timespec	 t0, t1;
 	uint64_t	 one = 1;
 	char		*err = NULL;
 
 	if (job->delay_ms > 0)
 		committer_sleep(job->delay_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!job->inject)
 		leveldb_write(job->db, job->wo, job->wb, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&cm_lock);
 	cm_job.err = err;
+	cm_job.ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	cm_job.submitted = false;
 	cm_job.done = true;
 	/* Under the lock, as the drain in committer_collect: the eventfd
@@ -195,7 +201,7 @@ committer_drain(void)
 
 /* Take the result of the write, waiting for it if asked (committer.h). */
 int
-committer_collect(bool wait, char **err, bool *injected)
+committer_collect(bool wait, char **err, bool *injected, double *ms)
 {
 	pthread_mutex_lock(&cm_lock);
 	if (!cm_job.submitted && !cm_job.done)
@@ -208,6 +214,7 @@ committer_collect(bool wait, char **err, bool *injected)
 	}
 	*err = cm_job.err;
 	*injected = cm_job.inject;
+	*ms = cm_job.ms;
 	cm_job.err = NULL;
 	cm_job.done = false;
 	committer_drain();

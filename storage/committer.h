@@ -12,7 +12,7 @@
  *			(test hook); delay_ms: sleep first (test hook).
  * committer_collect	the write's result: 1 if not over and !wait; else
  *			0, with *err LevelDB's error (leveldb_free it) or
- *			NULL, and *injected.
+ *			NULL, *injected, and in *ms how long the write took.
  */
 #ifndef SANDBOXD_COMMITTER_H
 #define SANDBOXD_COMMITTER_H
@@ -27,6 +27,6 @@ void	 committer_stop(void);
 int	 committer_fd(void);
 void	 committer_submit(leveldb_t *, const leveldb_writeoptions_t *,
 	    leveldb_writebatch_t *, bool, unsigned int);
-int	 committer_collect(bool, char **, bool *);
+int	 committer_collect(bool, char **, bool *, double *);
 
 #endif /* SANDBOXD_COMMITTER_H */

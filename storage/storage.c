@@ -1110,10 +1110,11 @@ store_commit_end(bool wait, char **cause)
 {
 	char	*err = NULL;
 	bool	 injected = false;
+	double	 ms = 0;
 
 	if (store_flight.nops == 0)
 		return (0);
-	if (committer_collect(wait, &err, &injected) == 1)
+	if (committer_collect(wait, &err, &injected, &ms) == 1)
 		return (1);
 	if (injected || err != NULL) {
 		if (injected)
@@ -1125,7 +1126,8 @@ store_commit_end(bool wait, char **cause)
 		store_rollback();
 		return (-1);
 	}
-	log_debug("store: committed %zu operations", store_flight.nops);
+	log_debug("store: committed %zu operations (synced write %.1f ms)",
+	    store_flight.nops, ms);
 	store_settled = store_flight.seq;
 	store_settle(&store_flight, true);
 	return (0);
