@@ -14,8 +14,9 @@
  * store is open; LevelDB's own locking covers a write against the loop's
  * reads), the submitted leveldb_writebatch_t (the loop leaves it alone
  * from submit to collect), and the eventfd.  It allocates nothing itself
- * and never logs: LevelDB's error string is handed back as it is.  All
- * signals are blocked in it, so every signal reaches the loop's thread.
+ * and never logs: LevelDB's error string (LevelDB allocates it) is handed
+ * back as it is.  All signals are blocked in it, so every signal reaches
+ * the loop's thread.
  */
 #include <sys/eventfd.h>
 
