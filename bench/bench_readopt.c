@@ -390,8 +390,9 @@ main(int argc, char **argv)
 		fixed[r] = bench_daemon_restart(&empty, "info");
 		ecpu = cpu_time(empty.pid);
 		ready[r] = bench_daemon_restart(&d, "info");
-		raw[r] = raw_loop(&l);
+		/* Now: after ready the loop attaches logs (proc_log_later). */
 		dcpu = cpu_time(d.pid);
+		raw[r] = raw_loop(&l);
 		rec[r] = recovery_ms(&d) / 1e3;
 		cpu_ratio[r] = raw_cpu > 0 && dcpu >= 0 ? dcpu / raw_cpu : 0;
 		ratio[r] = raw[r] > 0 ? ready[r] / raw[r] : 0;
