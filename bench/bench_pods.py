@@ -42,6 +42,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -95,9 +96,9 @@ def crictl_error(out):
     """What the runtime said, from crictl's error output: the last
     "desc = ..." of the gRPC status, else the whole text, on one line."""
     s = " ".join(out.split())
-    i = s.rfind("desc = ")
-    if i != -1:
-        s = s[i + len("desc = "):].split('"', 1)[0]
+    m = re.search(r'desc = ((?:[^"\\]|\\.)*)', s)
+    if m:
+        s = m.group(1).replace('\\"', '"')
     return one_line(s)
 
 
