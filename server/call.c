@@ -566,6 +566,13 @@ call_conn(const struct call *call)
 	return (call->conn);
 }
 
+/* The uid of the call's client, from SO_PEERCRED; -1 once it left. */
+uid_t
+call_peer_uid(const struct call *call)
+{
+	return (call->conn != NULL ? call->conn->uid : (uid_t)-1);
+}
+
 /* The status a handler recorded with call_fail. */
 int
 call_error_code(const struct call *call)

@@ -114,6 +114,8 @@ static const struct method methods[] = {
 	    sv_ListInstancesResponse, h_admin_list_instances),
 	CARRIED(SERVICE_ADMIN, "Reexec", sv_ReexecRequest, sv_ReexecResponse,
 	    reexec_handler),
+	METHOD(SERVICE_ADMIN, "SetEventsAddress", sv_SetEventsAddressRequest,
+	    sv_SetEventsAddressResponse, h_admin_set_events_address),
 };
 
 /* Find a method; *service_known tells Unimplemented service from method. */

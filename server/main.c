@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "events.h"
 #include "fs.h"
 #include "handlers.h"
 #include "procmgr.h"
@@ -384,6 +385,7 @@ serve(void)
 	if (proc_init(server_base, &cause) == -1)
 		fatalx("process manager: %s", cause);
 	netns_worker_init(server_base);
+	events_init(server_base, cfg->state_dir);
 	pause = find_pause_path();
 	runtime_set_pause_path(pause);
 	free(pause);
@@ -417,6 +419,7 @@ serve(void)
 
 	listener_close();
 	handlers_release_all();
+	events_fini();
 	netns_worker_stop();
 	spawner_stop();
 	proc_shutdown();
