@@ -465,6 +465,7 @@ call_flush_parked(void)
 			conn_send(call->conn, call->frame, call->frame_len);
 		call_free(call);
 	}
+	conn_write_queued();
 }
 
 /* The batch could not be synced: every parked answer becomes an error. */
