@@ -1104,9 +1104,13 @@ rpc_mix(const char *path, pid_t pid)
 		    rpc.mix_n / MIX_SAMPLES, rss[k - 1],
 		    (double)rss[k - 1] / (double)rss[0]);
 	}
-	/* Every answer of a cycle is OK (Create first, Delete last) but
-	 * its Get of a missing id: NotFound. */
-	return (res.all - res.ok - res.all / MIX_STEPS + res.errors);
+	/*
+	 * Every answer of a cycle is OK (Create first, Delete last) but its
+	 * Get of a missing id, NotFound: res.errors counted those too, with
+	 * the other codes and the answers to nothing sent.  Then the lost.
+	 */
+	return (res.errors > res.all / MIX_STEPS ? res.errors - res.all /
+	    MIX_STEPS : 0) + r.inflight;
 }
 
 /* ---- options and main ---- */

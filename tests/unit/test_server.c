@@ -472,3 +472,48 @@ Test(frame, never_reading_peer_closes, .timeout = 120)
 	}
 	cr_assert(closed, "a peer that never reads was never closed");
 }
+
+/*
+ * A frame far larger than the connection's first input buffer, arriving
+ * in pieces with the loop running between them, is read whole (the
+ * buffer grows to it) and answered; the next request, sent right behind
+ * its last piece, is served too.
+ */
+Test(frame, big_frame_in_pieces_then_more)
+{
+	static uint8_t		 body[100000];
+	struct frame_header	 fh;
+	t_Request		 req = { 0 };
+	uint8_t			*env, hdr[FRAME_HEADER_SIZE];
+	size_t			 len, off, n;
+
+	test_cfg.max_frame = 200000;
+	memset(body, 'x', sizeof(body));
+	body[0] = 0x0a;		/* sandbox_id: far past its bound */
+	body[1] = 0x80;
+	body[2] = 0x80;
+	body[3] = 0x06;		/* 98304 bytes */
+	snprintf(req.service, sizeof(req.service), "%s", SERVICE_STORE);
+	snprintf(req.method, sizeof(req.method), "Get");
+	req.payload.data = body;
+	req.payload.len = sizeof(body);
+	req.metadata_count = 1;
+	req.metadata[0].key = (char *)MD_NAMESPACE_TTRPC;
+	req.metadata[0].value = (char *)"default";
+	cr_assert(msg_encode(t_Request_fields, &req, &env, &len, NULL));
+	fh.length = (uint32_t)len;
+	fh.stream_id = 1;
+	fh.type = FRAME_TYPE_REQUEST;
+	fh.flags = 0;
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	for (off = 0; off < len; off += n) {
+		n = len - off < 7000 ? len - off : 7000;
+		send_bytes(env + off, n);
+		pump();
+	}
+	send_get(3, "default");
+	expect(1, STATUS_INVALID_ARGUMENT, "Store.Get");
+	expect(3, STATUS_NOT_FOUND, "nothere");
+	free(env);
+}
