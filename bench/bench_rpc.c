@@ -1144,7 +1144,7 @@ parse_args(int argc, char **argv)
 
 	rpc.secs = 1.5;
 	rpc.rate = 5000;
-	rpc.mix_n = 200000;
+	rpc.mix_n = 1000000;
 	parse_shapes("1x1,64x1,16x16");
 	while ((ch = getopt(argc, argv, "t:l:R:M:")) != -1) {
 		if (ch == 't' && (rpc.secs = atof(optarg)) > 0 &&
@@ -1162,7 +1162,7 @@ parse_args(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-t seconds per run (0-30, default "
 		    "1.5)] [-l loads CONNSxDEPTH,... (default 1x1,64x1,16x16)]"
 		    " [-R fixed rate/s over %d connections (0: none, default "
-		    "5000)] [-M mixed requests (0: none, default 200000)]\n",
+		    "5000)] [-M mixed requests (0: none, default 1000000)]\n",
 		    argv[0], RPC_RATE_CONNS);
 		return (false);
 	}

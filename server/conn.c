@@ -2,8 +2,10 @@
  * conn.c: client connections: ttrpc frames cut out of what was read,
  * answers written straight to the socket.
  *
- * Each connection reads with plain read() into a buffer of its own and
- * dispatches complete frames where they lie.  Answers released after the
+ * A readable connection gets one plain read() into a buffer the loop
+ * shares, and its complete frames are dispatched where they lie; only
+ * the start of an incomplete frame is kept in a buffer of its own (see
+ * CONN_SCRATCH).  Answers released after the
  * iteration's commit are appended to its output, and every connection
  * with output is written once, after the release (conn_write_queued): one
  * write for all the answers of an iteration.  Only a socket that cannot
@@ -43,9 +45,18 @@ static size_t		freed_input;	/* buffered bytes of freed conns */
 
 static struct conn_list	to_write = TAILQ_HEAD_INITIALIZER(to_write);
 
-/* Read this much at a time at least; an idle buffer keeps up to KEEP. */
-#define CONN_READ_MIN	16384
-#define CONN_BUF_KEEP	65536
+/*
+ * Reads land in one buffer shared by every connection (the loop has one
+ * thread, and a read's frames are dispatched before the next read); only
+ * a frame left incomplete is copied to a buffer of the connection's own,
+ * which reads then go to until it is cut, and which is freed once empty.
+ * An idle connection holds no input buffer: there may be one per pod.
+ */
+#define CONN_SCRATCH	65536
+#define CONN_READ_MIN	16384	/* room made in a connection's own buffer */
+#define CONN_BUF_KEEP	65536	/* an emptied output buffer keeps this */
+
+static uint8_t		scratch[CONN_SCRATCH];
 
 static void	conn_read_cb(int, short, void *);
 static void	conn_write_cb(int, short, void *);
@@ -508,13 +519,13 @@ conn_flush_all(void)
 
 /* Drop the payload of a refused frame as it arrives. */
 static bool
-conn_discard(struct conn *c)
+conn_discard(struct conn *c, struct iobuf *in)
 {
-	size_t	n = iobuf_used(&c->in);
+	size_t	n = iobuf_used(in);
 
 	if (n > c->discard)
 		n = c->discard;
-	iobuf_consume(&c->in, n);
+	iobuf_consume(in, n);
 	c->discard -= n;
 	return (c->discard == 0);
 }
@@ -571,30 +582,30 @@ conn_over_inflight(struct conn *c, uint32_t stream_id)
 	return (true);
 }
 
-/* Cut complete frames out of the input and dispatch them where they lie. */
+/* Cut complete frames out of in and dispatch them where they lie. */
 static void
-conn_cut_frames(struct conn *c)
+conn_cut_frames(struct conn *c, struct iobuf *in)
 {
 	struct frame_header	 fh;
 	const uint8_t		*frame;
 
 	while (!c->dead) {
-		if (c->discard > 0 && !conn_discard(c))
+		if (c->discard > 0 && !conn_discard(c, in))
 			return;
-		if (iobuf_used(&c->in) < FRAME_HEADER_SIZE)
+		if (iobuf_used(in) < FRAME_HEADER_SIZE)
 			return;
-		frame = iobuf_head(&c->in);
+		frame = iobuf_head(in);
 		frame_header_parse(frame, &fh);
 		if (!conn_check_header(c, &fh)) {
-			iobuf_consume(&c->in, FRAME_HEADER_SIZE);
+			iobuf_consume(in, FRAME_HEADER_SIZE);
 			c->discard = fh.length;
 			c->frame_start = 0;
 			continue;
 		}
-		if (iobuf_used(&c->in) < FRAME_HEADER_SIZE + fh.length)
+		if (iobuf_used(in) < FRAME_HEADER_SIZE + fh.length)
 			return;
 		if (conn_over_inflight(c, fh.stream_id)) {
-			iobuf_consume(&c->in, FRAME_HEADER_SIZE + fh.length);
+			iobuf_consume(in, FRAME_HEADER_SIZE + fh.length);
 			continue;
 		}
 		if (c->denied)
@@ -603,35 +614,79 @@ conn_cut_frames(struct conn *c)
 		else
 			dispatch_request(c, fh.stream_id,
 			    frame + FRAME_HEADER_SIZE, fh.length);
-		iobuf_consume(&c->in, FRAME_HEADER_SIZE + fh.length);
+		iobuf_consume(in, FRAME_HEADER_SIZE + fh.length);
 		c->frame_start = 0;
 	}
 }
 
 /*
- * Cut what can be cut; then a frame left begun (or a refused one still
- * being skipped) starts the clock for finishing it (conn_timer_cb).
+ * After cutting: a frame left begun (or a refused one still being
+ * skipped) starts the clock for finishing it (conn_timer_cb); an emptied
+ * input buffer is freed.
  */
 static void
-conn_read_frames(struct conn *c)
+conn_frames_cut(struct conn *c)
 {
-	conn_cut_frames(c);
-	if (c->dead)
-		return;
 	if (c->discard > 0 || iobuf_used(&c->in) > 0) {
 		if (c->frame_start == 0)
 			c->frame_start = conn_now();
 	} else {
 		c->frame_start = 0;
-		freed_input += iobuf_release_idle(&c->in, CONN_BUF_KEEP);
+		freed_input += iobuf_free(&c->in);
 	}
 	conn_arm_timer(c);
 }
 
+/* Cut what c's own input buffer holds. */
+static void
+conn_read_frames(struct conn *c)
+{
+	conn_cut_frames(c, &c->in);
+	if (!c->dead)
+		conn_frames_cut(c);
+}
+
+/* A read returned n: false if the connection ended or nothing came. */
+static bool
+conn_read_result(struct conn *c, ssize_t n)
+{
+	if (n > 0)
+		return (true);
+	if (n == 0)
+		conn_close(c, "peer closed");
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_close(c, strerror(errno));
+	return (false);
+}
+
 /*
- * Read what c's socket has, up to one maximal frame buffered (the input
- * stays bounded: a complete frame is always cut before more is read).
- * Returns false if nothing came or the connection ended.
+ * Read into the shared buffer and cut the frames there; what is left of
+ * an incomplete frame moves to c's own buffer.
+ */
+static void
+conn_read_shared(struct conn *c)
+{
+	struct iobuf	in = { scratch, 0, 0, sizeof(scratch) };
+	size_t		max = FRAME_HEADER_SIZE + cfg->max_frame + 4096;
+	ssize_t		n;
+
+	n = read(c->fd, scratch, max < sizeof(scratch) ? max : sizeof(scratch));
+	if (!conn_read_result(c, n))
+		return;
+	c->last_active = conn_now();
+	in.len = (size_t)n;
+	conn_cut_frames(c, &in);
+	if (c->dead)
+		return;
+	iobuf_append(&c->in, iobuf_head(&in), iobuf_used(&in));
+	conn_frames_cut(c);
+}
+
+/*
+ * Read into c's own buffer, which holds the start of a frame, up to one
+ * maximal frame buffered (the input stays bounded: a complete frame is
+ * always cut before more is read).  Returns false if nothing came or the
+ * connection ended.
  */
 static bool
 conn_fill(struct conn *c)
@@ -649,15 +704,10 @@ conn_fill(struct conn *c)
 		return (false);
 	}
 	n = read(c->fd, c->in.data + c->in.len, room);
-	if (n > 0) {
-		iobuf_fill(&c->in, (size_t)n);
-		return (true);
-	}
-	if (n == 0)
-		conn_close(c, "peer closed");
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		conn_close(c, strerror(errno));
-	return (false);
+	if (!conn_read_result(c, n))
+		return (false);
+	iobuf_fill(&c->in, (size_t)n);
+	return (true);
 }
 
 static void
@@ -667,7 +717,13 @@ conn_read_cb(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (c->dead || !conn_fill(c))
+	if (c->dead)
+		return;
+	if (iobuf_used(&c->in) == 0) {
+		conn_read_shared(c);
+		return;
+	}
+	if (!conn_fill(c))
 		return;
 	c->last_active = conn_now();
 	conn_read_frames(c);

@@ -13,7 +13,7 @@
 #include "iobuf.h"
 #include "xmalloc.h"
 
-#define IOBUF_MIN	16384
+#define IOBUF_MIN	512	/* a few answers; grown by doubling */
 
 /* Move the bytes not consumed to the front. */
 static void
