@@ -23,11 +23,11 @@ iobuf_used(const struct iobuf *b)
 	return (b->len - b->off);
 }
 
-/* The first byte not consumed. */
+/* The first byte not consumed (NULL while nothing was ever held). */
 static inline uint8_t *
 iobuf_head(const struct iobuf *b)
 {
-	return (b->data + b->off);
+	return (b->data != NULL ? b->data + b->off : NULL);
 }
 
 /* iobuf.c */
