@@ -20,7 +20,6 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <pb_encode.h>
 
 #include "frame.h"
 #include "pbutil.h"
@@ -364,29 +363,13 @@ static void
 call_park_frame(struct call *call, int code, const char *msg,
     const uint8_t *payload, size_t len)
 {
-	t_Response		 resp = { 0 };
-	struct frame_header	 fh;
-	pb_ostream_t		 os;
-	size_t			 size;
+	size_t	msglen = msg != NULL ? strlen(msg) : 0;
 
-	resp.has_status = true;
-	resp.status.code = code;
-	resp.status.message = (char *)msg;	/* encoded, never freed */
-	resp.payload.data = payload;
-	resp.payload.len = len;
-	if (!pb_get_encoded_size(&size, t_Response_fields, &resp))
-		fatalx("%s: cannot size a response", __func__);
 	free(call->frame);
-	call->frame = xmalloc(FRAME_HEADER_SIZE + size);
-	os = pb_ostream_from_buffer(call->frame + FRAME_HEADER_SIZE, size);
-	if (!pb_encode(&os, t_Response_fields, &resp))
-		fatalx("%s: %s", __func__, PB_GET_ERROR(&os));
-	fh.length = (uint32_t)os.bytes_written;
-	fh.stream_id = call->stream_id;
-	fh.type = FRAME_TYPE_RESPONSE;
-	fh.flags = 0;
-	frame_header_build(&fh, call->frame);
-	call->frame_len = FRAME_HEADER_SIZE + os.bytes_written;
+	call->frame_len = frame_response_size(code, msglen, len);
+	call->frame = xmalloc(call->frame_len);
+	frame_response_build(call->frame, call->stream_id, code, msg, msglen,
+	    payload, len);
 	if (code != STATUS_OK)
 		log_debug("conn %llu stream %u: %s: %s",
 		    call->conn != NULL ? (unsigned long long)call->conn->id : 0,
@@ -480,6 +463,7 @@ call_flush_parked(uint64_t settled)
 			conn_send(call->conn, call->frame, call->frame_len);
 		call_free(call);
 	}
+	conn_write_queued();
 }
 
 /* A batch could not be synced: every parked answer becomes an error. */
