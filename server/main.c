@@ -255,8 +255,10 @@ signal_hup_cb(evutil_socket_t sig, short events, void *arg)
 }
 
 /*
- * Test hook: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N.
- * Only in builds with SANDBOXD_TEST_HOOKS (Debug; scripts/test.sh).
+ * Test hooks: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N;
+ * SANDBOXD_TEST_COMMIT_DELAY_MS=N makes the commit thread sleep N ms
+ * before each write.  Only in builds with SANDBOXD_TEST_HOOKS (Debug;
+ * scripts/test.sh).
  */
 static void
 apply_test_hooks(void)
@@ -267,6 +269,11 @@ apply_test_hooks(void)
 	if (v != NULL && *v != '\0') {
 		log_warnx("test hook: commits fail after %ld more", atol(v));
 		store_fail_commits_after(atol(v));
+	}
+	v = getenv("SANDBOXD_TEST_COMMIT_DELAY_MS");
+	if (v != NULL && *v != '\0') {
+		log_warnx("test hook: commits wait %ld ms", atol(v));
+		store_delay_commits((unsigned int)atol(v));
 	}
 #endif
 }
