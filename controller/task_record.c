@@ -191,6 +191,22 @@ ctrl_task_export_io(ctrl_io_fn fn, void *arg)
 	}
 }
 
+/* The re-execution was given up after the export: close-on-exec again. */
+void
+ctrl_task_cancel_export_io(void)
+{
+	struct task	*t;
+	struct tproc	*tp;
+
+	for (t = task_first(); t != NULL; t = task_next(t)) {
+		if (t->init.io != NULL)
+			iocopy_export_cancel(t->init.io);
+		TAILQ_FOREACH(tp, &t->execs, entry)
+			if (tp->io != NULL)
+				iocopy_export_cancel(tp->io);
+	}
+}
+
 /* Free the handed-over stdio nobody took. */
 static void
 given_free(void)

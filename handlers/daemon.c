@@ -52,6 +52,13 @@ handlers_export_io(void (*fn)(const char *, const char *, const char *,
 	ctrl_task_export_io(fn, arg);
 }
 
+/* The re-execution was given up after handlers_export_io. */
+void
+handlers_cancel_export_io(void)
+{
+	ctrl_task_cancel_export_io();
+}
+
 /* The new image: one process's stdio from the hand-over, before recovery. */
 void
 handlers_give_io(const char *ns, const char *id, const char *exec_id,

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "pbutil.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -138,11 +139,17 @@ handover_write(char **cause)
 {
 	sv_Handover	 h = { 0 };
 	struct ho_ios	 ios = { NULL, 0, 0 };
-	uint8_t		*buf = NULL;
-	size_t		 len, i;
+	uint8_t		*buf = NULL, *events = NULL;
+	size_t		 len, elen = 0, i;
 	int		 fd;
 
 	h.version = HANDOVER_VERSION;
+	if (events_export(&events, &elen) == -1) {
+		xasprintf(cause, "the events queue cannot be exported");
+		return (-1);
+	}
+	h.events.data = events;
+	h.events.len = elen;
 	h.listener_fd = listener_fd();
 	h.conns_count = (pb_size_t)conn_export(&h.conns, &h.next_conn_id);
 	handlers_export_io(handover_add_io, &ios);
@@ -164,13 +171,16 @@ handover_write(char **cause)
 	    ios.n, len);
 	handover_free_ios(&ios);
 	free(buf);
+	free(events);
 	for (i = 0; i < h.conns_count; i++)
 		free(h.conns[i].calls);
 	free(h.conns);
 	return (fd);
 fail:
 	free(buf);
+	free(events);
 	handover_free_ios(&ios);
+	handlers_cancel_export_io();
 	for (i = 0; i < h.conns_count; i++) {
 		conn_set_inherit(h.conns[i].fd, false);
 		free(h.conns[i].calls);
@@ -368,16 +378,25 @@ handover_restore_conn(struct event_base *base, const sv_HandoverConn *hc,
 }
 
 /*
- * Before the recovery: give the containers' stdio to the controller,
- * which takes each up with its container.
+ * Before the recovery: give the events module its queue, and the
+ * containers' stdio to the controller, which takes each up with its
+ * container.
  */
 void
 handover_give_io(void)
 {
 	pb_size_t	i;
 
+	char		*cause = NULL;
+
 	if (!ho_loaded)
 		return;
+	if (ho.events.len > 0 &&
+	    events_import(ho.events.data, ho.events.len, &cause) == -1) {
+		log_warnx("re-executed: the events queue was not taken over: "
+		    "%s", cause);
+		free(cause);
+	}
 	for (i = 0; i < ho.ios_count; i++)
 		handlers_give_io(ho.ios[i].namespace != NULL ?
 		    ho.ios[i].namespace : "", ho.ios[i].id != NULL ?

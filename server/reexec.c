@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "procmgr.h"
+#include "runc.h"
 #include "protocol.h"
 #include "server.h"
 #include "storage.h"
@@ -194,8 +195,9 @@ reexec_exec(void)
 
 /*
  * After each loop iteration: exec once nothing but carried calls is
- * left, every answer has been sent to the connections' buffers and the
- * batch is committed.
+ * left, every answer has been sent to the connections' buffers, the
+ * batch is committed and no runc runs: a runc's completion is a pidfd
+ * and a callback, which the new image could not take over.
  */
 void
 reexec_poll(void)
@@ -203,7 +205,7 @@ reexec_poll(void)
 	if (!pending)
 		return;
 	if (call_count_uncarried() > 0 || store_pending() ||
-	    !netns_worker_idle())
+	    !netns_worker_idle() || runc_inflight() > 0)
 		return;
 	reexec_exec();
 }

@@ -261,10 +261,13 @@ enum handler_result ctrl_task_change(struct call *, const char *, int,
  * describes each (iocopy_export) to fn for the hand-over; the new one
  * gives each back before ctrl_task_recover, which takes it up instead of
  * re-opening the FIFOs.  exec_id NULL: the container's init.
+ * ctrl_task_cancel_export_io undoes the export when the re-execution is
+ * given up (the descriptors are made close-on-exec again).
  */
 typedef void (*ctrl_io_fn)(const char *, const char *, const char *,
     const uint8_t *, size_t, void *);
 void		 ctrl_task_export_io(ctrl_io_fn, void *);
+void		 ctrl_task_cancel_export_io(void);
 void		 ctrl_task_give_io(const char *, const char *, const char *,
 		    const uint8_t *, size_t);
 

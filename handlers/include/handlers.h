@@ -78,6 +78,7 @@ void	handlers_release_all(void);
  * or NULL, state, len, arg) per process; given back before recovery */
 void	handlers_export_io(void (*)(const char *, const char *, const char *,
 	    const uint8_t *, size_t, void *), void *);
+void	handlers_cancel_export_io(void);
 void	handlers_give_io(const char *, const char *, const char *,
 	    const uint8_t *, size_t);
 
