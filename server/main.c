@@ -364,12 +364,6 @@ serve(void)
 		free(cause);
 		cause = NULL;
 	}
-	if (spawner_start(&cause) == -1) {
-		log_warnx("no spawner helper (%s): sandbox processes are "
-		    "cloned by the daemon", cause);
-		free(cause);
-		cause = NULL;
-	}
 	if (store_open(cfg->state_dir, &cause) == -1)
 		fatalx("cannot open the store in %s: %s", cfg->state_dir, cause);
 	if ((server_base = event_base_new()) == NULL)
@@ -411,7 +405,6 @@ serve(void)
 	listener_close();
 	handlers_release_all();
 	netns_worker_stop();
-	spawner_stop();
 	proc_shutdown();
 	event_free(ev_term);
 	event_free(ev_int);
