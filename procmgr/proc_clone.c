@@ -23,7 +23,9 @@
  * size are kept for the next spawns (up to PROC_STACK_POOL, a burst of
  * Starts): a fresh one costs page faults on the daemon's side (the
  * image, the clone's first words) and, once unmapped, a TLB flush on
- * every CPU where a child sharing the memory runs.
+ * every CPU where a child sharing the memory runs.  After a second
+ * without spawns the pool shrinks back to PROC_STACK_KEEP, so that an
+ * idle daemon does not keep a burst's pages.
  *
  * Where CLONE_VM cannot be had (no raw system calls written for the
  * architecture, or a clone refused, as under valgrind), the child is a
@@ -61,6 +63,8 @@
 #define PROC_STACK_SIZE		(32 * 1024)
 #define PROC_STACK_MAP		(64 * 1024)	/* usual mapping, image < 28K */
 #define PROC_STACK_POOL		64		/* usual mappings kept */
+#define PROC_STACK_KEEP		8		/* ... and kept when idle */
+#define PROC_STACK_TRIM_SECS	1		/* idle after this */
 #define PROC_SYSCTL_DIR		"/proc/sys/"
 
 /* The mapping a child runs on: guard page, stack, image. */
@@ -69,6 +73,7 @@ struct proc_stack {
 	struct event		 ev;		/* fd readable, once buried */
 	void			*base;
 	size_t			 len;
+	char			*top;		/* stack top, image start */
 	int			 fd;		/* error pipe, once buried */
 };
 LIST_HEAD(proc_stack_list, proc_stack);
@@ -82,6 +87,8 @@ struct proc_arena {
 static struct proc_stack_list proc_buried = LIST_HEAD_INITIALIZER(proc_buried);
 static struct proc_stack_list proc_pool = LIST_HEAD_INITIALIZER(proc_pool);
 static int		 proc_pooled;		/* in proc_pool */
+static struct event	 proc_trim_ev;		/* shrinks the pool */
+static bool		 proc_trim_set;		/* proc_trim_ev assigned */
 static int		 proc_stacks;		/* given to children */
 static bool		 proc_no_clone3;	/* clone3 said ENOSYS */
 static bool		 proc_no_clone_vm;	/* fork-like clones only */
@@ -230,6 +237,44 @@ arena_image(struct proc_arena *a, const struct proc_launch *l, int errfd,
 	return (im);
 }
 
+/* Unmap a stack that no child runs on. */
+static void
+proc_stack_unmap(struct proc_stack *st)
+{
+	if (munmap(st->base, st->len) == -1)
+		log_warn("%s: munmap", __func__);
+	free(st);
+}
+
+/* No spawn for a while: shrink the pool to what an idle daemon keeps. */
+static void
+proc_stack_trim_cb(__attribute__((unused)) int fd,
+    __attribute__((unused)) short events, __attribute__((unused)) void *arg)
+{
+	struct proc_stack	*st;
+
+	while (proc_pooled > PROC_STACK_KEEP &&
+	    (st = LIST_FIRST(&proc_pool)) != NULL) {
+		LIST_REMOVE(st, entry);
+		proc_pooled--;
+		proc_stack_unmap(st);
+	}
+}
+
+/* (Re)start the countdown to a trim of the pool; each spawn puts it off. */
+static void
+proc_stack_trim_later(void)
+{
+	struct timeval	tv = { PROC_STACK_TRIM_SECS, 0 };
+
+	if (!proc_trim_set) {
+		evtimer_assign(&proc_trim_ev, proc_base, proc_stack_trim_cb,
+		    NULL);
+		proc_trim_set = true;
+	}
+	evtimer_add(&proc_trim_ev, &tv);
+}
+
 /* Give st back: kept for the next spawn if usual and room, else unmapped. */
 static void
 proc_stack_put(struct proc_stack *st)
@@ -239,12 +284,11 @@ proc_stack_put(struct proc_stack *st)
 	proc_stacks--;
 	if (st->len == PROC_STACK_MAP && proc_pooled < PROC_STACK_POOL) {
 		LIST_INSERT_HEAD(&proc_pool, st, entry);
-		proc_pooled++;
+		if (++proc_pooled > PROC_STACK_KEEP)
+			proc_stack_trim_later();
 		return;
 	}
-	if (munmap(st->base, st->len) == -1)
-		log_warn("%s: munmap", __func__);
-	free(st);
+	proc_stack_unmap(st);
 }
 
 /* A stack of len bytes (a guard page below): from the pool, or mapped. */
@@ -277,8 +321,10 @@ proc_stack_get(size_t len)
 }
 
 /*
- * A stack with the image of l above it, for a child whose error pipe is
- * errfd and gate gatefd.  NULL with errno.
+ * A stack with the image of l at its top, for a child whose error pipe
+ * is errfd and gate gatefd: the image ends the mapping and the stack
+ * grows down from where it begins, so a small image and the first frames
+ * share a page.  NULL with errno.
  */
 static struct proc_stack *
 proc_stack_new(const struct proc_launch *l, int errfd, int gatefd,
@@ -286,26 +332,19 @@ proc_stack_new(const struct proc_launch *l, int errfd, int gatefd,
 {
 	struct proc_stack	*st;
 	struct proc_arena	 a = { NULL, 0 };
-	size_t			 page = (size_t)sysconf(_SC_PAGESIZE), top;
+	size_t			 page = (size_t)sysconf(_SC_PAGESIZE), size;
 
-	top = page + PROC_STACK_SIZE;
 	arena_image(&a, l, errfd, gatefd);
-	a.off = (top + a.off + page - 1) & ~(page - 1);
+	size = (a.off + 63) & ~(size_t)63;
+	a.off = (page + PROC_STACK_SIZE + size + page - 1) & ~(page - 1);
 	if ((st = proc_stack_get(a.off < PROC_STACK_MAP ? PROC_STACK_MAP :
 	    a.off)) == NULL)
 		return (NULL);
-	a.base = (char *)st->base + top;
+	st->top = (char *)st->base + st->len - size;
+	a.base = st->top;
 	a.off = 0;
 	*im = arena_image(&a, l, errfd, gatefd);
 	return (st);
-}
-
-/* Where the stack of st begins (it grows down from there). */
-static void *
-proc_stack_top(struct proc_stack *st)
-{
-	return ((char *)st->base + (size_t)sysconf(_SC_PAGESIZE) +
-	    PROC_STACK_SIZE);
 }
 
 /*
@@ -377,7 +416,7 @@ proc_clone_vm(struct proc_stack *st, struct proc_image *im, int *pidfd)
 		flags |= CLONE_PIDFD;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = clone(proc_child_main, proc_stack_top(st), flags, im, pidfd,
+	pid = clone(proc_child_main, st->top, flags, im, pidfd,
 	    NULL, NULL);
 	saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -483,10 +522,13 @@ proc_stack_shutdown(void)
 {
 	struct proc_stack	*st;
 
+	if (proc_trim_set) {
+		evtimer_del(&proc_trim_ev);
+		proc_trim_set = false;
+	}
 	while ((st = LIST_FIRST(&proc_pool)) != NULL) {
 		LIST_REMOVE(st, entry);
-		munmap(st->base, st->len);
-		free(st);
+		proc_stack_unmap(st);
 	}
 	proc_pooled = 0;
 	while ((st = LIST_FIRST(&proc_buried)) != NULL) {

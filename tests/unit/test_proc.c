@@ -1594,7 +1594,7 @@ PTest(proc_fallback, coalesced, .init = setup_fallback, .fini = teardown,
 		proc_free(p[i]);
 	}
 	cr_assert(no_children());
-	cr_assert_eq(added_events(), base_events);
+	run_until_idle(5);		/* the stack pool's trim, after 1 s */
 }
 
 PTest(proc_fallback, stop, .init = setup_fallback, .fini = teardown,
@@ -2092,5 +2092,33 @@ PTest(clone, sysctls, .init = setup, .fini = teardown,
 	proc_free(p);
 	l.sysctls = (char **)bad;
 	spawn_fails(&l, "setting the sandbox's sysctls: Invalid argument");
+	cr_assert(no_children());
+}
+
+/*
+ * A burst's stacks are kept for the next spawns, then given back after a
+ * quiet second: the trim timer is pending once more than a few are
+ * pooled, and gone once it has run.
+ */
+PTest(clone, pool_trimmed_when_idle, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r[12];
+	struct proc	*p[12];
+	int		 total = 0, i;
+
+	memset(r, 0, sizeof r);
+	for (i = 0; i < 12; i++) {
+		p[i] = spawn_held("exit 0", "x", &r[i]);
+		r[i].total = &total;
+	}
+	cr_assert_eq(proc_stack_count(), 12);
+	proc_release_held();
+	run_until(&total, 12, 10);
+	cr_assert_eq(proc_stack_count(), 0);
+	for (i = 0; i < 12; i++)
+		proc_free(p[i]);
+	cr_assert_eq(added_events(), base_events + 1, "no trim pending");
+	run_until_idle(5);
 	cr_assert(no_children());
 }
