@@ -299,6 +299,13 @@ Test(crash, helpers_killed, .timeout = 60)
 	cr_assert_eq(daemon_helpers(helpers, 2), 1,
 	    "the daemon has not exactly one helper");
 	cr_assert_eq(kill(helpers[0], SIGKILL), 0);
+	/*
+	 * A request sent while the helper is dying fails with it (that is
+	 * the helper's contract); wait until the daemon has seen it go.
+	 */
+	for (i = 0; i < 250 && !itest_log_contains(&itest_d,
+	    "made by the daemon itself"); i++)
+		usleep(20000);
 	c = itest_connect(&itest_d, "default");
 	for (i = 0; i < 3; i++) {
 		snprintf(id, sizeof id, "alone%d", i);
