@@ -76,6 +76,7 @@ struct round {
 	double	commits_per_sec;
 	double	per_commit;	/* mean records per commit */
 	size_t	max_commit;
+	struct bench_latency probe;	/* during the 64 clients' phase */
 };
 
 /* A phase's outcome. */
@@ -384,11 +385,17 @@ daemon_column(struct round *rd, enum col col, int round)
 {
 	struct rate	r;
 	size_t		commits, ops;
+	struct bench_probe	probe;
+	bool			probing;
 	double		cpu = bench_cpu_seconds(daemons[col].pid);
 	double		self = bench_cpu_seconds(getpid());
 	double		delay = bench_run_delay(daemons[col].pid);
 
+	/* How long the loop leaves a socket unread under this load. */
+	probing = col == COL_D64 && bench_probe_start(&daemons[col], &probe) == 0;
 	r = create_phase(&daemons[col], col_clients[col], round, &seqs[col]);
+	if (probing && bench_probe_stop(&probe, &rd->probe) == -1)
+		printf("    PROBLEM: the latency probe failed\n");
 	cpu = bench_cpu_seconds(daemons[col].pid) - cpu;
 	self = bench_cpu_seconds(getpid()) - self;
 	delay = bench_run_delay(daemons[col].pid) - delay;
@@ -538,6 +545,15 @@ print_summary(const struct round *rd)
 	for (k = 0; k < sizeof ratios / sizeof ratios[0]; k++)
 		bench_print_ratio(ratios[k].label, 2,
 		    median_ratio(rd, ratios[k].num, ratios[k].den));
+	for (i = 0; i < opts.rounds; i++)
+		v[i] = rd[i].probe.read_p99;
+	printf("loop stall during 64 clients' creates (a Store.Get probe "
+	    "every 2 ms; p99 of the time its request sat unread, median over "
+	    "rounds): %.2f ms\n", bench_median(v, opts.rounds));
+	for (i = 0; i < opts.rounds; i++)
+		v[i] = rd[i].probe.p99;
+	printf("  the probe's answers (they wait for the batch in flight): "
+	    "p99 %.2f ms\n", bench_median(v, opts.rounds));
 	for (i = 0, max = 0; i < opts.rounds; i++)
 		max = rd[i].max_commit > max ? rd[i].max_commit : max;
 	printf("largest commit seen (64 clients, debug): %zu records\n", max);

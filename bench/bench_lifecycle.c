@@ -464,13 +464,14 @@ static const struct bench_ratio ratios[] = {
 static void
 print_latency_summary(void)
 {
-	double	p99[2][MAX_ROUNDS], max[2][MAX_ROUNDS];
+	double	p99[2][MAX_ROUNDS], max[2][MAX_ROUNDS], rd99[2][MAX_ROUNDS];
 	int	i, k;
 
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < opts.rounds; i++) {
 			p99[k][i] = run_lat[i][k].p99;
 			max[k][i] = run_lat[i][k].max;
+			rd99[k][i] = run_lat[i][k].read_p99;
 		}
 	}
 	printf("loop latency (Store.Get probe, median over rounds; idle: "
@@ -481,6 +482,11 @@ print_latency_summary(void)
 		    bench_median(p99[k], opts.rounds),
 		    idle_lat.p99 > 0 ? bench_median(p99[k], opts.rounds) /
 		    idle_lat.p99 : 0, bench_median(max[k], opts.rounds));
+	printf("loop stall (the probe's request unread in the socket, median "
+	    "over rounds; idle: p99 %.2f ms):\n", idle_lat.read_p99);
+	for (k = 0; k < 2; k++)
+		printf("  during %s runs: p99 %.2f ms\n", k == 0 ? "exec" :
+		    "pause", bench_median(rd99[k], opts.rounds));
 }
 
 /* The median over the rounds of the CPU per sandbox of runtime k. */

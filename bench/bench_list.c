@@ -160,8 +160,8 @@ main(int argc, char **argv)
 	struct bench_daemon	 d;
 	struct sbc		*c;
 	char			*k;
-	double			 base, t;
-	size_t			 i;
+	double			 base, t, worst = 0;
+	size_t			 i, iworst = 0;
 
 	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
@@ -183,7 +183,15 @@ main(int argc, char **argv)
 		t = median_list(c, cases[i].filter, cases[i].status);
 		printf("  %-34s %9.2f ms %9.1fx\n", cases[i].filter, t * 1e3,
 		    base > 0 ? t / base : 0);
+		if (t > worst) {
+			worst = t;
+			iworst = i;
+		}
 	}
+	printf("RESULT list: the longest List, %s over %zu records, held the "
+	    "loop %.2f ms = %.1fx the %s baseline (%.2f ms)\n",
+	    cases[iworst].filter, opts.n, worst * 1e3, base > 0 ? worst / base :
+	    0, cases[0].filter, base * 1e3);
 	run_too_big(&d, c);
 	sbc_close(c);
 	problems += bench_daemon_stop(&d);

@@ -15,7 +15,13 @@
  * (closed loop: a request goes out when one comes back), plus one fixed
  * rate over 16 connections (open loop: latency counted from the time a
  * request was due, so a server that falls behind is charged for it).
- * Figures are ratios of sandboxd against the other two, same run.
+ * Figures are ratios of sandboxd against the other two, same run, with
+ * each server's CPU time per request (utime + stime from /proc).
+ *
+ * Then a mixed load on sandboxd alone (-M requests, 0: none): Store
+ * Create, Get, Update, List, Get of a missing id and Delete, in cycles on
+ * 16 connections, with the daemon's RSS read at intervals: in the steady
+ * state it must not grow.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -56,6 +62,10 @@
 #define RPC_DRAIN_S		2.0
 #define RPC_RATE_CONNS		16
 #define RPC_MAX_SHAPES		8
+#define MIX_CONNS		16
+#define MIX_STEPS		6	/* one cycle: also the depth */
+#define MIX_SAMPLES		8	/* RSS readings */
+#define MIX_PREFIX		"bench-mix-"
 /* Latency histogram: 32 buckets per power of two, ~3% wide. */
 #define HIST_SUB		32
 #define HIST_BUCKETS		(HIST_SUB * 60)
@@ -78,6 +88,8 @@ struct rpc_inflight {
 
 struct rpc_conn {
 	int			 fd;
+	int			 idx;		/* in its run */
+	unsigned int		 step;		/* mixed load: next in cycle */
 	uint32_t		 next_id;
 	int			 n;		/* in flight */
 	struct rpc_inflight	 fl[RPC_MAX_INFLIGHT];
@@ -92,6 +104,9 @@ struct rpc_result {
 	bool		ran;
 	size_t		n;		/* answers in the measured window */
 	size_t		errors;		/* unexpected status or lost */
+	size_t		all;		/* answers of the whole run */
+	size_t		ok;		/* answers OK (of all) */
+	double		cpu_us;		/* server CPU per answer, -1: unknown */
 	double		secs;
 	double		rate;		/* answers per second */
 	double		p50, p99, p999;	/* microseconds */
@@ -106,6 +121,9 @@ static struct {
 	int		 nshapes;
 	uint8_t		*payload;	/* encoded t_Request */
 	size_t		 plen;
+	size_t		 mix_n;		/* requests of the mixed load */
+	uint8_t		*mix[MIX_CONNS][MIX_STEPS];
+	size_t		 mixlen[MIX_CONNS][MIX_STEPS];
 	bool		 progress;
 } rpc;
 
@@ -165,35 +183,96 @@ hist_quantile(const struct rpc_result *r, double q)
 	return (hist_value(b) / 1000.0);
 }
 
-/* Encode the request once: Store.Get of a missing id, namespace "bench". */
+/* A ttrpc Request for svc/method carrying msg; exits on failure. */
 static void
-request_encode(void)
+envelope_encode(const char *method, const pb_msgdesc_t *fields,
+    const void *msg, uint8_t **out, size_t *outlen)
 {
-	cssv_StoreGetRequest	 get = {0};
-	t_Request		 req = {0};
-	uint8_t			*body;
-	size_t			 blen;
-	char			*cause = NULL;
+	t_Request	 req = {0};
+	uint8_t		*body;
+	size_t		 blen;
+	char		*cause = NULL;
 
-	snprintf(get.sandbox_id, sizeof get.sandbox_id, "%s", RPC_MISSING_ID);
-	if (!msg_encode(cssv_StoreGetRequest_fields, &get, &body, &blen,
-	    &cause))
+	if (!msg_encode(fields, msg, &body, &blen, &cause))
 		goto fail;
 	snprintf(req.service, sizeof req.service, "%s", SERVICE_STORE);
-	snprintf(req.method, sizeof req.method, "Get");
+	snprintf(req.method, sizeof req.method, "%s", method);
 	req.payload.data = body;
 	req.payload.len = blen;
 	req.metadata_count = 1;
 	req.metadata[0].key = (char *)MD_NAMESPACE_TTRPC;
 	req.metadata[0].value = (char *)BENCH_NAMESPACE;
-	if (!msg_encode(t_Request_fields, &req, &rpc.payload, &rpc.plen,
-	    &cause))
+	if (!msg_encode(t_Request_fields, &req, out, outlen, &cause))
 		goto fail;
 	free(body);
 	return;
 fail:
 	fprintf(stderr, "bench_rpc: encode: %s\n", cause ? cause : "?");
 	exit(1);
+}
+
+/* The request of the shapes: Store.Get of a missing id. */
+static void
+request_encode(void)
+{
+	cssv_StoreGetRequest	get = {0};
+
+	snprintf(get.sandbox_id, sizeof get.sandbox_id, "%s", RPC_MISSING_ID);
+	envelope_encode("Get", cssv_StoreGetRequest_fields, &get,
+	    &rpc.payload, &rpc.plen);
+}
+
+/*
+ * The mixed load's cycle for connection i, on a sandbox of its own:
+ * Create, Get, Update (a label), List (by that label), Get of a missing
+ * id, Delete.  Every cycle ends with the store as it began.
+ */
+static void
+mix_encode(int i)
+{
+	static cssv_StoreCreateRequest	create;
+	static cssv_StoreUpdateRequest	update;
+	cssv_StoreGetRequest		get = {0}, miss = {0};
+	cssv_StoreListRequest		list = {0};
+	cssv_StoreDeleteRequest		del = {0};
+	char				id[64], label[8];
+
+	snprintf(id, sizeof id, MIX_PREFIX "%02d", i);
+	memset(&create, 0, sizeof create);
+	create.has_sandbox = true;
+	snprintf(create.sandbox.sandbox_id, sizeof create.sandbox.sandbox_id,
+	    "%s", id);
+	create.sandbox.has_runtime = true;
+	snprintf(create.sandbox.runtime.name,
+	    sizeof create.sandbox.runtime.name, "io.sandboxd.pause.v1");
+	envelope_encode("Create", cssv_StoreCreateRequest_fields, &create,
+	    &rpc.mix[i][0], &rpc.mixlen[i][0]);
+	snprintf(get.sandbox_id, sizeof get.sandbox_id, "%s", id);
+	envelope_encode("Get", cssv_StoreGetRequest_fields, &get,
+	    &rpc.mix[i][1], &rpc.mixlen[i][1]);
+	memset(&update, 0, sizeof update);
+	update.has_sandbox = true;
+	update.sandbox = create.sandbox;
+	snprintf(label, sizeof label, "%02d", i);
+	update.sandbox.labels_count = 1;
+	update.sandbox.labels[0].key = (char *)"mix";
+	update.sandbox.labels[0].value = label;
+	update.fields_count = 1;
+	snprintf(update.fields[0], sizeof update.fields[0], "labels.mix");
+	envelope_encode("Update", cssv_StoreUpdateRequest_fields, &update,
+	    &rpc.mix[i][2], &rpc.mixlen[i][2]);
+	list.filters_count = 1;
+	snprintf(list.filters[0], sizeof list.filters[0],
+	    "labels.mix==%02d", i);
+	envelope_encode("List", cssv_StoreListRequest_fields, &list,
+	    &rpc.mix[i][3], &rpc.mixlen[i][3]);
+	snprintf(miss.sandbox_id, sizeof miss.sandbox_id, "%s",
+	    RPC_MISSING_ID);
+	envelope_encode("Get", cssv_StoreGetRequest_fields, &miss,
+	    &rpc.mix[i][4], &rpc.mixlen[i][4]);
+	snprintf(del.sandbox_id, sizeof del.sandbox_id, "%s", id);
+	envelope_encode("Delete", cssv_StoreDeleteRequest_fields, &del,
+	    &rpc.mix[i][5], &rpc.mixlen[i][5]);
 }
 
 /* Fill sun with path; false if it does not fit. */
@@ -512,6 +591,8 @@ struct rpc_run {
 	size_t			 inflight;
 	bool			 sending;
 	bool			 backlog;	/* some output not written */
+	bool			 mix;		/* the mixed load's cycles */
+	uint64_t		 limit;		/* mixed: requests to send */
 	struct rpc_result	*res;
 };
 
@@ -519,17 +600,27 @@ struct rpc_run {
 static bool
 rpc_send(struct rpc_run *r, struct rpc_conn *c, uint64_t t)
 {
-	struct frame_header	h = { 0, 0, FRAME_TYPE_REQUEST, 0 };
+	struct frame_header	 h = { 0, 0, FRAME_TYPE_REQUEST, 0 };
+	const uint8_t		*payload = rpc.payload;
+	size_t			 plen = rpc.plen;
 
-	if (c->outlen + FRAME_HEADER_SIZE + rpc.plen > RPC_BUF ||
+	if (r->mix) {
+		/* Whole cycles only: the store ends as it began. */
+		if (r->sent >= r->limit && c->step % MIX_STEPS == 0)
+			return (false);
+		payload = rpc.mix[c->idx][c->step % MIX_STEPS];
+		plen = rpc.mixlen[c->idx][c->step % MIX_STEPS];
+	}
+	if (c->outlen + FRAME_HEADER_SIZE + plen > RPC_BUF ||
 	    c->n == RPC_MAX_INFLIGHT)
 		return (false);
-	h.length = (uint32_t)rpc.plen;
+	c->step++;
+	h.length = (uint32_t)plen;
 	h.stream_id = c->next_id;
 	c->next_id += 2;
 	frame_header_build(&h, c->out + c->outlen);
-	memcpy(c->out + c->outlen + FRAME_HEADER_SIZE, rpc.payload, rpc.plen);
-	c->outlen += FRAME_HEADER_SIZE + rpc.plen;
+	memcpy(c->out + c->outlen + FRAME_HEADER_SIZE, payload, plen);
+	c->outlen += FRAME_HEADER_SIZE + plen;
 	c->fl[c->n].id = h.stream_id;
 	c->fl[c->n].t = t;
 	c->n++;
@@ -565,6 +656,9 @@ rpc_answer(struct rpc_run *r, struct rpc_conn *c, uint32_t id, int code,
 		r->res->errors++;
 		return;
 	}
+	r->res->all++;
+	if (code == STATUS_OK)
+		r->res->ok++;
 	/* Answers inside the window count, whenever they were sent. */
 	if (now >= r->tmeasure && now <= r->tend) {
 		r->res->n++;
@@ -690,6 +784,7 @@ rpc_connect(struct rpc_run *r, const char *path)
 			return (false);
 		}
 		r->conns[i] = conn_new(fd);
+		r->conns[i]->idx = i;
 		ev.events = EPOLLIN;
 		ev.data.ptr = r->conns[i];
 		epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -799,10 +894,11 @@ rpc_summarize(struct rpc_result *res)
 
 /* Measure one server under one shape into res. */
 static void
-rpc_measure(const char *path, enum rpc_server srv, const struct rpc_shape *s,
-    const char *load, struct rpc_result *res)
+rpc_measure(const char *path, pid_t pid, enum rpc_server srv,
+    const struct rpc_shape *s, const char *load, struct rpc_result *res)
 {
 	struct rpc_run	r;
+	double		cpu0, cpu1;
 	int		i;
 
 	memset(&r, 0, sizeof r);
@@ -815,10 +911,14 @@ rpc_measure(const char *path, enum rpc_server srv, const struct rpc_shape *s,
 		perror("epoll_create1");
 		exit(1);
 	}
+	cpu0 = bench_cpu_seconds(pid);
 	if (rpc_connect(&r, path))
 		rpc_drive(&r, srv_names[srv], load);
 	else
 		res->errors++;
+	cpu1 = bench_cpu_seconds(pid);
+	res->cpu_us = cpu0 >= 0 && cpu1 >= 0 && res->all > 0 ?
+	    (cpu1 - cpu0) * 1e6 / (double)res->all : -1;
 	for (i = 0; i < r.nconns; i++)
 		if (r.conns[i] != NULL)
 			conn_free(r.conns[i]);
@@ -846,8 +946,9 @@ print_row(enum rpc_server srv, const struct rpc_result *res)
 		printf("    %-10s %s\n", srv_names[srv], "(skipped)");
 		return;
 	}
-	printf("    %-10s %10.0f %10.1f %10.1f %10.1f %8zu\n", srv_names[srv],
-	    res->rate, res->p50, res->p99, res->p999, res->errors);
+	printf("    %-10s %10.0f %10.1f %10.1f %10.1f %8zu %10.2f\n",
+	    srv_names[srv], res->rate, res->p50, res->p99, res->p999,
+	    res->errors, res->cpu_us);
 }
 
 /* The ratios of a shape: sandboxd against Go and against the floor. */
@@ -916,6 +1017,100 @@ print_result(struct rpc_result (*res)[SRV_COUNT], int nshapes)
 			printf(", %.2fx Go", result_ratio(s, res[i], SRV_GO));
 	}
 	printf(" (latency: lower is better; throughput: higher)\n");
+	printf("RESULT rpc-cpu: server CPU per Store.Get(missing), us:");
+	for (i = 0; i < nshapes; i++) {
+		shape_name(&rpc.shapes[i], name, sizeof name);
+		printf("%s %s sandboxd %.2f", i ? ";" : "", name,
+		    res[i][SRV_SANDBOXD].cpu_us);
+		if (res[i][SRV_GO].ran)
+			printf(", Go %.2f", res[i][SRV_GO].cpu_us);
+		printf(", floor %.2f", res[i][SRV_FLOOR].cpu_us);
+	}
+	printf("\n");
+}
+
+/* ---- the mixed load: RSS in the steady state ---- */
+
+/*
+ * Drive the mixed load on sandboxd until rpc.mix_n requests are
+ * answered, reading its RSS at MIX_SAMPLES points.  The first reading is
+ * after an eighth of the run (the pools and buffers are grown by then);
+ * the figure is the last against it.  The error count.
+ */
+static size_t
+rpc_mix(const char *path, pid_t pid)
+{
+	struct rpc_result	res;
+	struct rpc_run		r;
+	long			rss[MIX_SAMPLES], pss;
+	double			t0, secs, cpu0, cpu1;
+	size_t			next;
+	int			i, k = 0;
+
+	if (rpc.mix_n == 0)
+		return (0);
+	for (i = 0; i < MIX_CONNS; i++)
+		mix_encode(i);
+	memset(&r, 0, sizeof r);
+	memset(&res, 0, sizeof res);
+	r.res = &res;
+	r.nconns = MIX_CONNS;
+	r.depth = MIX_STEPS;
+	r.mix = true;
+	r.limit = rpc.mix_n;
+	r.expect = STATUS_OK;
+	r.tend = UINT64_MAX;
+	if ((r.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    !rpc_connect(&r, path)) {
+		fprintf(stderr, "bench_rpc: mixed load: cannot connect\n");
+		return (1);
+	}
+	printf("mixed load: Store Create, Get, Update, List, Get(missing), "
+	    "Delete in cycles on %d connections (%d in flight each), %zu "
+	    "requests:\n", MIX_CONNS, MIX_STEPS, rpc.mix_n);
+	t0 = bench_now();
+	cpu0 = bench_cpu_seconds(pid);
+	r.sending = true;
+	for (i = 0; i < r.nconns; i++)
+		rpc_refill(&r, r.conns[i]);
+	next = rpc.mix_n / MIX_SAMPLES;
+	while (!bench_interrupted && (r.inflight > 0 || res.all < rpc.mix_n)) {
+		if (!rpc_step(&r, -1))
+			break;
+		if (res.all >= next && k < MIX_SAMPLES) {
+			bench_mem(pid, &rss[k], &pss);
+			printf("    after %8zu requests: RSS %6ld KiB\n", res.all,
+			    rss[k]);
+			fflush(stdout);
+			k++;
+			next += rpc.mix_n / MIX_SAMPLES;
+		}
+	}
+	secs = bench_now() - t0;
+	cpu1 = bench_cpu_seconds(pid);
+	for (i = 0; i < r.nconns; i++)
+		if (r.conns[i] != NULL)
+			conn_free(r.conns[i]);
+	close(r.ep);
+	printf("    %zu answers (%zu OK, 1 in %d NotFound as it should) in %.1f s, %.0f/s, daemon CPU %.2f us "
+	    "per request\n", res.all, res.ok, MIX_STEPS, secs,
+	    bench_per_sec(res.all, secs), res.all > 0 ?
+	    (cpu1 - cpu0) * 1e6 / (double)res.all : 0);
+	if (k >= 2) {
+		bench_print_ratio("sandboxd RSS last/first (steady state)", 3,
+		    (double)rss[k - 1] / (double)rss[0]);
+		printf("RESULT rpc-rss: %zu mixed requests, RSS %ld KiB after "
+		    "%zu, %ld KiB at the end = %.3fx\n", res.all, rss[0],
+		    rpc.mix_n / MIX_SAMPLES, rss[k - 1],
+		    (double)rss[k - 1] / (double)rss[0]);
+	}
+	/*
+	 * Every answer of a cycle is OK (Create first, Delete last) but its
+	 * Get of a missing id, NotFound: res.errors counted those too, with
+	 * the other codes and the answers to nothing sent.  Then the lost.
+	 */
+	return (res.errors > res.all / MIX_STEPS ? res.errors - res.all /
+	    MIX_STEPS : 0) + r.inflight;
 }
 
 /* ---- options and main ---- */
@@ -949,8 +1144,9 @@ parse_args(int argc, char **argv)
 
 	rpc.secs = 1.5;
 	rpc.rate = 5000;
+	rpc.mix_n = 1000000;
 	parse_shapes("1x1,64x1,16x16");
-	while ((ch = getopt(argc, argv, "t:l:R:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:l:R:M:")) != -1) {
 		if (ch == 't' && (rpc.secs = atof(optarg)) > 0 &&
 		    rpc.secs <= 30)
 			continue;
@@ -959,10 +1155,15 @@ parse_args(int argc, char **argv)
 		if (ch == 'R' && (rpc.rate = atof(optarg)) >= 0 &&
 		    rpc.rate <= 1e6)
 			continue;
+		if (ch == 'M' && atof(optarg) >= 0 && atof(optarg) <= 1e8) {
+			rpc.mix_n = (size_t)atof(optarg);
+			continue;
+		}
 		fprintf(stderr, "usage: %s [-t seconds per run (0-30, default "
 		    "1.5)] [-l loads CONNSxDEPTH,... (default 1x1,64x1,16x16)]"
 		    " [-R fixed rate/s over %d connections (0: none, default "
-		    "5000)]\n", argv[0], RPC_RATE_CONNS);
+		    "5000)] [-M mixed requests (0: none, default 1000000)]\n",
+		    argv[0], RPC_RATE_CONNS);
 		return (false);
 	}
 	if (rpc.rate > 0 && rpc.nshapes < RPC_MAX_SHAPES) {
@@ -974,7 +1175,7 @@ parse_args(int argc, char **argv)
 
 /* Run every shape against every server that runs; the error count. */
 static size_t
-run_shapes(char paths[SRV_COUNT][PATH_MAX + 16],
+run_shapes(char paths[SRV_COUNT][PATH_MAX + 16], const pid_t pids[SRV_COUNT],
     struct rpc_result (*res)[SRV_COUNT])
 {
 	char	name[48];
@@ -987,13 +1188,14 @@ run_shapes(char paths[SRV_COUNT][PATH_MAX + 16],
 		    name, rpc.shapes[i].depth > 0 ? "connections x in flight, "
 		    "closed loop" : "fixed rate, latency from when due",
 		    rpc.secs, RPC_WARMUP_S);
-		printf("    %-10s %10s %10s %10s %10s %8s\n", "server", "req/s",
-		    "p50 us", "p99 us", "p99.9 us", "errors");
+		printf("    %-10s %10s %10s %10s %10s %8s %10s\n", "server",
+		    "req/s", "p50 us", "p99 us", "p99.9 us", "errors",
+		    "cpu us/rq");
 		for (srv = 0; srv < SRV_COUNT; srv++) {
 			if (paths[srv][0] == '\0')
 				continue;
-			rpc_measure(paths[srv], srv, &rpc.shapes[i], name,
-			    &res[i][srv]);
+			rpc_measure(paths[srv], pids[srv], srv,
+			    &rpc.shapes[i], name, &res[i][srv]);
 			errors += res[i][srv].errors;
 			print_row(srv, &res[i][srv]);
 		}
@@ -1009,7 +1211,7 @@ main(int argc, char **argv)
 	static struct rpc_result	res[RPC_MAX_SHAPES][SRV_COUNT];
 	char				paths[SRV_COUNT][PATH_MAX + 16];
 	struct bench_daemon		d;
-	pid_t				floor_pid, go_pid;
+	pid_t				floor_pid, go_pid, pids[SRV_COUNT];
 	size_t				errors;
 	int				problems;
 
@@ -1030,8 +1232,13 @@ main(int argc, char **argv)
 	printf("request: %s/Get of a missing id, %zu bytes + %d of header; "
 	    "floor answers an empty OK, Go ttrpc and sandboxd NotFound\n",
 	    SERVICE_STORE, rpc.plen, FRAME_HEADER_SIZE);
-	errors = run_shapes(paths, res);
+	pids[SRV_FLOOR] = floor_pid;
+	pids[SRV_GO] = go_pid;
+	pids[SRV_SANDBOXD] = d.pid;
+	errors = run_shapes(paths, pids, res);
 	print_result(res, rpc.nshapes);
+	if (!bench_interrupted)
+		errors += rpc_mix(paths[SRV_SANDBOXD], d.pid);
 	child_stop(go_pid);
 	child_stop(floor_pid);
 	problems = bench_daemon_stop(&d);

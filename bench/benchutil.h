@@ -115,6 +115,9 @@ struct bench_drive {
 	double			 seconds;	/* out: first send to last reply */
 };
 
+/* A config file (--config) for the daemons started after it is set. */
+extern const char		*bench_daemon_config;
+
 /* Set by SIGINT, SIGTERM or SIGHUP: stop, clean up, exit. */
 extern volatile sig_atomic_t	bench_interrupted;
 
@@ -135,6 +138,9 @@ struct bench_latency {
 	double	p50;
 	double	p99;
 	double	max;
+	double	read_p50;	/* until the loop read the request */
+	double	read_p99;
+	double	read_max;
 };
 
 /* benchutil.c */

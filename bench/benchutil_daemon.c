@@ -38,6 +38,9 @@
 /* The daemons running now: the orphan sweep must spare them. */
 static pid_t	daemon_pids[MAX_DAEMONS];
 
+/* A config file for the daemons started from now on, or NULL. */
+const char	*bench_daemon_config;
+
 /* An environment override, else the built-in default. */
 static const char *
 env_or(const char *name, const char *def)
@@ -118,9 +121,17 @@ daemon_exec(const struct bench_daemon *d, const char *level)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	execl(bin, bin, "--foreground", "--socket", d->socket, "--state-dir",
-	    d->state_dir, "--run-dir", d->run_dir, "--log-level", level,
-	    "--log-file", d->log_path, "--pause-path", pause, (char *)NULL);
+	if (bench_daemon_config != NULL)
+		execl(bin, bin, "--foreground", "--config", bench_daemon_config,
+		    "--socket", d->socket, "--state-dir", d->state_dir,
+		    "--run-dir", d->run_dir, "--log-level", level,
+		    "--log-file", d->log_path, "--pause-path", pause,
+		    (char *)NULL);
+	else
+		execl(bin, bin, "--foreground", "--socket", d->socket,
+		    "--state-dir", d->state_dir, "--run-dir", d->run_dir,
+		    "--log-level", level, "--log-file", d->log_path,
+		    "--pause-path", pause, (char *)NULL);
 	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
 }

@@ -57,6 +57,27 @@ msg_decode(const pb_msgdesc_t *fields, void *msg, const void *buf, size_t len,
 	return (false);
 }
 
+/*
+ * msg_decode for a message the caller has zeroed: proto3 defaults are all
+ * zero, so nanopb's walk over every field to set them is skipped.  (It
+ * would not do for memory not zeroed: that walk leaves callback fields,
+ * such as pb_views, as they were.)
+ */
+bool
+msg_decode_zeroed(const pb_msgdesc_t *fields, void *msg, const void *buf,
+    size_t len, char **cause)
+{
+	pb_istream_t	is;
+
+	is = pb_istream_from_buffer(buf, len);
+	if (pb_decode_ex(&is, fields, msg, PB_DECODE_NOINIT))
+		return (true);
+	if (cause != NULL)
+		xasprintf(cause, "%s", PB_GET_ERROR(&is));
+	pb_release(fields, msg);
+	return (false);
+}
+
 /* Encode msg into a new buffer (*out, freed by the caller). */
 bool
 msg_encode(const pb_msgdesc_t *fields, const void *msg, uint8_t **out,

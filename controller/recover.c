@@ -7,6 +7,11 @@
  * cannot be read is set aside in state unknown, never fatal: one bad
  * record must not keep a node from starting.
  *
+ * The daemon listens only after this, so its cost per sandbox is the
+ * restart's: one pass over the records, each decoded only as far as
+ * sandboxd.v1.InstanceHead (no sandbox copy, no allocation), adopted in
+ * the pass, and written back only if its process is gone.
+ *
  * Then the daemon's netns directory is swept: a namespace file no
  * instance owns was made by a Create whose commit never landed (the
  * daemon was killed between the two), and nobody else will remove it.
@@ -21,47 +26,41 @@
 #include "log.h"
 #include "pbutil.h"
 #include "procmgr.h"
+#include "sandboxd/v1/instance_head.pb.h"
 #include "storage.h"
 #include "xmalloc.h"
 
-/*
- * Every instance record, (ns, id) and stored bytes, read in one pass
- * before any change (writes are not allowed during the pass).
- */
+/* What one recovery counted, for its one summary line. */
+struct recover_counts {
+	size_t	records;
+	size_t	readopted;
+	size_t	gone;
+	size_t	set_aside;
+};
+
+/* A record to write once the scan is over: its instance and stored bytes. */
 struct recover_rec {
-	char	*ns;
-	char	*id;
-	void	*buf;
-	size_t	 len;
-};
-struct recover_list {
-	struct recover_rec	*r;
-	size_t			 n, cap;
+	struct instance	*inst;
+	void		*buf;
+	size_t		 len;
 };
 
-/* store_scan callback: keep a copy of one record. */
-static int
-collect_cb(const char *ns, const char *id, const void *val, size_t len,
-    void *arg)
-{
-	struct recover_list	*l = arg;
-	struct recover_rec	*r;
+/*
+ * One pass over the records.  Writes are not allowed while store_scan
+ * runs, so the instances whose state changed (their process is gone) are
+ * kept here with their bytes and saved after it; the others, nearly all
+ * of them, cost no copy and no write.
+ */
+struct recover_pass {
+	struct recover_counts	 counts;
+	struct recover_rec	*save;
+	size_t			 nsave, cap;
+	sv_InstanceHead		 head;		/* each record decoded into it */
+};
 
-	if (l->n == l->cap) {
-		l->cap = l->cap != 0 ? l->cap * 2 : 64;
-		l->r = xreallocarray(l->r, l->cap, sizeof(*l->r));
-	}
-	r = &l->r[l->n++];
-	r->ns = xstrdup(ns);
-	r->id = xstrdup(id);
-	r->buf = xmemdup(val, len);
-	r->len = len;
-	return (0);
-}
-
-/* Copy the persistent fields of a record into a fresh instance. */
+/* Copy the persistent fields of a record's head into a fresh instance. */
 static void
-restore_fields(struct instance *inst, const sv_Instance *rec)
+restore_fields(struct instance *inst, const sv_InstanceHead *rec)
 {
 	inst->state = (uint8_t)rec->state;
 	inst->pid = rec->pid;
@@ -73,9 +72,9 @@ restore_fields(struct instance *inst, const sv_Instance *rec)
 	inst->adopted = rec->adopted;
 	inst->stop_deadline = rec->stop_deadline;
 	inst->netns_owned = rec->netns_owned;
-	if (rec->netns_path != NULL && *rec->netns_path != '\0')
+	if (*rec->netns_path != '\0')
 		inst->netns_path = xstrdup(rec->netns_path);
-	if (rec->owner_bundle != NULL && *rec->owner_bundle != '\0')
+	if (*rec->owner_bundle != '\0')
 		inst->owner_bundle = xstrdup(rec->owner_bundle);
 }
 
@@ -89,16 +88,12 @@ resume_stop(struct instance *inst)
 	    (unsigned int)(inst->stop_deadline - now) : 0);
 }
 
-/* What one recovery counted, for its one summary line. */
-struct recover_counts {
-	size_t	readopted;
-	size_t	gone;
-	size_t	set_aside;
-};
-
 /*
- * A process that was running: adopt it, or record that it is gone.
- * Whether the record changed (and must be saved).  Per sandbox only at
+ * A process that was running: adopt it, or note that it is gone; whether
+ * the record must be written.  A re-adopted one is not written: its
+ * record says running, pid and start time, which stay true, and
+ * `adopted` lives in memory until the exit writes the whole record (a
+ * later recovery sets it again from the same facts).  Per sandbox only at
  * debug level: with thousands of sandboxes, a line each would cost more
  * than the re-adoption itself; ctrl_recover logs the totals.
  */
@@ -106,7 +101,6 @@ static bool
 readopt(struct instance *inst, struct recover_counts *rc)
 {
 	char	*cause = NULL, *log_path;
-	bool	 was_adopted = inst->adopted;
 
 	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
 	    inst, &cause);
@@ -120,7 +114,7 @@ readopt(struct instance *inst, struct recover_counts *rc)
 		free(log_path);
 		if (inst->state == SB_STATE_STOPPING)
 			resume_stop(inst);
-		return (!was_adopted);
+		return (false);
 	}
 	inst->state = SB_STATE_STOPPED;
 	inst->exit_status = PROC_STATUS_UNKNOWN;
@@ -132,49 +126,76 @@ readopt(struct instance *inst, struct recover_counts *rc)
 	return (true);
 }
 
-/*
- * Queue the recovered state, from the record already read: one read and
- * one decode per sandbox (inst_save would read and decode it again).
- */
+/* Keep an instance's record bytes to save it after the scan. */
 static void
-save_recovered(struct instance *inst, const sv_Instance *old)
+keep_for_save(struct recover_pass *p, struct instance *inst, const void *val,
+    size_t len)
 {
-	char	*cause = NULL;
+	struct recover_rec	*r;
 
-	if (inst_put(inst, &old->sandbox, old->pod_config, &cause) == 0)
-		return;
-	log_warnx("sandbox %s/%s: cannot save recovered state: %s", inst->ns,
-	    inst->id, cause);
-	free(cause);
+	if (p->nsave == p->cap) {
+		p->cap = p->cap != 0 ? p->cap * 2 : 64;
+		p->save = xreallocarray(p->save, p->cap, sizeof(*p->save));
+	}
+	r = &p->save[p->nsave++];
+	r->inst = inst;
+	r->buf = xmemdup(val, len);
+	r->len = len;
 }
 
-/* Recover one record (its bytes are taken). */
-static void
-recover_one(struct recover_rec *r, struct recover_counts *rc)
+/*
+ * store_scan callback: recover one record.  Only its head is decoded
+ * (into the pass's one struct, no allocation); the whole record is decoded
+ * only for the few that are written back.
+ */
+static int
+recover_cb(const char *ns, const char *id, const void *val, size_t len,
+    void *arg)
 {
+	struct recover_pass	*p = arg;
 	struct instance		*inst;
-	struct inst_record	*rec = NULL;
 	char			*cause = NULL;
 
-	inst = inst_insert(r->ns, r->id);
-	if (inst_decode(r->buf, r->len, &rec, &cause) != 1 ||
-	    rec->inst->state < SB_STATE_CREATED ||
-	    rec->inst->state > SB_STATE_STOPPED) {
+	p->counts.records++;
+	inst = inst_insert(ns, id);
+	if (!msg_decode(sv_InstanceHead_fields, &p->head, val, len, &cause) ||
+	    p->head.state < SB_STATE_CREATED ||
+	    p->head.state > SB_STATE_STOPPED) {
 		log_warnx("sandbox %s/%s: unreadable record set aside (%s); "
-		    "Status reports it unknown, Shutdown removes it", r->ns,
-		    r->id, cause != NULL ? cause : "bad state");
+		    "Status reports it unknown, Shutdown removes it", ns, id,
+		    cause != NULL ? cause : "bad state");
 		inst->state = SB_STATE_UNKNOWN;
-		rc->set_aside++;
+		p->counts.set_aside++;
 		free(cause);
-		inst_record_free(rec);
-		return;
+		return (0);
 	}
-	restore_fields(inst, rec->inst);
-	/* Re-adopted again, already marked adopted: the record is unchanged. */
+	restore_fields(inst, &p->head);
 	if ((inst->state == SB_STATE_RUNNING || inst->state ==
-	    SB_STATE_STOPPING) && readopt(inst, rc))
-		save_recovered(inst, rec->inst);
-	inst_record_free(rec);
+	    SB_STATE_STOPPING) && readopt(inst, &p->counts))
+		keep_for_save(p, inst, val, len);
+	return (0);
+}
+
+/*
+ * Queue the recovered state of an instance whose process is gone: the
+ * stored record decoded whole (its sandbox copy and pod config are kept)
+ * and encoded again with the new state.
+ */
+static void
+save_recovered(struct recover_rec *r)
+{
+	struct inst_record	*rec = NULL;
+	struct instance		*inst = r->inst;
+	char			*cause = NULL;
+
+	if (inst_decode(r->buf, r->len, &rec, &cause) != 1 ||
+	    inst_put(inst, &rec->inst->sandbox, rec->inst->pod_config,
+	    &cause) == -1) {
+		log_warnx("sandbox %s/%s: cannot save recovered state: %s",
+		    inst->ns, inst->id, cause);
+		free(cause);
+	}
+	inst_record_free(rec);	/* frees r->buf, which it took */
 }
 
 /* The netns paths instances hold, sorted, for the sweep. */
@@ -272,28 +293,25 @@ ms_since(const struct timespec *t0)
 void
 ctrl_recover(void)
 {
-	struct recover_list	l = { 0 };
-	struct recover_counts	rc = { 0 };
+	struct recover_pass	p = { 0 };
 	struct timespec		t0;
 	char			*cause = NULL;
 	size_t			i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (store_scan(STORE_INSTANCE, collect_cb, &l, &cause) != 0) {
+	if (store_scan(STORE_INSTANCE, recover_cb, &p, &cause) != 0) {
 		log_warnx("recovery: the instance records could not all be "
 		    "read: %s", cause);
 		free(cause);
 	}
-	for (i = 0; i < l.n; i++) {
-		recover_one(&l.r[i], &rc);
-		free(l.r[i].ns);
-		free(l.r[i].id);
-	}
-	free(l.r);
-	if (l.n > 0)
+	for (i = 0; i < p.nsave; i++)
+		save_recovered(&p.save[i]);
+	free(p.save);
+	if (p.counts.records > 0)
 		log_info("recovery: %zu sandbox instance(s) restored in %.1f ms: "
 		    "%zu re-adopted, %zu exited while sandboxd was down "
-		    "(status 255), %zu set aside", l.n, ms_since(&t0),
-		    rc.readopted, rc.gone, rc.set_aside);
+		    "(status 255), %zu set aside", p.counts.records,
+		    ms_since(&t0), p.counts.readopted, p.counts.gone,
+		    p.counts.set_aside);
 	sweep_netns();
 }

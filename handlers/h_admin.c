@@ -2,15 +2,21 @@
  * h_admin.c: sandboxd.v1.Admin, sandboxd's own service for operators.
  * ListInstances shows every sandbox the controller runs, in every
  * namespace, whether or not the Store has a record of it: sandboxes that
- * containerd makes through the shim API have none.
+ * containerd makes through the shim API have none.  SetEventsAddress is
+ * how the shim launcher hands over containerd's TTRPC_ADDRESS, where task
+ * events go.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pb_encode.h>
 
 #include "controller.h"
+#include "events.h"
 #include "handlers.h"
+#include "protocol.h"
 #include "sandboxd/v1/admin.pb.h"
 
 /* Where the encoder is while the instances are walked. */
@@ -71,4 +77,35 @@ h_admin_list_instances(struct call *call, const void *reqp, void *respp)
 	(void)reqp;
 	resp->instances.funcs.encode = encode_instances_cb;
 	return (HANDLER_DONE);
+}
+
+/*
+ * SetEventsAddress: containerd's ttrpc address, from the shim launcher.
+ * Only root and the daemon's own user may point the daemon's events
+ * elsewhere.  events_set_address saves it (synced) before it returns, so
+ * the answer never acknowledges an address a restart would forget.
+ */
+enum handler_result
+h_admin_set_events_address(struct call *call, const void *reqp, void *respp)
+{
+	const sv_SetEventsAddressRequest	*req = reqp;
+	uid_t					 uid = call_peer_uid(call);
+	char					*cause = NULL;
+
+	(void)respp;
+	if (uid != 0 && uid != geteuid())
+		return (call_fail(call, STATUS_PERMISSION_DENIED, "only root "
+		    "and the daemon's user may set the events address"));
+	switch (events_set_address(req->address, &cause)) {
+	case 0:
+		return (HANDLER_DONE);
+	case -1:
+		call_fail(call, STATUS_INVALID_ARGUMENT, "%s", cause);
+		break;
+	default:
+		call_fail(call, STATUS_INTERNAL, "%s", cause);
+		break;
+	}
+	free(cause);
+	return (HANDLER_ERROR);
 }

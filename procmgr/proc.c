@@ -40,6 +40,7 @@
 #include "log.h"
 #include "procint.h"
 #include "procmgr_test.h"
+#include "reapint.h"
 #include "tree.h"
 #include "xmalloc.h"
 
@@ -329,7 +330,7 @@ proc_exited(struct proc *p, int status)
  * pidfd mode: reap zombie children nobody tracks.  Peek first (WNOWAIT);
  * a tracked zombie ends the sweep, its pidfd event reaps it and sweeps on.
  */
-static void
+void
 proc_reap_untracked(void)
 {
 	siginfo_t	si;
@@ -341,7 +342,7 @@ proc_reap_untracked(void)
 		    si.si_pid == 0)
 			return;
 		pid = si.si_pid;
-		if (proc_find_child(pid) != NULL)
+		if (proc_find_child(pid) != NULL || subreaper_spared(pid))
 			return;
 		memset(&si, 0, sizeof si);
 		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == -1)
@@ -360,6 +361,8 @@ proc_reap_all(void)
 
 	while (proc_base != NULL && (pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if ((p = proc_find_child(pid)) == NULL) {
+			if (subreaper_reaped(pid, st))
+				continue;
 			log_debug("%s: reaped untracked pid %d", __func__,
 			    (int)pid);
 			continue;

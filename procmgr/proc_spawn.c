@@ -46,11 +46,13 @@ struct proc_start {
 	struct proc_stack	*stack;		/* or NULL */
 	int			 errfd;		/* read end, non-blocking */
 	int			 gatefd;	/* write end; -1 unless held */
+	uint64_t		 hold_mark;	/* proc_held_mark once held */
 	bool			 released;	/* the child is off stack */
 };
 TAILQ_HEAD(proc_start_list, proc_start);
 
 static struct proc_start_list proc_held = TAILQ_HEAD_INITIALIZER(proc_held);
+static uint64_t		 proc_hold_count;	/* children ever held */
 
 static void	proc_start_cb(int, short, void *);
 
@@ -187,8 +189,10 @@ proc_start_watch(struct proc *p, const struct proc_launch *l,
 	event_assign(&s->ev, proc_base, errfd, EV_READ | EV_PERSIST,
 	    proc_start_cb, p);
 	event_add(&s->ev, NULL);
-	if (gatefd != -1)
+	if (gatefd != -1) {
+		s->hold_mark = ++proc_hold_count;
 		TAILQ_INSERT_TAIL(&proc_held, s, entry);
+	}
 	p->start = s;
 }
 
@@ -291,6 +295,33 @@ proc_release_held(void)
 	char			 go = 1;
 
 	while ((s = TAILQ_FIRST(&proc_held)) != NULL) {
+		TAILQ_REMOVE(&proc_held, s, entry);
+		if (write(s->gatefd, &go, 1) != 1 && errno != EPIPE)
+			log_warn("%s: write", __func__);
+		close(s->gatefd);
+		s->gatefd = -1;
+	}
+}
+
+/* A mark naming every child held so far, for proc_release_held_upto. */
+uint64_t
+proc_held_mark(void)
+{
+	return (proc_hold_count);
+}
+
+/*
+ * Let the children held up to mark go on to exec, the later ones wait:
+ * with commits off the loop, the batch recording their pids may not be
+ * the one that was just written.
+ */
+void
+proc_release_held_upto(uint64_t mark)
+{
+	struct proc_start	*s;
+	char			 go = 1;
+
+	while ((s = TAILQ_FIRST(&proc_held)) != NULL && s->hold_mark <= mark) {
 		TAILQ_REMOVE(&proc_held, s, entry);
 		if (write(s->gatefd, &go, 1) != 1 && errno != EPIPE)
 			log_warn("%s: write", __func__);

@@ -4,10 +4,11 @@
  * A call belongs to its connection until it is freed.  It is answered once:
  * right away by its handler, or later (deferred: a Create making its
  * netns, a Start waiting for the exec, Wait, Stop, Shutdown) by whoever
- * completes it.  An answer is encoded at once into a frame and parked;
- * the loop sends parked frames only after the iteration's LevelDB batch
- * is synced (loop.c), so no client hears of a change that could still be
- * lost.
+ * completes it.  An answer is encoded at once into a frame and parked,
+ * tagged with the storage batch it depends on (store_seq_needed: every
+ * change made before it); the loop sends parked frames only once that
+ * batch is synced (loop.c), so no client hears of a change that could
+ * still be lost.  Commit hooks are tagged the same way.
  *
  * This file implements the call API of controller/include/call/call.h, the
  * contract the controller and the handlers use.
@@ -19,12 +20,12 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <pb_encode.h>
 
 #include "frame.h"
 #include "pbutil.h"
 #include "protocol.h"
 #include "server.h"
+#include "storage.h"
 #include "ttrpc.pb.h"
 #include "sandboxd/v1/handover.pb.h"
 #include "xmalloc.h"
@@ -60,6 +61,7 @@ struct call {
 	char			*err_msg;
 	uint8_t			*frame;		/* the encoded answer */
 	size_t			 frame_len;
+	uint64_t		 seq;		/* parked: the batch it waits for */
 	struct call_carry	*carry;		/* deferred and carried by re-exec */
 	char			 ns[IDENT_MAX_LEN + 1];
 };
@@ -82,6 +84,7 @@ struct commit_hook {
 	STAILQ_ENTRY(commit_hook)	 entry;
 	call_commit_fn			 fn;
 	void				*arg;
+	uint64_t			 seq;	/* the batch it waits for */
 };
 
 static STAILQ_HEAD(, commit_hook) commit_hooks =
@@ -360,34 +363,19 @@ static void
 call_park_frame(struct call *call, int code, const char *msg,
     const uint8_t *payload, size_t len)
 {
-	t_Response		 resp = { 0 };
-	struct frame_header	 fh;
-	pb_ostream_t		 os;
-	size_t			 size;
+	size_t	msglen = msg != NULL ? strlen(msg) : 0;
 
-	resp.has_status = true;
-	resp.status.code = code;
-	resp.status.message = (char *)msg;	/* encoded, never freed */
-	resp.payload.data = payload;
-	resp.payload.len = len;
-	if (!pb_get_encoded_size(&size, t_Response_fields, &resp))
-		fatalx("%s: cannot size a response", __func__);
 	free(call->frame);
-	call->frame = xmalloc(FRAME_HEADER_SIZE + size);
-	os = pb_ostream_from_buffer(call->frame + FRAME_HEADER_SIZE, size);
-	if (!pb_encode(&os, t_Response_fields, &resp))
-		fatalx("%s: %s", __func__, PB_GET_ERROR(&os));
-	fh.length = (uint32_t)os.bytes_written;
-	fh.stream_id = call->stream_id;
-	fh.type = FRAME_TYPE_RESPONSE;
-	fh.flags = 0;
-	frame_header_build(&fh, call->frame);
-	call->frame_len = FRAME_HEADER_SIZE + os.bytes_written;
+	call->frame_len = frame_response_size(code, msglen, len);
+	call->frame = xmalloc(call->frame_len);
+	frame_response_build(call->frame, call->stream_id, code, msg, msglen,
+	    payload, len);
 	if (code != STATUS_OK)
 		log_debug("conn %llu stream %u: %s: %s",
 		    call->conn != NULL ? (unsigned long long)call->conn->id : 0,
 		    call->stream_id, status_code_name(code), msg);
 	call->state = CALL_PARKED;
+	call->seq = store_seq_needed();
 	TAILQ_INSERT_TAIL(&parked, call, state_entry);
 }
 
@@ -415,7 +403,7 @@ call_detach_conn(struct call *call)
 	call_free(call);
 }
 
-/* Have fn(committed, arg) run once this iteration's commit is decided. */
+/* Have fn(committed, arg) run once the changes made so far are decided. */
 void
 call_after_commit(call_commit_fn fn, void *arg)
 {
@@ -424,16 +412,22 @@ call_after_commit(call_commit_fn fn, void *arg)
 	h = xmalloc(sizeof(*h));
 	h->fn = fn;
 	h->arg = arg;
+	h->seq = store_seq_needed();
 	STAILQ_INSERT_TAIL(&commit_hooks, h, entry);
 }
 
-/* The commit is decided: run the hooks waiting for it, in order. */
+/*
+ * Batches up to settled are written: run the hooks waiting for them, in
+ * order (their batches never decrease along the list).  !committed: a
+ * write failed; every hook runs, told so.
+ */
 void
-call_run_commit_hooks(bool committed)
+call_run_commit_hooks(uint64_t settled, bool committed)
 {
 	struct commit_hook	*h;
 
-	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL) {
+	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL &&
+	    (!committed || h->seq <= settled)) {
 		STAILQ_REMOVE_HEAD(&commit_hooks, entry);
 		h->fn(committed, h->arg);
 		free(h);
@@ -453,21 +447,26 @@ call_cancel_all(int code, const char *msg)
 	}
 }
 
-/* The batch is synced: send every parked answer and free its call. */
+/*
+ * Batches up to settled are synced: send the answers that waited for
+ * them, in parking order, and free their calls.  Batches never decrease
+ * along the list, so the first answer still waiting stops the flush.
+ */
 void
-call_flush_parked(void)
+call_flush_parked(uint64_t settled)
 {
 	struct call	*call;
 
-	while ((call = TAILQ_FIRST(&parked)) != NULL) {
+	while ((call = TAILQ_FIRST(&parked)) != NULL && call->seq <= settled) {
 		TAILQ_REMOVE(&parked, call, state_entry);
 		if (call->conn != NULL && !call->conn->dead)
 			conn_send(call->conn, call->frame, call->frame_len);
 		call_free(call);
 	}
+	conn_write_queued();
 }
 
-/* The batch could not be synced: every parked answer becomes an error. */
+/* A batch could not be synced: every parked answer becomes an error. */
 void
 call_fail_parked(int code, const char *msg)
 {
@@ -549,6 +548,13 @@ struct conn *
 call_conn(const struct call *call)
 {
 	return (call->conn);
+}
+
+/* The uid of the call's client, from SO_PEERCRED; -1 once it left. */
+uid_t
+call_peer_uid(const struct call *call)
+{
+	return (call->conn != NULL ? call->conn->uid : (uid_t)-1);
 }
 
 /* The status a handler recorded with call_fail. */

@@ -1,11 +1,21 @@
 /*
- * conn.c: client connections: one bufferevent each, ttrpc frames cut out
- * of the input, answers queued on the output.
+ * conn.c: client connections: ttrpc frames cut out of what was read,
+ * answers written straight to the socket.
  *
- * A frame's header is copied out and judged before any of its payload is
- * pulled up, so a peer cannot make the daemon allocate what it declares.
- * Every way a connection ends goes through conn_close(); the memory is
- * freed after the loop iteration, never under a running callback.
+ * A readable connection gets one plain read() into a buffer the loop
+ * shares, and its complete frames are dispatched where they lie; only
+ * the start of an incomplete frame is kept in a buffer of its own (see
+ * CONN_SCRATCH).  Answers released after the
+ * iteration's commit are appended to its output, and every connection
+ * with output is written once, after the release (conn_write_queued): one
+ * write for all the answers of an iteration.  Only a socket that cannot
+ * take them all is watched for writability, until it drains; in the
+ * steady state the loop's registrations never change.
+ *
+ * A frame's header is judged before room is made for its payload, so a
+ * peer cannot make the daemon allocate what it declares.  Every way a
+ * connection ends goes through conn_close(); the memory is freed after the
+ * loop iteration, never under a running callback.
  */
 #include <sys/socket.h>
 
@@ -18,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "frame.h"
@@ -35,10 +43,25 @@ static unsigned int	nconns;
 static bool		paused;		/* a re-exec is getting ready */
 static size_t		freed_input;	/* buffered bytes of freed conns */
 
-static void	conn_read_cb(struct bufferevent *, void *);
-static void	conn_write_cb(struct bufferevent *, void *);
-static void	conn_event_cb(struct bufferevent *, short, void *);
+static struct conn_list	to_write = TAILQ_HEAD_INITIALIZER(to_write);
+
+/*
+ * Reads land in one buffer shared by every connection (the loop has one
+ * thread, and a read's frames are dispatched before the next read); only
+ * a frame left incomplete is copied to a buffer of the connection's own,
+ * which reads then go to until it is cut, and which is freed once empty.
+ * An idle connection holds no input buffer: there may be one per pod.
+ */
+#define CONN_SCRATCH	65536
+#define CONN_READ_MIN	16384	/* room made in a connection's own buffer */
+#define CONN_BUF_KEEP	65536	/* an emptied output buffer keeps this */
+
+static uint8_t		scratch[CONN_SCRATCH];
+
+static void	conn_read_cb(int, short, void *);
+static void	conn_write_cb(int, short, void *);
 static void	conn_read_frames(struct conn *);
+static void	conn_write(struct conn *);
 static void	conn_timer_cb(int, short, void *);
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
@@ -156,11 +179,30 @@ conn_arm_timer(struct conn *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/*
+ * Read from c or not, as it should be now: not once closed, not while a
+ * re-exec gets ready (paused), not while its answers pile up (held).
+ * The read event changes only when that changes.
+ */
+static void
+conn_update_reading(struct conn *c)
+{
+	bool	want = !c->dead && !paused && !c->held;
+
+	if (want == c->reading)
+		return;
+	if (want)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+	c->reading = want;
+}
+
 /* Whether the daemon is reading c now (not held back by it or a re-exec). */
 static bool
 conn_reading(const struct conn *c)
 {
-	return (!paused && (bufferevent_get_enabled(c->bev) & EV_READ));
+	return (c->reading);
 }
 
 /*
@@ -190,8 +232,7 @@ conn_timer_cb(int fd, short events, void *arg)
 			return;
 		}
 	} else if (cfg->idle_timeout > 0 && now >= conn_next_check(c)) {
-		if (c->ncalls > 0 || evbuffer_get_length(
-		    bufferevent_get_output(c->bev)) > 0)
+		if (c->ncalls > 0 || iobuf_used(&c->out) > 0)
 			c->last_active = now;
 		else {
 			log_info("conn %llu (pid %d uid %u): idle, closing",
@@ -208,22 +249,14 @@ conn_timer_cb(int fd, short events, void *arg)
 static void
 conn_attach(struct conn *c, struct event_base *base, int fd)
 {
-	struct timeval	tv;
-
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("%s: bufferevent_socket_new", __func__);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* Stop reading past one maximal frame: the input stays bounded. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
-	bufferevent_setwatermark(c->bev, EV_WRITE, cfg->max_output / 4, 0);
-	/* A peer that takes none of its answers for this long is cut off
-	 * (conn_event_cb): its queue would otherwise pin memory for good. */
-	tv.tv_sec = cfg->write_timeout;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_enable(c->bev, paused ? EV_WRITE : EV_READ | EV_WRITE);
+	if (evutil_make_socket_nonblocking(fd) == -1)
+		log_warn("conn %llu: O_NONBLOCK", (unsigned long long)c->id);
+	c->fd = fd;
+	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	if (c->rev == NULL || c->wev == NULL)
+		fatalx("%s: event_new", __func__);
+	conn_update_reading(c);
 	if ((c->timer = evtimer_new(base, conn_timer_cb, c)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	c->last_active = conn_now();
@@ -275,6 +308,26 @@ conn_count_uid(uid_t uid)
 	return (n);
 }
 
+/* Watch c for room to write (or stop), as its output needs. */
+static void
+conn_set_blocked(struct conn *c, bool blocked)
+{
+	struct timeval	tv;
+
+	if (blocked == c->blocked)
+		return;
+	if (blocked) {
+		/* A peer that takes none of its answers for this long is
+		 * cut off (conn_write_cb): its queue would otherwise pin
+		 * memory for good. */
+		tv.tv_sec = cfg->write_timeout;
+		tv.tv_usec = 0;
+		event_add(c->wev, &tv);
+	} else
+		event_del(c->wev);
+	c->blocked = blocked;
+}
+
 /* End a connection: its deferred calls are cancelled, it is freed later. */
 void
 conn_close(struct conn *c, const char *reason)
@@ -285,7 +338,12 @@ conn_close(struct conn *c, const char *reason)
 		return;
 	log_debug("conn %llu: closed: %s", (unsigned long long)c->id, reason);
 	c->dead = true;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	conn_update_reading(c);
+	conn_set_blocked(c, false);
+	if (c->to_write) {
+		TAILQ_REMOVE(&to_write, c, write_entry);
+		c->to_write = false;
+	}
 	evtimer_del(c->timer);
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL)
 		call_detach_conn(call);
@@ -302,14 +360,16 @@ conn_free_dead(void)
 
 	while ((c = TAILQ_FIRST(&dead_conns)) != NULL) {
 		TAILQ_REMOVE(&dead_conns, c, entry);
-		freed_input += evbuffer_get_length(bufferevent_get_input(c->bev));
-		freed_input += evbuffer_get_length(bufferevent_get_output(c->bev));
+		freed_input += iobuf_free(&c->in);
+		freed_input += iobuf_free(&c->out);
 		event_free(c->timer);
-		bufferevent_free(c->bev);
+		event_free(c->rev);
+		event_free(c->wev);
+		close(c->fd);
 		free(c);
 	}
-	/* Many small chains of big buffers stay in malloc's heap: give
-	 * them back to the system once a few MiB were let go. */
+	/* Big buffers let go stay in malloc's heap: give them back to
+	 * the system once a few MiB were freed. */
 	if (freed_input >= (4u << 20)) {
 		malloc_trim(0);
 		freed_input = 0;
@@ -327,34 +387,110 @@ conn_close_all(void)
 }
 
 /*
- * Queue an answer.  A peer that does not read its answers is cut off once
- * they pile up past max_output; past half of it, it is not read from until
- * it catches up (conn_write_cb).
+ * Queue an answer; it is written with the others of the iteration
+ * (conn_write_queued).  A peer that does not read its answers is cut off
+ * once they pile up past max_output; past half of it, it is not read from
+ * until it has taken all but a quarter (conn_write).
  */
 void
 conn_send(struct conn *c, const uint8_t *frame, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t	queued;
 
-	if (bufferevent_write(c->bev, frame, len) == -1) {
-		conn_close(c, "cannot queue output");
+	if (c->dead)
 		return;
-	}
-	if (evbuffer_get_length(out) > cfg->max_output) {
+	iobuf_append(&c->out, frame, len);
+	queued = iobuf_used(&c->out);
+	if (queued > cfg->max_output) {
 		log_warnx("conn %llu (pid %d uid %u): %zu bytes of answers "
 		    "unread (max %zu), closing", (unsigned long long)c->id,
-		    (int)c->pid, (unsigned int)c->uid,
-		    evbuffer_get_length(out), cfg->max_output);
+		    (int)c->pid, (unsigned int)c->uid, queued,
+		    cfg->max_output);
 		conn_close(c, "output limit");
-	} else if (evbuffer_get_length(out) > cfg->max_output / 2)
-		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	if (queued > cfg->max_output / 2) {
+		c->held = true;
+		conn_update_reading(c);
+	}
+	if (!c->to_write && !c->blocked) {
+		TAILQ_INSERT_TAIL(&to_write, c, write_entry);
+		c->to_write = true;
+	}
+}
+
+/* Write the answers queued during the iteration, one write per connection. */
+void
+conn_write_queued(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&to_write)) != NULL) {
+		TAILQ_REMOVE(&to_write, c, write_entry);
+		c->to_write = false;
+		conn_write(c);
+	}
+}
+
+/*
+ * Write what c's output holds until it is empty or the socket is full; a
+ * full socket is watched until it has room (conn_write_cb).  Enough taken
+ * lets a held peer be read again.
+ */
+static void
+conn_write(struct conn *c)
+{
+	ssize_t	n;
+
+	while (!c->dead && iobuf_used(&c->out) > 0) {
+		n = send(c->fd, iobuf_head(&c->out), iobuf_used(&c->out),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			iobuf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_set_blocked(c, true);
+			break;
+		}
+		conn_close(c, n == 0 ? "cannot write" : strerror(errno));
+		return;
+	}
+	if (c->dead)
+		return;
+	if (iobuf_used(&c->out) == 0) {
+		conn_set_blocked(c, false);
+		freed_input += iobuf_release_idle(&c->out, CONN_BUF_KEEP);
+	}
+	if (c->held && iobuf_used(&c->out) <= cfg->max_output / 4) {
+		c->held = false;
+		conn_update_reading(c);
+	}
+}
+
+/* c's socket has room again, or none came for write_timeout. */
+static void
+conn_write_cb(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	if (c->dead)
+		return;
+	if (events & EV_TIMEOUT) {
+		conn_warn_closing(c, "no answer taken for "
+		    "limits.write_timeout_secs");
+		conn_close(c, "write timeout");
+		return;
+	}
+	conn_write(c);
 }
 
 /*
  * Give queued answers up to a second to leave before the daemon exits
- * (best effort: a peer that does not read loses them).  The loop itself
- * does the writing; evbuffer_write on a bufferevent's output would find it
- * frozen.
+ * (best effort: a peer that does not read loses them).
  */
 void
 conn_flush_all(void)
@@ -364,12 +500,14 @@ conn_flush_all(void)
 	int		 tries;
 
 	/* No new requests: nothing could answer them now. */
+	paused = true;
 	TAILQ_FOREACH(c, &conns, entry)
-		bufferevent_disable(c->bev, EV_READ);
+		conn_update_reading(c);
+	conn_write_queued();
 	for (tries = 0; tries < 1000; tries++) {
 		pending = false;
 		TAILQ_FOREACH(c, &conns, entry) {
-			if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			if (iobuf_used(&c->out) > 0)
 				pending = true;
 		}
 		if (!pending)
@@ -381,13 +519,13 @@ conn_flush_all(void)
 
 /* Drop the payload of a refused frame as it arrives. */
 static bool
-conn_discard(struct conn *c, struct evbuffer *in)
+conn_discard(struct conn *c, struct iobuf *in)
 {
-	size_t	n = evbuffer_get_length(in);
+	size_t	n = iobuf_used(in);
 
 	if (n > c->discard)
 		n = c->discard;
-	evbuffer_drain(in, n);
+	iobuf_consume(in, n);
 	c->discard -= n;
 	return (c->discard == 0);
 }
@@ -444,100 +582,151 @@ conn_over_inflight(struct conn *c, uint32_t stream_id)
 	return (true);
 }
 
-/* Cut complete frames out of the input and dispatch them. */
+/* Cut complete frames out of in and dispatch them where they lie. */
 static void
-conn_cut_frames(struct conn *c)
+conn_cut_frames(struct conn *c, struct iobuf *in)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct frame_header	 fh;
-	uint8_t			 hdr[FRAME_HEADER_SIZE];
 	const uint8_t		*frame;
 
 	while (!c->dead) {
 		if (c->discard > 0 && !conn_discard(c, in))
 			return;
-		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
+		if (iobuf_used(in) < FRAME_HEADER_SIZE)
 			return;
-		frame_header_parse(hdr, &fh);
+		frame = iobuf_head(in);
+		frame_header_parse(frame, &fh);
 		if (!conn_check_header(c, &fh)) {
-			evbuffer_drain(in, sizeof(hdr));
+			iobuf_consume(in, FRAME_HEADER_SIZE);
 			c->discard = fh.length;
 			c->frame_start = 0;
 			continue;
 		}
-		if (evbuffer_get_length(in) < sizeof(hdr) + fh.length)
+		if (iobuf_used(in) < FRAME_HEADER_SIZE + fh.length)
 			return;
 		if (conn_over_inflight(c, fh.stream_id)) {
-			evbuffer_drain(in, sizeof(hdr) + fh.length);
+			iobuf_consume(in, FRAME_HEADER_SIZE + fh.length);
 			continue;
 		}
-		frame = evbuffer_pullup(in, sizeof(hdr) + fh.length);
-		if (frame == NULL)
-			fatalx("%s: evbuffer_pullup", __func__);
 		if (c->denied)
 			call_reply_now(c, fh.stream_id, STATUS_PERMISSION_DENIED,
 			    "peer credentials not allowed");
 		else
-			dispatch_request(c, fh.stream_id, frame + sizeof(hdr),
-			    fh.length);
-		evbuffer_drain(in, sizeof(hdr) + fh.length);
+			dispatch_request(c, fh.stream_id,
+			    frame + FRAME_HEADER_SIZE, fh.length);
+		iobuf_consume(in, FRAME_HEADER_SIZE + fh.length);
 		c->frame_start = 0;
 	}
 }
 
 /*
- * Cut what can be cut; then a frame left begun (or a refused one still
- * being skipped) starts the clock for finishing it (conn_timer_cb).
+ * After cutting: a frame left begun (or a refused one still being
+ * skipped) starts the clock for finishing it (conn_timer_cb); an emptied
+ * input buffer is freed.
  */
 static void
-conn_read_frames(struct conn *c)
+conn_frames_cut(struct conn *c)
 {
-	conn_cut_frames(c);
-	if (c->dead)
-		return;
-	if (c->discard > 0 ||
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+	if (c->discard > 0 || iobuf_used(&c->in) > 0) {
 		if (c->frame_start == 0)
 			c->frame_start = conn_now();
-	} else
+	} else {
 		c->frame_start = 0;
+		freed_input += iobuf_free(&c->in);
+	}
 	conn_arm_timer(c);
 }
 
+/* Cut what c's own input buffer holds. */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_frames(struct conn *c)
+{
+	conn_cut_frames(c, &c->in);
+	if (!c->dead)
+		conn_frames_cut(c);
+}
+
+/* A read returned n: false if the connection ended or nothing came. */
+static bool
+conn_read_result(struct conn *c, ssize_t n)
+{
+	if (n > 0)
+		return (true);
+	if (n == 0)
+		conn_close(c, "peer closed");
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_close(c, strerror(errno));
+	return (false);
+}
+
+/*
+ * Read into the shared buffer and cut the frames there; what is left of
+ * an incomplete frame moves to c's own buffer.
+ */
+static void
+conn_read_shared(struct conn *c)
+{
+	struct iobuf	in = { scratch, 0, 0, sizeof(scratch) };
+	size_t		max = FRAME_HEADER_SIZE + cfg->max_frame + 4096;
+	ssize_t		n;
+
+	n = read(c->fd, scratch, max < sizeof(scratch) ? max : sizeof(scratch));
+	if (!conn_read_result(c, n))
+		return;
+	c->last_active = conn_now();
+	in.len = (size_t)n;
+	conn_cut_frames(c, &in);
+	if (c->dead)
+		return;
+	iobuf_append(&c->in, iobuf_head(&in), iobuf_used(&in));
+	conn_frames_cut(c);
+}
+
+/*
+ * Read into c's own buffer, which holds the start of a frame, up to one
+ * maximal frame buffered (the input stays bounded: a complete frame is
+ * always cut before more is read).  Returns false if nothing came or the
+ * connection ended.
+ */
+static bool
+conn_fill(struct conn *c)
+{
+	size_t	room;
+	ssize_t	n;
+
+	room = iobuf_room(&c->in, CONN_READ_MIN,
+	    FRAME_HEADER_SIZE + cfg->max_frame + 4096);
+	if (room == 0) {
+		/* Cannot happen: what is left after cutting is less than
+		 * one frame.  Stop rather than spin on a readable socket. */
+		log_warnx("conn %llu: input full", (unsigned long long)c->id);
+		conn_close(c, "input full");
+		return (false);
+	}
+	n = read(c->fd, c->in.data + c->in.len, room);
+	if (!conn_read_result(c, n))
+		return (false);
+	iobuf_fill(&c->in, (size_t)n);
+	return (true);
+}
+
+static void
+conn_read_cb(int fd, short events, void *arg)
 {
 	struct conn	*c = arg;
 
-	(void)bev;
+	(void)fd;
+	(void)events;
+	if (c->dead)
+		return;
+	if (iobuf_used(&c->in) == 0) {
+		conn_read_shared(c);
+		return;
+	}
+	if (!conn_fill(c))
+		return;
 	c->last_active = conn_now();
 	conn_read_frames(c);
-}
-
-/* Output drained below the low watermark: read from the peer again. */
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	if (!c->dead && !paused)
-		bufferevent_enable(bev, EV_READ);
-}
-
-static void
-conn_event_cb(struct bufferevent *bev, short events, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	if (events & BEV_EVENT_TIMEOUT) {
-		conn_warn_closing(c, "no answer taken for "
-		    "limits.write_timeout_secs");
-		conn_close(c, "write timeout");
-	} else if (events & BEV_EVENT_EOF)
-		conn_close(c, "peer closed");
-	else if (events & BEV_EVENT_ERROR)
-		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
 /*
@@ -552,7 +741,7 @@ conn_pause_all(void)
 
 	paused = true;
 	TAILQ_FOREACH(c, &conns, entry)
-		bufferevent_disable(c->bev, EV_READ);
+		conn_update_reading(c);
 }
 
 /* The re-exec was given up: read again, starting with what is buffered. */
@@ -563,7 +752,7 @@ conn_resume_all(void)
 
 	paused = false;
 	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
-		bufferevent_enable(c->bev, EV_READ);
+		conn_update_reading(c);
 		conn_read_frames(c);
 	}
 }
@@ -591,20 +780,17 @@ conn_set_inherit(int fd, bool on)
 static void
 conn_export_one(struct conn *c, sv_HandoverConn *hc)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
-	hc->fd = bufferevent_getfd(c->bev);
+	hc->fd = c->fd;
 	hc->id = c->id;
 	hc->pid = c->pid;
 	hc->uid = c->uid;
 	hc->gid = c->gid;
 	hc->denied = c->denied;
 	hc->discard = c->discard;
-	hc->input.len = evbuffer_get_length(in);
-	hc->input.data = evbuffer_pullup(in, -1);
-	hc->output.len = evbuffer_get_length(out);
-	hc->output.data = evbuffer_pullup(out, -1);
+	hc->input.len = iobuf_used(&c->in);
+	hc->input.data = iobuf_head(&c->in);
+	hc->output.len = iobuf_used(&c->out);
+	hc->output.data = iobuf_head(&c->out);
 	hc->calls_count = (pb_size_t)call_export(c, &hc->calls);
 	if (conn_set_inherit(hc->fd, true) == -1)
 		log_warn("conn %llu: cannot keep its socket across the exec",
@@ -629,27 +815,11 @@ conn_export(sv_HandoverConn **out, uint64_t *next_id)
 }
 
 /*
- * Put bytes read by the previous image back into c's input.  A socket
- * bufferevent keeps its input's end frozen but while it reads: do what
- * its read callback does.
- */
-static void
-conn_put_back_input(struct conn *c, const uint8_t *data, size_t len)
-{
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	int		 rc;
-
-	evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, data, len);
-	evbuffer_freeze(in, 0);
-	if (rc == -1)
-		fatalx("%s: evbuffer_add", __func__);
-}
-
-/*
  * Rebuild a connection from the hand-over: its socket (checked by the
  * caller), its credentials, and the bytes it had buffered.  The input is
- * cut into frames later (conn_read_input), after its carried calls.
+ * cut into frames later (conn_read_input), after its carried calls; the
+ * output leaves as soon as the socket is found writable, before any
+ * answer of the new image.
  */
 struct conn *
 conn_import(struct event_base *base, const sv_HandoverConn *hc)
@@ -668,11 +838,11 @@ conn_import(struct event_base *base, const sv_HandoverConn *hc)
 	c->discard = hc->discard;
 	conn_set_inherit(hc->fd, false);
 	conn_attach(c, base, hc->fd);
-	if (hc->input.len > 0)
-		conn_put_back_input(c, hc->input.data, hc->input.len);
-	if (hc->output.len > 0 && bufferevent_write(c->bev, hc->output.data,
-	    hc->output.len) == -1)
-		fatalx("%s: bufferevent_write", __func__);
+	iobuf_append(&c->in, hc->input.data, hc->input.len);
+	if (hc->output.len > 0) {
+		iobuf_append(&c->out, hc->output.data, hc->output.len);
+		conn_set_blocked(c, true);
+	}
 	return (c);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "msgpool.h"
 #include "pbutil.h"
 #include "protocol.h"
 #include "server.h"
@@ -38,67 +39,77 @@ struct method {
 	size_t			 resp_size;
 	handler_fn		 handler;
 	bool			 carried;	/* deferred: kept across a re-exec */
+	bool			 resp_unused;	/* see RESP_UNUSED */
 };
 
-#define METHOD(svc, m, req, resp, fn) {				\
+#define METHOD(svc, m, req, resp, fn, ...) {			\
 	.service = (svc), .name = (m),					\
 	.req_fields = req##_fields, .req_size = sizeof(req),		\
 	.resp_fields = resp##_fields, .resp_size = sizeof(resp),	\
-	.handler = (fn) }
+	.handler = (fn), __VA_ARGS__ }
 
 /* A method whose deferred calls a re-exec carries to the new image. */
-#define CARRIED(svc, m, req, resp, fn) {				\
+#define CARRIED(svc, m, req, resp, fn, ...) {			\
 	.service = (svc), .name = (m),					\
 	.req_fields = req##_fields, .req_size = sizeof(req),		\
 	.resp_fields = resp##_fields, .resp_size = sizeof(resp),	\
-	.handler = (fn), .carried = true }
+	.handler = (fn), .carried = true, __VA_ARGS__ }
+
+/*
+ * The handler never writes the response message it is given: it answers
+ * with bytes already encoded, an error, an empty message, or later with
+ * one of its own.  Its calls all get one shared zeroed response instead
+ * of a fresh one each (a StoreGetResponse alone is 14 KiB to clear).
+ * Debug builds check that it stays zeroed.
+ */
+#define RESP_UNUSED	.resp_unused = true
 
 static const struct method methods[] = {
 	METHOD(SERVICE_STORE, "Create", cssv_StoreCreateRequest,
-	    cssv_StoreCreateResponse, h_store_create),
+	    cssv_StoreCreateResponse, h_store_create, RESP_UNUSED),
 	METHOD(SERVICE_STORE, "Update", cssv_StoreUpdateRequest,
-	    cssv_StoreUpdateResponse, h_store_update),
+	    cssv_StoreUpdateResponse, h_store_update, RESP_UNUSED),
 	METHOD(SERVICE_STORE, "Delete", cssv_StoreDeleteRequest,
-	    cssv_StoreDeleteResponse, h_store_delete),
+	    cssv_StoreDeleteResponse, h_store_delete, RESP_UNUSED),
 	METHOD(SERVICE_STORE, "List", cssv_StoreListRequest,
-	    cssv_StoreListResponse, h_store_list),
+	    cssv_StoreListResponse, h_store_list, RESP_UNUSED),
 	METHOD(SERVICE_STORE, "Get", cssv_StoreGetRequest,
-	    cssv_StoreGetResponse, h_store_get),
+	    cssv_StoreGetResponse, h_store_get, RESP_UNUSED),
 
 	METHOD(SERVICE_CONTROLLER, "Create", cssv_ControllerCreateRequest,
 	    cssv_ControllerCreateResponse, h_ctrl_create),
 	METHOD(SERVICE_CONTROLLER, "Start", cssv_ControllerStartRequest,
-	    cssv_ControllerStartResponse, h_ctrl_start),
+	    cssv_ControllerStartResponse, h_ctrl_start, RESP_UNUSED),
 	METHOD(SERVICE_CONTROLLER, "Platform", cssv_ControllerPlatformRequest,
 	    cssv_ControllerPlatformResponse, h_ctrl_platform),
 	CARRIED(SERVICE_CONTROLLER, "Stop", cssv_ControllerStopRequest,
-	    cssv_ControllerStopResponse, h_ctrl_stop),
+	    cssv_ControllerStopResponse, h_ctrl_stop, RESP_UNUSED),
 	CARRIED(SERVICE_CONTROLLER, "Wait", cssv_ControllerWaitRequest,
 	    cssv_ControllerWaitResponse, h_ctrl_wait),
 	METHOD(SERVICE_CONTROLLER, "Status", cssv_ControllerStatusRequest,
 	    cssv_ControllerStatusResponse, h_ctrl_status),
 	METHOD(SERVICE_CONTROLLER, "Shutdown", cssv_ControllerShutdownRequest,
-	    cssv_ControllerShutdownResponse, h_ctrl_shutdown),
+	    cssv_ControllerShutdownResponse, h_ctrl_shutdown, RESP_UNUSED),
 	METHOD(SERVICE_CONTROLLER, "Metrics", cssv_ControllerMetricsRequest,
 	    cssv_ControllerMetricsResponse, h_ctrl_metrics),
 	METHOD(SERVICE_CONTROLLER, "Update", cssv_ControllerUpdateRequest,
-	    cssv_ControllerUpdateResponse, h_ctrl_update),
+	    cssv_ControllerUpdateResponse, h_ctrl_update, RESP_UNUSED),
 	METHOD(SERVICE_SHIM, "CreateSandbox", crsv_CreateSandboxRequest,
-	    crsv_CreateSandboxResponse, h_shim_create),
+	    crsv_CreateSandboxResponse, h_shim_create, RESP_UNUSED),
 	METHOD(SERVICE_SHIM, "StartSandbox", crsv_StartSandboxRequest,
-	    crsv_StartSandboxResponse, h_shim_start),
+	    crsv_StartSandboxResponse, h_shim_start, RESP_UNUSED),
 	METHOD(SERVICE_SHIM, "Platform", crsv_PlatformRequest,
 	    crsv_PlatformResponse, h_shim_platform),
 	CARRIED(SERVICE_SHIM, "StopSandbox", crsv_StopSandboxRequest,
-	    crsv_StopSandboxResponse, h_shim_stop),
+	    crsv_StopSandboxResponse, h_shim_stop, RESP_UNUSED),
 	CARRIED(SERVICE_SHIM, "WaitSandbox", crsv_WaitSandboxRequest,
 	    crsv_WaitSandboxResponse, h_shim_wait),
 	METHOD(SERVICE_SHIM, "SandboxStatus", crsv_SandboxStatusRequest,
 	    crsv_SandboxStatusResponse, h_shim_status),
 	METHOD(SERVICE_SHIM, "PingSandbox", crsv_PingRequest,
-	    crsv_PingResponse, h_shim_ping),
+	    crsv_PingResponse, h_shim_ping, RESP_UNUSED),
 	METHOD(SERVICE_SHIM, "ShutdownSandbox", crsv_ShutdownSandboxRequest,
-	    crsv_ShutdownSandboxResponse, h_shim_shutdown),
+	    crsv_ShutdownSandboxResponse, h_shim_shutdown, RESP_UNUSED),
 	METHOD(SERVICE_SHIM, "SandboxMetrics", crsv_SandboxMetricsRequest,
 	    crsv_SandboxMetricsResponse, h_shim_metrics),
 
@@ -108,12 +119,14 @@ static const struct method methods[] = {
 	METHOD(SERVICE_TASK, "Pids", ctv_PidsRequest, ctv_PidsResponse,
 	    h_task_pids),
 	METHOD(SERVICE_TASK, "Shutdown", ctv_ShutdownRequest, ctv_Empty,
-	    h_task_shutdown),
+	    h_task_shutdown, RESP_UNUSED),
 
 	METHOD(SERVICE_ADMIN, "ListInstances", sv_ListInstancesRequest,
 	    sv_ListInstancesResponse, h_admin_list_instances),
 	CARRIED(SERVICE_ADMIN, "Reexec", sv_ReexecRequest, sv_ReexecResponse,
 	    reexec_handler),
+	METHOD(SERVICE_ADMIN, "SetEventsAddress", sv_SetEventsAddressRequest,
+	    sv_SetEventsAddressResponse, h_admin_set_events_address),
 };
 
 /* Find a method; *service_known tells Unimplemented service from method. */
@@ -237,6 +250,69 @@ dispatch_route(struct call *call, const t_Request *req)
 	return (m);
 }
 
+/*
+ * Zeroed memory for a message of size bytes, from the pool: what decoding
+ * (msg_decode_zeroed) and the handlers' partly filled responses expect.
+ */
+static void *
+dispatch_msg_new(size_t size)
+{
+	void	*p = msgpool_get(size);
+
+	memset(p, 0, size);
+	return (p);
+}
+
+/* The one response the RESP_UNUSED methods share: zeroed, never written. */
+static void *
+dispatch_shared_resp(void)
+{
+	static void	*resp;
+	size_t		 i, size = 0;
+
+	if (resp != NULL)
+		return (resp);
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].resp_unused && methods[i].resp_size > size)
+			size = methods[i].resp_size;
+	resp = xcalloc(1, size);
+	return (resp);
+}
+
+/* The response a call of m may fill. */
+static void *
+dispatch_resp_new(struct call *call, const struct method *m)
+{
+	void	*resp;
+
+	if (m->resp_unused)
+		return (dispatch_shared_resp());
+	/* A deferred handler may answer with resp later: it lives as long
+	 * as the call. */
+	resp = dispatch_msg_new(m->resp_size);
+	call_own_fn(call, msgpool_put, resp);
+	return (resp);
+}
+
+/* Debug builds: a RESP_UNUSED handler left the shared response alone. */
+static void
+dispatch_check_shared(const struct method *m)
+{
+#ifndef NDEBUG
+	const uint8_t	*p = dispatch_shared_resp();
+	size_t		 i;
+
+	if (!m->resp_unused)
+		return;
+	for (i = 0; i < m->resp_size; i++)
+		if (p[i] != 0)
+			fatalx("%s.%s wrote the shared response: it is not "
+			    "RESP_UNUSED", m->service, m->name);
+#else
+	(void)m;
+#endif
+}
+
 /* Decode the method's request, run the handler, answer or leave deferred. */
 static void
 dispatch_call(struct call *call, const struct method *m, struct pb_view body)
@@ -245,20 +321,22 @@ dispatch_call(struct call *call, const struct method *m, struct pb_view body)
 	char			*cause = NULL, *msg;
 	enum handler_result	 r;
 
-	req = xcalloc(1, m->req_size);
-	if (!msg_decode(m->req_fields, req, body.data, body.len, &cause)) {
+	req = dispatch_msg_new(m->req_size);
+	if (!msg_decode_zeroed(m->req_fields, req, body.data, body.len,
+	    &cause)) {
 		xasprintf(&msg, "cannot decode %s.%s request: %s", m->service,
 		    m->name, cause);
 		call_park_error(call, STATUS_INVALID_ARGUMENT, msg);
 		free(msg);
 		free(cause);
-		free(req);
+		msgpool_put(req);
 		return;
 	}
-	resp = call_alloc(call, m->resp_size);
+	resp = dispatch_resp_new(call, m);
 	r = m->handler(call, req, resp);
 	msg_release(m->req_fields, req);
-	free(req);
+	msgpool_put(req);
+	dispatch_check_shared(m);
 	switch (r) {
 	case HANDLER_DONE:
 		call_park_response(call, m->resp_fields, resp);
@@ -289,7 +367,8 @@ dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
 	char			*cause = NULL, *msg;
 
 	call = call_new(c, stream_id);
-	if (!msg_decode(t_Request_fields, &req, payload, len, &cause)) {
+	if (!msg_decode_zeroed(t_Request_fields, &req, payload, len,
+	    &cause)) {
 		xasprintf(&msg, "cannot decode request: %s", cause);
 		call_park_error(call, STATUS_INVALID_ARGUMENT, msg);
 		free(msg);

@@ -4,20 +4,34 @@
  * libevent 2.1 has no "before sleep" hook, so the loop runs one iteration
  * at a time (EVLOOP_ONCE) and then, in this order:
  *
- *   1. commits the iteration's LevelDB batch with one synced write;
- *   2. lets the sandbox processes spawned during it exec (procmgr's
+ *   1. if the commit thread has finished writing a batch, collects it;
+ *      then, if nothing is in flight and writes are pending, hands the
+ *      open batch to the thread (storage's store_commit_begin) and goes
+ *      on at once: the loop never waits for the fsync;
+ *   2. runs the commit hooks whose batch is written;
+ *   3. lets the sandbox processes held up to that batch exec (procmgr's
  *      hold gate): their pids are on disk now, so a crash can no longer
  *      leave one nobody knows of;
- *   3. releases the answers parked during the iteration;
- *   4. frees connections that died during it.
+ *   4. releases the answers whose batch is written;
+ *   5. frees connections that died during the iteration.
  *
- * Answers wait for the commit so that an acknowledged change is always on
- * disk.  Every write of one iteration shares one fsync (group commit): the
- * daemon gathers the batch itself, since LevelDB only groups writers of
- * several threads.  If the synced write fails, LevelDB refuses all later
- * writes, so every parked or deferred request is answered Internal and
- * the daemon exits non-zero; a restart recovers from LevelDB's log.
+ * Every answer and commit hook is tagged, when it is parked, with the
+ * batch it depends on: the open one if it holds anything, else the one
+ * before (store_seq_needed).  So an answer, a read's included, leaves
+ * only after every change made before it is on disk, and a read on a
+ * quiet store (nothing open, nothing in flight) leaves after the
+ * iteration that made it.  One batch is in flight at a time; everything
+ * that arrives meanwhile goes into the next one, so a batch grows with
+ * the load (group commit).  The thread's eventfd is an event on the loop:
+ * it wakes the loop when a write is over.
+ *
+ * If a synced write fails, LevelDB refuses all later writes, so every
+ * parked or deferred request is answered Internal and the daemon exits
+ * non-zero; a restart recovers from LevelDB's log.  On the way out
+ * (loop_quit, SIGTERM) the loop waits for the batch in flight and writes
+ * what is pending before the last answers go.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -29,38 +43,150 @@
 
 struct event_base	*server_base;
 
-static bool	quitting;
-static int	exit_status;
+static bool		 quitting;
+static int		 exit_status;
+static bool		 failed;	/* a commit failed: nothing more is */
+static uint64_t		 flight_seq;	/* the batch in flight, 0: none */
+static uint64_t		 flight_mark;	/* children held when it left */
+static uint64_t		 written_mark;	/* children whose pids are written */
+static struct event	*commit_ev;	/* the commit thread's eventfd */
 
 #define STORAGE_FAILED	"storage failure: the change was not saved"
 
+static void	loop_collect(bool);
+
 /*
- * Commit, release, answer, free: see the comment at the top.  After a
- * failed commit nothing is committed or released again: the calls still
- * deferred (a Start waiting for its exec, say) and every later answer
- * get Internal, and held children stay held until the daemon's exit
- * closes their gates, so none runs without its pid on disk.
+ * The commit thread is done: collect its result now, which also empties
+ * the eventfd (a level-triggered event nobody empties would fire again at
+ * once); what it allows is released after the iteration.
  */
+static void
+loop_commit_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	loop_collect(false);
+}
+
+/* Watch the commit thread's eventfd (again, if the store was reopened). */
+static void
+loop_watch_commits(void)
+{
+	int	fd = store_commit_fd();
+
+	if (fd == -1 || (commit_ev != NULL && event_get_fd(commit_ev) == fd))
+		return;
+	if (commit_ev != NULL)
+		event_free(commit_ev);
+	commit_ev = event_new(server_base, fd, EV_READ | EV_PERSIST,
+	    loop_commit_cb, NULL);
+	if (commit_ev == NULL || event_add(commit_ev, NULL) == -1)
+		fatalx("%s: cannot watch the commit thread", __func__);
+}
+
+/* A commit failed: answer Internal to everything waiting, and leave. */
+static void
+loop_commit_failed(char *cause)
+{
+	log_warnx("commit failed: %s; answering Internal to every waiting "
+	    "request and exiting", cause);
+	free(cause);
+	failed = true;
+	call_cancel_all(STATUS_INTERNAL, STORAGE_FAILED);
+	loop_quit(1);
+}
+
+/*
+ * Collect the batch in flight if it is written (wait: wait for it).  The
+ * children held when it was handed over have their pids on disk once it
+ * is.
+ */
+static void
+loop_collect(bool wait)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if (failed || flight_seq == 0)
+		return;
+	if ((rc = store_commit_end(wait, &cause)) == 1)
+		return;
+	if (rc == -1) {
+		loop_commit_failed(cause);
+		return;
+	}
+	written_mark = flight_mark;
+	flight_seq = 0;
+}
+
+/*
+ * Collect the batch in flight if it is written, then hand the open batch
+ * to the commit thread if nothing is in flight.  wait: until everything
+ * pending is written.
+ */
+static void
+loop_commit(bool wait)
+{
+	uint64_t	mark;
+
+	for (;;) {
+		loop_collect(wait);
+		if (failed || flight_seq != 0)
+			return;
+		mark = proc_held_mark();
+		if ((flight_seq = store_commit_begin()) == 0)
+			return;
+		flight_mark = mark;
+		if (!wait)
+			return;
+	}
+}
+
+/*
+ * Release what the written batches allow, in the order of the comment at
+ * the top: hooks, held children, answers.  After a failed commit nothing
+ * is released again: the calls still deferred (a Start waiting for its
+ * exec, say) and every later answer get Internal, and held children stay
+ * held until the daemon's exit closes their gates, so none runs without
+ * its pid on disk.
+ */
+static void
+loop_release(void)
+{
+	uint64_t	settled = store_seq_settled();
+
+	if (failed) {
+		call_run_commit_hooks(0, false);
+		call_fail_parked(STATUS_INTERNAL, STORAGE_FAILED);
+		call_flush_parked(UINT64_MAX);
+		return;
+	}
+	call_run_commit_hooks(settled, true);
+	/* Nothing open and nothing in flight: every pid is written. */
+	if (!store_pending())
+		proc_release_held();
+	else
+		proc_release_held_upto(written_mark);
+	call_flush_parked(settled);
+}
+
+/* Commit, release, answer, free: see the comment at the top. */
 void
 loop_after_iteration(void)
 {
-	static bool	 failed;
-	char		*cause = NULL;
+	loop_watch_commits();
+	loop_commit(false);
+	loop_release();
+	conn_free_dead();
+}
 
-	if (!failed && store_pending() && store_commit(&cause) == -1) {
-		log_warnx("commit failed: %s; answering Internal to every "
-		    "waiting request and exiting", cause);
-		free(cause);
-		failed = true;
-		call_cancel_all(STATUS_INTERNAL, STORAGE_FAILED);
-		loop_quit(1);
-	}
-	call_run_commit_hooks(!failed);
-	if (failed)
-		call_fail_parked(STATUS_INTERNAL, STORAGE_FAILED);
-	else
-		proc_release_held();
-	call_flush_parked();
+/* The last pass: wait until everything is written, then release it. */
+static void
+loop_finish(void)
+{
+	loop_commit(true);
+	loop_release();
 	conn_free_dead();
 }
 
@@ -78,10 +204,14 @@ loop_run(struct event_base *base)
 	}
 	listener_disable();
 	call_cancel_all(STATUS_UNAVAILABLE, "sandboxd is shutting down");
-	loop_after_iteration();
+	loop_finish();
 	conn_flush_all();
 	conn_close_all();
 	conn_free_dead();
+	if (commit_ev != NULL) {
+		event_free(commit_ev);
+		commit_ev = NULL;
+	}
 	return (exit_status);
 }
 

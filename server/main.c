@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "events.h"
 #include "fs.h"
 #include "handlers.h"
 #include "procmgr.h"
@@ -244,8 +245,10 @@ signal_hup_cb(evutil_socket_t sig, short events, void *arg)
 }
 
 /*
- * Test hook: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N.
- * Only in builds with SANDBOXD_TEST_HOOKS (Debug; scripts/test.sh).
+ * Test hooks: SANDBOXD_TEST_FAIL_COMMIT_AFTER=N fails commits after N;
+ * SANDBOXD_TEST_COMMIT_DELAY_MS=N makes the commit thread sleep N ms
+ * before each write.  Only in builds with SANDBOXD_TEST_HOOKS (Debug;
+ * scripts/test.sh).
  */
 static void
 apply_test_hooks(void)
@@ -256,6 +259,11 @@ apply_test_hooks(void)
 	if (v != NULL && *v != '\0') {
 		log_warnx("test hook: commits fail after %ld more", atol(v));
 		store_fail_commits_after(atol(v));
+	}
+	v = getenv("SANDBOXD_TEST_COMMIT_DELAY_MS");
+	if (v != NULL && *v != '\0') {
+		log_warnx("test hook: commits wait %ld ms", atol(v));
+		store_delay_commits((unsigned int)atol(v));
 	}
 #endif
 }
@@ -371,6 +379,7 @@ serve(void)
 	if (proc_init(server_base, &cause) == -1)
 		fatalx("process manager: %s", cause);
 	netns_worker_init(server_base);
+	events_init(server_base, cfg->state_dir);
 	pause = find_pause_path();
 	runtime_set_pause_path(pause);
 	free(pause);
@@ -404,6 +413,7 @@ serve(void)
 
 	listener_close();
 	handlers_release_all();
+	events_fini();
 	netns_worker_stop();
 	proc_shutdown();
 	event_free(ev_term);

@@ -1,7 +1,7 @@
 /*
  * server.h: the daemon's front end: configuration, the listening socket,
  * client connections with ttrpc framing, calls and their dispatch, and the
- * loop that commits each iteration's writes before releasing its replies.
+ * loop that has the writes committed before releasing the replies.
  */
 #ifndef SANDBOXD_SERVER_H
 #define SANDBOXD_SERVER_H
@@ -14,11 +14,12 @@
 #include <stdint.h>
 
 #include "handlers.h"
+#include "iobuf.h"
 #include "log.h"
 #include "queue.h"
 
+struct event;
 struct event_base;
-struct bufferevent;
 struct evconnlistener;
 struct _sv_HandoverCall;	/* sandboxd/v1/handover.pb.h */
 struct _sv_HandoverConn;
@@ -55,7 +56,16 @@ struct config {
 /* A client connection. */
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
-	struct bufferevent	*bev;
+	TAILQ_ENTRY(conn)	 write_entry;	/* on the list to write */
+	int			 fd;
+	struct event		*rev;		/* readable */
+	struct event		*wev;		/* writable: only while blocked */
+	struct iobuf		 in;		/* read, frames cut in place */
+	struct iobuf		 out;		/* answers not yet written */
+	bool			 reading;	/* rev is on the loop */
+	bool			 blocked;	/* wev is on the loop */
+	bool			 held;		/* answers pile up: not read */
+	bool			 to_write;	/* on the list to write */
 	uint64_t		 id;		/* for logs */
 	pid_t			 pid;		/* SO_PEERCRED at accept */
 	uid_t			 uid;
@@ -91,6 +101,7 @@ void		 listener_close(void);
 void		 conn_accept(struct event_base *, int);
 void		 conn_close(struct conn *, const char *);
 void		 conn_send(struct conn *, const uint8_t *, size_t);
+void		 conn_write_queued(void);
 void		 conn_free_dead(void);
 void		 conn_close_all(void);
 unsigned int	 conn_count(void);
@@ -115,8 +126,8 @@ void		 call_park_response(struct call *, const pb_msgdesc_t *,
 void		 call_arm_deadline(struct call *, struct event_base *);
 void		 call_detach_conn(struct call *);
 void		 call_cancel_all(int, const char *);
-void		 call_flush_parked(void);
-void		 call_run_commit_hooks(bool);
+void		 call_flush_parked(uint64_t);
+void		 call_run_commit_hooks(uint64_t, bool);
 void		 call_fail_parked(int, const char *);
 void		 call_reply_now(struct conn *, uint32_t, int, const char *);
 int		 call_error_code(const struct call *);

@@ -5,7 +5,8 @@
  * containerd-shim-<name>-v2 with the "start" action, reads the address the
  * shim prints, and talks ttrpc to that address.  sandboxd serves every
  * sandbox from one daemon, so this launcher starts nothing: "start" checks
- * that sandboxd answers and prints its socket; "delete", which containerd
+ * that sandboxd answers, hands it containerd's TTRPC_ADDRESS (where task
+ * events go) and prints its socket; "delete", which containerd
  * runs when the connection closed or the shim is cleaned up, makes sure
  * sandboxd no longer runs the sandbox and reports how it ended.
  *
@@ -27,6 +28,7 @@
 
 #include "containerd/task/v2/shim.pb.h"
 #include "pbutil.h"
+#include "sandboxd/v1/admin.pb.h"
 #include "sbc.h"
 
 #define LAUNCHER_NAME		"containerd-shim-sandboxd-v2"
@@ -34,6 +36,7 @@
 #define DELETE_BUDGET_MS	4000	/* all of "delete", below containerd's 5 s */
 #define RETRY_INTERVAL_MS	100	/* between connection attempts */
 #define STDIN_TIMEOUT_MS	1000	/* for the runtime options' EOF */
+#define TTRPC_ADDRESS_ENV	"TTRPC_ADDRESS"	/* containerd's ttrpc socket */
 
 /* The command line, as containerd's shim manager builds it. */
 struct launcher_args {
@@ -57,8 +60,9 @@ usage(FILE *f)
 	    "       " LAUNCHER_NAME " -v | --help\n"
 	    "\n"
 	    "containerd runs this program; it is not meant to be run by hand.\n"
-	    "start   check that sandboxd answers, write its address to the\n"
-	    "        bundle's 'address' file (the current directory) and print it\n"
+	    "start   check that sandboxd answers, hand it $TTRPC_ADDRESS (where\n"
+	    "        task events go), write its address to the bundle's\n"
+	    "        'address' file (the current directory) and print it\n"
 	    "delete  shut the sandbox down in sandboxd if it still runs there\n"
 	    "        and print a containerd.task.v2.DeleteResponse\n"
 	    "\n"
@@ -239,6 +243,38 @@ write_address_file(const char *address)
 	return (rename(tmp, final));
 }
 
+/*
+ * Tell sandboxd where containerd's events service is (TTRPC_ADDRESS, set
+ * by containerd's shim manager).  Without it no task event reaches
+ * containerd, so a refusal fails "start"; a sandboxd too old to know the
+ * call (Unimplemented) serves pods without events, as before.
+ */
+static int
+set_events_address(struct sbc *c, struct sbc_error *err)
+{
+	sv_SetEventsAddressRequest	 req = {0};
+	sv_SetEventsAddressResponse	 resp = {0};
+	struct sbc_reply		 reply;
+	const char			*addr = getenv(TTRPC_ADDRESS_ENV);
+	int				 code;
+
+	if (addr == NULL || *addr == '\0')
+		return (0);
+	if (strlen(addr) >= sizeof(req.address))
+		return (sbc_error_set(err, STATUS_INVALID_ARGUMENT,
+		    TTRPC_ADDRESS_ENV " too long: %s", addr));
+	memcpy(req.address, addr, strlen(addr) + 1);
+	code = sbc_call(c, SERVICE_ADMIN, "SetEventsAddress",
+	    sv_SetEventsAddressRequest_fields, &req,
+	    sv_SetEventsAddressResponse_fields, &resp, &reply, err);
+	sbc_reply_free(&reply);
+	if (code == STATUS_UNIMPLEMENTED) {
+		sbc_error_clear(err);
+		return (0);
+	}
+	return (code);
+}
+
 /* "start": sandboxd must answer; then publish its address. */
 static int
 do_start(const struct launcher_args *a, const char *socket)
@@ -263,14 +299,22 @@ do_start(const struct launcher_args *a, const char *socket)
 	}
 	/* Any status from the daemon proves it serves the shim API. */
 	code = sbc_shim_ping(c, a->id != NULL ? a->id : "-", &err);
-	sbc_close(c);
 	if (code < 0) {
+		sbc_close(c);
 		fprintf(stderr, LAUNCHER_NAME ": sandboxd at %s does not "
 		    "answer: %s\n", socket, err.message);
 		sbc_error_clear(&err);
 		return (1);
 	}
 	sbc_error_clear(&err);
+	code = set_events_address(c, &err);
+	sbc_close(c);
+	if (code != 0) {
+		fprintf(stderr, LAUNCHER_NAME ": sandboxd at %s refused "
+		    "containerd's events address: %s\n", socket, err.message);
+		sbc_error_clear(&err);
+		return (1);
+	}
 	if (asprintf(&address, "unix://%s", socket) == -1)
 		return (1);
 	if (write_address_file(address) == -1) {

@@ -3,22 +3,37 @@
  * keys, and the loop iteration's one write batch (see storage.h).
  *
  * The index has, per kind, a tree of namespaces and, per namespace, a tree
- * of ids.  An id entry carries three flags:
+ * of ids.  An id entry carries four flags:
  *
  *	ENT_LIVE	visible now, pending changes included;
  *	ENT_DISK	in LevelDB as of the last commit;
- *	ENT_DIRTY	touched since the last commit: it has a pending record.
+ *	ENT_DIRTY	touched in the open batch: it has a record there;
+ *	ENT_FLIGHT	touched in the batch being committed: a record there.
  *
- * A committed record deleted in the pending batch stays in its tree with
- * ENT_LIVE clear until the commit settles it; walks and counts skip it.
+ * A committed record deleted in a pending batch stays in its tree with
+ * ENT_LIVE clear until a commit settles it; walks and counts skip it.
  *
- * Pending records live in a tree keyed by the address of their entry (one
- * per dirty entry) and hold the latest value queued for it, or NULL for a
- * delete: that is what reads see before the commit.  The LevelDB batch holds
- * every operation in order and is what gets written.  When the commit
- * succeeds each dirty entry becomes ENT_DISK if it is ENT_LIVE; when it fails
- * each becomes ENT_LIVE again if it is ENT_DISK, and not otherwise.  Either
- * way an entry left not live is freed, then a namespace left empty.
+ * There are two batches.  The open one takes store_put and store_del; at
+ * store_commit_begin it becomes the batch in flight, handed to the commit
+ * thread (committer.c), and a new open batch starts.  Each batch has a
+ * tree of pending records keyed by the address of their entry (one per
+ * entry it touched), holding the latest value queued for it, or NULL for
+ * a delete: reads see the open batch's record first, then the one in
+ * flight, then LevelDB.  The LevelDB batch holds every operation in order
+ * and is what gets written.
+ *
+ * When the batch in flight is written each of its entries gets ENT_DISK
+ * exactly if its record there is a value; an entry still dirty keeps the
+ * open batch's view.  When a write fails both batches are rolled back:
+ * each entry becomes ENT_LIVE again exactly if it is ENT_DISK.  Either way
+ * an entry left not live, in neither batch, is freed, then a namespace
+ * left empty.
+ *
+ * Threads: everything here runs on the caller's (the loop's) thread.  The
+ * commit thread gets the LevelDB handle, the write options and the batch
+ * in flight's leveldb_writebatch_t, and touches nothing else; the loop
+ * leaves that writebatch alone until the write is over, and reads only
+ * the pending records, which the thread never sees.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -36,6 +51,7 @@
 
 #include <leveldb/c.h>
 
+#include "committer.h"
 #include "fs.h"
 #include "log.h"
 #include "storage.h"
@@ -54,6 +70,7 @@
 #define ENT_LIVE	0x1
 #define ENT_DISK	0x2
 #define ENT_DIRTY	0x4
+#define ENT_FLIGHT	0x8
 
 /*
  * One id.  On LP64: 32 bytes of tree links (three pointers and the colour,
@@ -88,6 +105,18 @@ struct store_pend {
 };
 RB_HEAD(store_pends, store_pend);
 
+/*
+ * A batch of writes: the open one, or the one in flight.  seq numbers
+ * batches from 1 in the order they are written; nops counts operations.
+ */
+struct store_batch {
+	leveldb_writebatch_t	*wb;
+	struct store_pends	 pends;
+	size_t			 nops;
+	uint64_t		 seq;
+	unsigned int		 flag;	/* ENT_DIRTY or ENT_FLIGHT */
+};
+
 /* The namespaces of one kind; count is the number of ENT_LIVE ids. */
 struct store_index {
 	struct store_nss	 nss;
@@ -114,9 +143,14 @@ static leveldb_options_t	*store_opts;
 static leveldb_cache_t		*store_cache;
 static leveldb_readoptions_t	*store_ropts;
 static leveldb_writeoptions_t	*store_wopts;
-static leveldb_writebatch_t	*store_batch;
-static size_t			 store_nops;	/* operations in store_batch */
-static struct store_pends	 store_pends = RB_INITIALIZER(&store_pends);
+static struct store_batch	 store_cur = {	/* open: takes the writes */
+	.pends = RB_INITIALIZER(&store_cur.pends), .seq = 1, .flag = ENT_DIRTY,
+};
+static struct store_batch	 store_flight = {	/* being written */
+	.pends = RB_INITIALIZER(&store_flight.pends), .flag = ENT_FLIGHT,
+};
+static uint64_t			 store_settled;	/* last batch decided */
+static unsigned int		 store_delay_ms;	/* test hook */
 static struct store_index	 store_index[STORE_NKINDS];
 static long			 store_fail_after = -1;
 static int			 store_walking;
@@ -270,63 +304,79 @@ store_ent_drop(struct store_ns *ns, struct store_ent *ent)
 	free(ns);
 }
 
-/* The pending record of a dirty entry; every dirty entry has one. */
+/* The record of an entry in batch b; the entry's flag says it has one. */
 static struct store_pend *
-store_pend_find(struct store_ent *ent)
+store_pend_find(struct store_batch *b, struct store_ent *ent)
 {
 	struct store_pend	 key, *p;
 
 	key.ent = ent;
-	if ((p = RB_FIND(store_pends, &store_pends, &key)) == NULL)
-		fatalx("store: dirty entry %s without a pending record", ent->id);
+	if ((p = RB_FIND(store_pends, &b->pends, &key)) == NULL)
+		fatalx("store: entry %s without its pending record", ent->id);
 	return (p);
 }
 
-/* The pending record of an entry, made (and the entry dirty) if missing. */
+/* The open batch's record of an entry, made (entry dirty) if missing. */
 static struct store_pend *
 store_pend_get(struct store_ns *ns, struct store_ent *ent)
 {
 	struct store_pend	*p;
 
 	if (ent->flags & ENT_DIRTY)
-		return (store_pend_find(ent));
+		return (store_pend_find(&store_cur, ent));
 	p = xcalloc(1, sizeof(*p));
 	p->ns = ns;
 	p->ent = ent;
-	RB_INSERT(store_pends, &store_pends, p);
+	RB_INSERT(store_pends, &store_cur.pends, p);
 	ent->flags |= ENT_DIRTY;
 	return (p);
 }
 
-/* Settle a dirty entry after a commit that did (ok) or did not happen. */
+/*
+ * Settle an entry's record in a batch (its flag) after the batch was
+ * written (ok; on_disk: the record is a value) or rolled back.
+ */
 static void
-store_ent_settle(struct store_ns *ns, struct store_ent *ent, bool ok)
+store_ent_settle(struct store_ns *ns, struct store_ent *ent,
+    unsigned int flag, bool ok, bool on_disk)
 {
-	if (ok)
-		ent->flags = (ent->flags & ENT_LIVE) ? ENT_LIVE | ENT_DISK : 0;
-	else {
+	ent->flags &= ~flag;
+	if (ok && on_disk)
+		ent->flags |= ENT_DISK;
+	else if (ok)
+		ent->flags &= ~ENT_DISK;
+	else
 		store_set_live(ns, ent, (ent->flags & ENT_DISK) != 0);
-		ent->flags &= ~ENT_DIRTY;
-	}
-	if (!(ent->flags & ENT_LIVE))
+	if (!(ent->flags & (ENT_LIVE | ENT_DIRTY | ENT_FLIGHT)))
 		store_ent_drop(ns, ent);
 }
 
-/* End the batch: settle every dirty entry, free the pending records. */
+/* End batch b: settle each of its entries, free its records, clear it. */
 static void
-store_settle(bool ok)
+store_settle(struct store_batch *b, bool ok)
 {
 	struct store_pend	*p;
 
-	while ((p = RB_ROOT(&store_pends)) != NULL) {
-		RB_REMOVE(store_pends, &store_pends, p);
-		store_ent_settle(p->ns, p->ent, ok);
+	while ((p = RB_ROOT(&b->pends)) != NULL) {
+		RB_REMOVE(store_pends, &b->pends, p);
+		store_ent_settle(p->ns, p->ent, b->flag, ok, p->val != NULL);
 		free(p->val);
 		free(p);
 	}
-	if (store_batch != NULL)
-		leveldb_writebatch_clear(store_batch);
-	store_nops = 0;
+	if (b->wb != NULL)
+		leveldb_writebatch_clear(b->wb);
+	b->nops = 0;
+}
+
+/*
+ * Roll back everything not yet written, in flight first: an entry in
+ * both batches is settled (and maybe freed) with the open one.
+ */
+static void
+store_rollback(void)
+{
+	store_settle(&store_flight, false);
+	store_settle(&store_cur, false);
 }
 
 /* Free the whole index. */
@@ -626,7 +676,8 @@ store_options_create(void)
 	store_ropts = leveldb_readoptions_create();
 	store_wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(store_wopts, 1);
-	store_batch = leveldb_writebatch_create();
+	store_cur.wb = leveldb_writebatch_create();
+	store_flight.wb = leveldb_writebatch_create();
 }
 
 /*
@@ -660,7 +711,7 @@ store_open(const char *dir, char **cause)
 		free(path);
 		goto fail;
 	}
-	if (store_load(cause) != 0) {
+	if (store_load(cause) != 0 || committer_start(cause) != 0) {
 		free(path);
 		goto fail;
 	}
@@ -675,19 +726,31 @@ fail:
 	return (-1);
 }
 
-/* Close the store, dropping uncommitted changes, and free the index. */
+/*
+ * Close the store, dropping uncommitted changes, and free the index.  A
+ * commit in flight is waited for first.
+ */
 void
 store_close(void)
 {
-	if (store_nops != 0)
+	char	*cause = NULL;
+
+	if (store_commit_end(true, &cause) == -1) {
+		log_warnx("store: closing after a failed commit: %s", cause);
+		free(cause);
+	}
+	committer_stop();
+	if (store_cur.nops != 0)
 		log_warnx("store: closing with %zu uncommitted operations",
-		    store_nops);
-	store_settle(false);
+		    store_cur.nops);
+	store_rollback();
 	store_index_free();
 	if (store_db != NULL)
 		leveldb_close(store_db);
-	if (store_batch != NULL)
-		leveldb_writebatch_destroy(store_batch);
+	if (store_cur.wb != NULL)
+		leveldb_writebatch_destroy(store_cur.wb);
+	if (store_flight.wb != NULL)
+		leveldb_writebatch_destroy(store_flight.wb);
 	if (store_wopts != NULL)
 		leveldb_writeoptions_destroy(store_wopts);
 	if (store_ropts != NULL)
@@ -699,7 +762,8 @@ store_close(void)
 	free(store_ro_cause);
 	store_ro_cause = NULL;
 	store_db = NULL;
-	store_batch = NULL;
+	store_cur.wb = NULL;
+	store_flight.wb = NULL;
 	store_wopts = NULL;
 	store_ropts = NULL;
 	store_opts = NULL;
@@ -750,9 +814,12 @@ store_get(enum store_kind kind, const char *ns, const char *id, void **val,
 	ent = store_lookup(kind, ns, id, NULL);
 	if (ent == NULL || !(ent->flags & ENT_LIVE))
 		return (0);
-	if (!(ent->flags & ENT_DIRTY))
+	if (ent->flags & ENT_DIRTY)
+		p = store_pend_find(&store_cur, ent);
+	else if (ent->flags & ENT_FLIGHT)
+		p = store_pend_find(&store_flight, ent);
+	else
 		return (store_read(kind, ns, id, val, len, cause));
-	p = store_pend_find(ent);
 	*val = xmemdup(p->val, p->len);
 	*len = p->len;
 	return (1);
@@ -816,8 +883,8 @@ store_put(enum store_kind kind, const char *ns, const char *id,
 	p->len = len;
 	store_set_live(n, ent, true);
 	key = store_key(kind, ns, id, &klen);
-	leveldb_writebatch_put(store_batch, key, klen, val, len);
-	store_nops++;
+	leveldb_writebatch_put(store_cur.wb, key, klen, val, len);
+	store_cur.nops++;
 	free(key);
 }
 
@@ -841,8 +908,8 @@ store_del(enum store_kind kind, const char *ns, const char *id)
 	p->len = 0;
 	store_set_live(n, ent, false);
 	key = store_key(kind, ns, id, &klen);
-	leveldb_writebatch_delete(store_batch, key, klen);
-	store_nops++;
+	leveldb_writebatch_delete(store_cur.wb, key, klen);
+	store_cur.nops++;
 	free(key);
 }
 
@@ -905,8 +972,9 @@ store_scan(enum store_kind kind, store_scan_cb cb, void *arg, char **cause)
 	char			*buf = NULL, *ns, *id, *err = NULL;
 	int			 rv = 0;
 
-	if (store_nops != 0)
-		fatalx("%s: %zu changes pending", __func__, store_nops);
+	if (store_pending())
+		fatalx("%s: %zu changes pending", __func__,
+		    store_cur.nops + store_flight.nops);
 	store_walking++;
 	it = leveldb_create_iterator(store_db, store_ropts);
 	for (leveldb_iter_seek(it, prefix, plen); rv == 0 &&
@@ -937,23 +1005,77 @@ store_scan(enum store_kind kind, store_scan_cb cb, void *arg, char **cause)
 	return (rv);
 }
 
-/* Whether the batch holds anything to commit. */
+/* Whether anything is not yet written: the open batch or one in flight. */
 bool
 store_pending(void)
 {
-	return (store_nops != 0);
+	return (store_cur.nops != 0 || store_flight.nops != 0);
+}
+
+/* Whether a batch is with the commit thread. */
+bool
+store_commit_busy(void)
+{
+	return (store_flight.nops != 0);
 }
 
 /*
- * Write the batch with sync = 1.  0 if it was written (or was empty); -1
- * with *cause if not, after rolling the index back to the last commit.
+ * The batch that must be settled before an answer given now may leave:
+ * the open batch if it holds anything, else the one before it (in
+ * flight, or already settled).  Never decreases.
  */
-int
-store_commit(char **cause)
+uint64_t
+store_seq_needed(void)
 {
-	char	*err = NULL;
+	return (store_cur.nops != 0 ? store_cur.seq : store_cur.seq - 1);
+}
 
-	if (store_nops == 0)
+/* The last batch settled: written, or dropped by a read-only store. */
+uint64_t
+store_seq_settled(void)
+{
+	return (store_settled);
+}
+
+/* The descriptor that becomes readable when the commit thread is done. */
+int
+store_commit_fd(void)
+{
+	return (committer_fd());
+}
+
+/* Open batch becomes the one in flight; a new, empty one opens. */
+static void
+store_batch_rotate(void)
+{
+	leveldb_writebatch_t	*wb = store_flight.wb;
+	struct store_pend	*p;
+
+	RB_FOREACH(p, store_pends, &store_cur.pends)
+		p->ent->flags = (p->ent->flags & ~ENT_DIRTY) | ENT_FLIGHT;
+	store_flight.wb = store_cur.wb;
+	store_flight.pends = store_cur.pends;
+	store_flight.nops = store_cur.nops;
+	store_flight.seq = store_cur.seq;
+	store_cur.wb = wb;
+	RB_INIT(&store_cur.pends);
+	store_cur.nops = 0;
+	store_cur.seq++;
+}
+
+/*
+ * Hand the open batch to the commit thread, if it holds anything and no
+ * batch is in flight; the loop goes on with a new open batch.  Returns
+ * the batch's sequence number, or 0 if nothing was handed over.  A
+ * read-only store drops the batch here instead (see store_readonly): it
+ * is settled at once and 0 is returned.
+ */
+uint64_t
+store_commit_begin(void)
+{
+	bool	inject = false;
+
+	if (store_cur.nops == 0 || store_flight.nops != 0)
 		return (0);
 	if (store_walking)
 		fatalx("%s: called inside store_walk", __func__);
@@ -962,27 +1084,70 @@ store_commit(char **cause)
 	 * which the next start finds again. */
 	if (store_ro_cause != NULL) {
 		log_warnx("store: read-only: %zu operations not saved",
-		    store_nops);
-		store_settle(false);
+		    store_cur.nops);
+		store_settle(&store_cur, false);
+		store_settled = store_cur.seq++;
 		return (0);
 	}
-	if (store_fail_after == 0) {
-		*cause = xstrdup("injected commit failure");
-		store_settle(false);
-		return (-1);
-	}
-	if (store_fail_after > 0)
+	if (store_fail_after == 0)
+		inject = true;
+	else if (store_fail_after > 0)
 		store_fail_after--;
-	leveldb_write(store_db, store_wopts, store_batch, &err);
-	if (err != NULL) {
-		xasprintf(cause, "leveldb write: %s", err);
-		leveldb_free(err);
-		store_settle(false);
+	store_batch_rotate();
+	committer_submit(store_db, store_wopts, store_flight.wb, inject,
+	    store_delay_ms);
+	return (store_flight.seq);
+}
+
+/*
+ * Collect the batch in flight.  Nothing in flight: 0.  Not written yet:
+ * 1 if !wait, else wait for it.  Written: 0, its entries settled.  Not
+ * written: -1 with *cause, and both batches rolled back to the last
+ * commit.
+ */
+int
+store_commit_end(bool wait, char **cause)
+{
+	char	*err = NULL;
+	bool	 injected = false;
+	double	 ms = 0;
+
+	if (store_flight.nops == 0)
+		return (0);
+	if (committer_collect(wait, &err, &injected, &ms) == 1)
+		return (1);
+	if (injected || err != NULL) {
+		if (injected)
+			*cause = xstrdup("injected commit failure");
+		else
+			xasprintf(cause, "leveldb write: %s", err);
+		if (err != NULL)
+			leveldb_free(err);
+		store_rollback();
 		return (-1);
 	}
-	log_debug("store: committed %zu operations", store_nops);
-	store_settle(true);
+	log_debug("store: committed %zu operations (synced write %.1f ms)",
+	    store_flight.nops, ms);
+	store_settled = store_flight.seq;
+	store_settle(&store_flight, true);
 	return (0);
+}
+
+/*
+ * Write everything pending and wait: the batch in flight, then the open
+ * one.  0 when all of it is written (or there was nothing); -1 with
+ * *cause after a failed write, everything not written rolled back.
+ */
+int
+store_commit(char **cause)
+{
+	if (store_walking)
+		fatalx("%s: called inside store_walk", __func__);
+	if (store_commit_end(true, cause) == -1)
+		return (-1);
+	if (store_commit_begin() == 0)
+		return (0);
+	return (store_commit_end(true, cause));
 }
 
 /* NULL if the store takes writes, else why not (see store_open). */
@@ -1004,4 +1169,11 @@ void
 store_fail_commits_after(long n)
 {
 	store_fail_after = n < 0 ? -1 : n;
+}
+
+/* Test hook: the commit thread sleeps ms before each write. */
+void
+store_delay_commits(unsigned int ms)
+{
+	store_delay_ms = ms;
 }

@@ -1,11 +1,12 @@
 /*
  * frame.h: the 10-byte ttrpc frame header, parsed and built without
  * touching the payload, so a length can be checked before anything is
- * allocated for it.
+ * allocated for it; and the Response frames the daemon answers with.
  */
 #ifndef SANDBOXD_FRAME_H
 #define SANDBOXD_FRAME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "protocol.h"
@@ -22,5 +23,8 @@ void	frame_header_parse(const uint8_t [FRAME_HEADER_SIZE],
 	    struct frame_header *);
 void	frame_header_build(const struct frame_header *,
 	    uint8_t [FRAME_HEADER_SIZE]);
+size_t	frame_response_size(int, size_t, size_t);
+void	frame_response_build(uint8_t *, uint32_t, int, const char *, size_t,
+	    const uint8_t *, size_t);
 
 #endif /* SANDBOXD_FRAME_H */

@@ -21,6 +21,8 @@
 /* pbutil.c */
 bool	msg_decode(const pb_msgdesc_t *, void *, const void *, size_t,
 	    char **);
+bool	msg_decode_zeroed(const pb_msgdesc_t *, void *, const void *,
+	    size_t, char **);
 bool	msg_encode(const pb_msgdesc_t *, const void *, uint8_t **, size_t *,
 	    char **);
 void	msg_release(const pb_msgdesc_t *, void *);

@@ -50,6 +50,8 @@ enum handler_result h_task_shutdown(struct call *, const void *, void *);
 /* h_admin.c: sandboxd.v1.Admin, for operators */
 enum handler_result h_admin_list_instances(struct call *, const void *,
 		    void *);
+enum handler_result h_admin_set_events_address(struct call *, const void *,
+		    void *);
 
 /* daemon.c: the daemon's side */
 void	handlers_configure(const char *, const char *, const char *,

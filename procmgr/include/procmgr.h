@@ -89,11 +89,15 @@ void		 proc_free(struct proc *);
  * before doing anything visible until proc_release_held (the daemon calls
  * it once the iteration's batch, which records the pid, is synced); if
  * the daemon dies first, or the proc is freed, the child exits without
- * running the program.
+ * running the program.  proc_held_mark names every child held so far;
+ * proc_release_held_upto releases only those, for a daemon whose commits
+ * run off the loop (a child held later waits for a later commit).
  */
 struct proc	*proc_spawn(const struct proc_launch *, proc_exit_cb,
 		    proc_ready_cb, void *, char **);
 void		 proc_release_held(void);
+uint64_t	 proc_held_mark(void);
+void		 proc_release_held_upto(uint64_t);
 
 /*
  * proc_fds.c: the descriptor budget.  proc_fds_check(need): 0 if need

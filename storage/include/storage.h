@@ -4,11 +4,14 @@
  *
  * Records are opaque byte strings (encoded protobuf messages) under keys
  * "<kind>/<namespace>/<id>".  Writes are not written at once: store_put and
- * store_del queue them into the loop iteration's one write batch and apply
- * them to an in-memory index at once, so reads in the same iteration see
- * them.  store_commit writes the batch with sync = 1; only after it returns
- * 0 may a reply that depends on those writes leave the daemon.  If the write
- * fails, the index changes of the batch are rolled back.
+ * store_del queue them into the open write batch and apply them to an
+ * in-memory index at once, so later reads see them.  The loop hands the
+ * open batch to a commit thread (store_commit_begin), which writes it with
+ * sync = 1 while the loop goes on and a new open batch gathers the next
+ * writes; store_commit_end collects the result.  Batches are numbered:
+ * an answer given when store_seq_needed() is n may leave the daemon once
+ * store_seq_settled() >= n.  If a write fails, the index changes of both
+ * batches are rolled back.  store_commit does all of it and waits.
  *
  * The index (one red-black tree of ids per namespace and kind, rebuilt from
  * LevelDB by store_open) answers existence, counts and ordered listing
@@ -56,21 +59,44 @@
  *		iterator: for reading every record at once (recovery).  Only
  *		with nothing pending (it dies otherwise); cb may not write.
  *		-1 with *cause if LevelDB failed, else as store_walk.
- * store_pending whether the batch holds anything.
- * store_commit	nothing pending: 0, nothing written.  Else one synced write
- *		of the whole batch: 0 on success; on failure the index is
- *		rolled back to the last commit (new records vanish, deleted
- *		ones return, values read from LevelDB again), the batch is
- *		dropped, and -1 with *cause.  LevelDB refuses every write after
- *		a failed sync, so the daemon exits after a failed commit.
+ * store_pending whether anything is not yet written: the open batch or
+ *		one in flight.
+ * store_commit_begin
+ *		hand the open batch to the commit thread if it holds
+ *		anything and nothing is in flight; returns its sequence
+ *		number, else 0.  Read-only: the batch is dropped and settled
+ *		here (0).  Dies inside a walk.
+ * store_commit_end
+ *		nothing in flight: 0.  Not written yet: 1 (wait false), or
+ *		wait for it (wait true).  Written: 0, the batch settled.
+ *		Failed: -1 with *cause; the index is rolled back to the last
+ *		commit (new records vanish, deleted ones return, values read
+ *		from LevelDB again) and both batches are dropped.  LevelDB
+ *		refuses every write after a failed sync, so the daemon exits
+ *		after a failed commit.
+ * store_commit_busy
+ *		whether a batch is in flight.
+ * store_commit_fd
+ *		readable while a finished write waits for store_commit_end;
+ *		for the loop to watch.  Valid while the store is open.
+ * store_seq_needed
+ *		the batch an answer given now depends on: the open batch if
+ *		it holds anything, else the one before it.  Never decreases.
+ * store_seq_settled
+ *		the last batch written (or dropped by a read-only store).
+ * store_commit	end the batch in flight, begin the open one and end it,
+ *		waiting: 0 when everything is written (or nothing was
+ *		pending), -1 with *cause as store_commit_end.
  *
- * store_fail_commits_after, a test hook, is in storage_test.h.
+ * store_fail_commits_after and store_delay_commits, test hooks, are in
+ * storage_test.h.
  */
 #ifndef SANDBOXD_STORAGE_H
 #define SANDBOXD_STORAGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum store_kind {
 	STORE_SANDBOX,		/* "sb/": containerd.types.Sandbox metadata */
@@ -103,6 +129,12 @@ void	 store_del(enum store_kind, const char *, const char *);
 int	 store_walk(enum store_kind, const char *, store_walk_cb, void *);
 int	 store_scan(enum store_kind, store_scan_cb, void *, char **);
 bool	 store_pending(void);
+uint64_t store_commit_begin(void);
+int	 store_commit_end(bool, char **);
+bool	 store_commit_busy(void);
+int	 store_commit_fd(void);
+uint64_t store_seq_needed(void);
+uint64_t store_seq_settled(void);
 int	 store_commit(char **);
 const char *store_readonly(void);
 void	 store_set_reserve(size_t);

@@ -24,6 +24,7 @@
 #include "storage.h"
 #include "ttrpc.pb.h"
 #include "containerd/services/sandbox/v1/sandbox.pb.h"
+#include "sandboxd/v1/handover.pb.h"
 
 static struct config	test_cfg;
 static char		tmpdir[] = "/tmp/sbd-test-server.XXXXXX";
@@ -471,4 +472,134 @@ Test(frame, never_reading_peer_closes, .timeout = 120)
 			usleep(10000);
 	}
 	cr_assert(closed, "a peer that never reads was never closed");
+}
+
+/*
+ * A frame far larger than the connection's first input buffer, arriving
+ * in pieces with the loop running between them, is read whole (the
+ * buffer grows to it) and answered; the next request, sent right behind
+ * its last piece, is served too.
+ */
+Test(frame, big_frame_in_pieces_then_more)
+{
+	static uint8_t		 body[100000];
+	struct frame_header	 fh;
+	t_Request		 req = { 0 };
+	uint8_t			*env, hdr[FRAME_HEADER_SIZE];
+	size_t			 len, off, n;
+
+	test_cfg.max_frame = 200000;
+	memset(body, 'x', sizeof(body));
+	body[0] = 0x0a;		/* sandbox_id: far past its bound */
+	body[1] = 0x80;
+	body[2] = 0x80;
+	body[3] = 0x06;		/* 98304 bytes */
+	snprintf(req.service, sizeof(req.service), "%s", SERVICE_STORE);
+	snprintf(req.method, sizeof(req.method), "Get");
+	req.payload.data = body;
+	req.payload.len = sizeof(body);
+	req.metadata_count = 1;
+	req.metadata[0].key = (char *)MD_NAMESPACE_TTRPC;
+	req.metadata[0].value = (char *)"default";
+	cr_assert(msg_encode(t_Request_fields, &req, &env, &len, NULL));
+	fh.length = (uint32_t)len;
+	fh.stream_id = 1;
+	fh.type = FRAME_TYPE_REQUEST;
+	fh.flags = 0;
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	for (off = 0; off < len; off += n) {
+		n = len - off < 7000 ? len - off : 7000;
+		send_bytes(env + off, n);
+		pump();
+	}
+	send_get(3, "default");
+	expect(1, STATUS_INVALID_ARGUMENT, "Store.Get");
+	expect(3, STATUS_NOT_FOUND, "nothere");
+	free(env);
+}
+
+/*
+ * What a re-exec carries of a connection: answers the socket had no room
+ * for and a frame half read.  Exported, the old connection freed (its
+ * socket kept by a dup, as the exec keeps it), imported again: every
+ * answer arrives, in order, and the half frame, completed, is served.
+ */
+Test(frame, handover_keeps_unsent_output_and_half_frame)
+{
+	sv_HandoverConn		*hcs, hc;
+	uint64_t		 next_id;
+	struct conn		*c;
+	uint8_t			*in, *out, hdr[FRAME_HEADER_SIZE];
+	struct frame_header	 fh;
+	size_t			 n, i, found = 0;
+	int			 sv[2], small = 4096, saved = peer;
+	uint32_t		 s;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	conn_accept(server_base, sv[0]);
+	peer = sv[1];
+	for (s = 1; s < 400; s += 2) {
+		send_get(s, "default");
+		if (s % 40 == 1)
+			pump();
+	}
+	pump();
+	/* A header and 4 bytes of a frame that never gets further. */
+	fh.length = 120;
+	fh.stream_id = 401;
+	fh.type = FRAME_TYPE_REQUEST;
+	fh.flags = 0;
+	frame_header_build(&fh, hdr);
+	send_bytes(hdr, sizeof(hdr));
+	send_bytes("\x0a\x1b" "co", 4);
+	pump();
+
+	n = conn_export(&hcs, &next_id);
+	for (i = 0; i < n; i++) {
+		if (hcs[i].fd != sv[0])
+			continue;
+		hc = hcs[i];
+		found++;
+	}
+	cr_assert_eq(found, 1);
+	cr_assert_gt(hc.output.len, 0, "every answer was sent: the socket "
+	    "buffer is too big for this test");
+	cr_assert_eq(hc.input.len, sizeof(hdr) + 4);
+	in = malloc(hc.input.len);
+	out = malloc(hc.output.len);
+	memcpy(in, hc.input.data, hc.input.len);
+	memcpy(out, hc.output.data, hc.output.len);
+	hc.input.data = in;
+	hc.output.data = out;
+	hc.fd = dup(sv[0]);
+	hc.calls_count = 0;
+	for (i = 0; i < n; i++)
+		free(hcs[i].calls);
+	free(hcs);
+	conn_close_all();
+	conn_free_dead();
+	cr_assert_eq(conn_count(), 0);
+
+	c = conn_import(server_base, &hc);
+	conn_read_input(c);
+	free(in);
+	free(out);
+	for (s = 1; s < 400; s += 2)
+		expect(s, STATUS_NOT_FOUND, "nothere");
+	/* The rest of the half frame, bytes that cannot decode: its answer
+	 * shows that the daemon waited for all 120 and judged them. */
+	{
+		uint8_t	rest[116];
+
+		memset(rest, 0xff, sizeof(rest));
+		send_bytes(rest, sizeof(rest));
+	}
+	expect(401, STATUS_INVALID_ARGUMENT, "cannot decode request");
+	send_get(403, "default");
+	expect(403, STATUS_NOT_FOUND, "nothere");
+	close(sv[1]);
+	peer = saved;
 }

@@ -576,6 +576,123 @@ Test(storage, rollback_on_failed_commit)
 	cr_assert_eq(store_count(STORE_SANDBOX, NULL), 3);
 }
 
+/*
+ * Commits off the loop: while one batch is with the commit thread, the
+ * next one takes writes; reads see the newest of the two, then LevelDB.
+ */
+Test(storage, two_batches_read_newest_first)
+{
+	char		*cause = NULL;
+	uint64_t	 seq;
+	struct walk_log	 w;
+
+	open_store();
+	rollback_baseline();
+	store_delay_commits(100);
+	put_str(STORE_SANDBOX, "ns", "mod", "m2");
+	put_str(STORE_SANDBOX, "ns", "new", "n1");
+	store_del(STORE_SANDBOX, "ns", "del");
+	seq = store_seq_needed();
+	cr_assert_eq(store_commit_begin(), seq);
+	cr_assert(store_commit_busy());
+	cr_assert_eq(store_seq_needed(), seq, "an empty open batch waits for "
+	    "the one in flight");
+	cr_assert_eq(store_commit_begin(), 0, "two batches in flight");
+
+	/* The open batch over the one in flight. */
+	assert_str(STORE_SANDBOX, "ns", "mod", "m2");
+	put_str(STORE_SANDBOX, "ns", "new", "n2");
+	put_str(STORE_SANDBOX, "ns", "del", "d2");
+	store_del(STORE_SANDBOX, "ns", "keep");
+	cr_assert_eq(store_seq_needed(), seq + 1);
+	assert_str(STORE_SANDBOX, "ns", "new", "n2");
+	assert_str(STORE_SANDBOX, "ns", "del", "d2");
+	assert_absent(STORE_SANDBOX, "ns", "keep");
+	cr_assert_str_eq(walk_str(&w, STORE_SANDBOX, NULL),
+	    "ns/del ns/mod ns/new ");
+
+	cr_assert_eq(store_commit_end(true, &cause), 0);
+	cr_assert_eq(store_seq_settled(), seq);
+	cr_assert(store_pending());
+	cr_assert_not(store_commit_busy());
+	assert_str(STORE_SANDBOX, "ns", "new", "n2");
+	assert_str(STORE_SANDBOX, "ns", "del", "d2");
+	assert_absent(STORE_SANDBOX, "ns", "keep");
+	cr_assert_eq(store_count(STORE_SANDBOX, "ns"), 3);
+
+	commit();
+	cr_assert_eq(store_seq_settled(), seq + 1);
+	reopen();
+	assert_str(STORE_SANDBOX, "ns", "mod", "m2");
+	assert_str(STORE_SANDBOX, "ns", "new", "n2");
+	assert_str(STORE_SANDBOX, "ns", "del", "d2");
+	assert_absent(STORE_SANDBOX, "ns", "keep");
+}
+
+/* Only the batch in flight written, the open one dropped at close. */
+Test(storage, batch_in_flight_alone_reaches_the_disk)
+{
+	char	*cause = NULL;
+
+	open_store();
+	rollback_baseline();
+	put_str(STORE_SANDBOX, "ns", "new", "n1");
+	cr_assert_neq(store_commit_begin(), 0);
+	store_del(STORE_SANDBOX, "ns", "new");
+	assert_absent(STORE_SANDBOX, "ns", "new");
+	cr_assert_eq(store_commit_end(true, &cause), 0);
+	assert_absent(STORE_SANDBOX, "ns", "new");
+	cr_assert_eq(store_count(STORE_SANDBOX, "ns"), 3);
+	reopen();
+	assert_str(STORE_SANDBOX, "ns", "new", "n1");
+	cr_assert_eq(store_count(STORE_SANDBOX, "ns"), 4);
+}
+
+/* A failed write rolls back both batches to the last commit. */
+Test(storage, failed_write_rolls_back_both_batches)
+{
+	char	*cause = NULL;
+
+	open_store();
+	rollback_baseline();
+	store_fail_commits_after(0);
+	put_str(STORE_SANDBOX, "ns", "mod", "m2");
+	put_str(STORE_SANDBOX, "newns", "n", "n");
+	store_del(STORE_SANDBOX, "ns", "del");
+	cr_assert_neq(store_commit_begin(), 0);
+	put_str(STORE_SANDBOX, "ns", "new", "n");
+	put_str(STORE_SANDBOX, "ns", "del", "d2");
+	store_del(STORE_SANDBOX, "newns", "n");
+	store_del(STORE_INSTANCE, "ns", "mod");
+	cr_assert_eq(store_commit_end(true, &cause), -1);
+	cr_assert_str_eq(cause, "injected commit failure");
+	free(cause);
+	cr_assert_not(store_pending());
+	cr_assert_not(store_commit_busy());
+	assert_baseline();
+	store_fail_commits_after(-1);
+	reopen();
+	assert_baseline();
+}
+
+/* Not waiting: 1 while the thread writes, then the result. */
+Test(storage, commit_end_without_waiting)
+{
+	char	*cause = NULL;
+	int	 rc, i;
+
+	open_store();
+	store_delay_commits(200);
+	put_str(STORE_SANDBOX, "ns", "a", "a");
+	cr_assert_neq(store_commit_begin(), 0);
+	cr_assert_eq(store_commit_end(false, &cause), 1);
+	for (i = 0; i < 100 && (rc = store_commit_end(false, &cause)) == 1; i++)
+		usleep(10000);
+	cr_assert_eq(rc, 0);
+	cr_assert_not(store_pending());
+	cr_assert_eq(store_commit_end(false, &cause), 0);
+}
+
 Test(storage, fail_commits_after_n)
 {
 	char	*cause = NULL;

@@ -30,6 +30,8 @@
 #ifndef SANDBOXD_CALL_H
 #define SANDBOXD_CALL_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,5 +78,6 @@ void		 call_finish(struct call *, const pb_msgdesc_t *, const void *);
 void		 call_after_commit(call_commit_fn, void *);
 void		 call_finish_error(struct call *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
+uid_t		 call_peer_uid(const struct call *);
 
 #endif /* SANDBOXD_CALL_H */
