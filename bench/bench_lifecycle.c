@@ -14,11 +14,20 @@
  * network namespace, made and removed with the daemon's own netns code
  * (sbd_core's netns_create and netns_remove), joined by the child.
  *
+ * The issue's baseline for the exec runtime, also in the same run: a
+ * loop that keeps WINDOW processes in flight, each posix_spawn'd
+ * (/bin/sleep 1000, what the exec sandboxes run), SIGKILLed and reaped
+ * through its pidfd: the least a process lifecycle costs, with none of
+ * the RPCs.  And the CPU the daemon and its helper processes spent per
+ * sandbox (utime + stime of /proc/<pid>/stat, before and after a run;
+ * the sandboxes' own CPU is not in it).
+ *
  * Rounds (-r, default 2) alternate floors and daemon runs, because a
  * shared machine drifts; each round prints its figures, and the summary
  * takes medians of the per-round ratios.  One daemon serves every round;
  * after each run its open fds (LevelDB's aside) must be back to idle.
  */
+#include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -27,8 +36,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +57,9 @@
 #define NCONNS		4
 #define GROUP		16
 #define WINDOW		(NCONNS * GROUP)	/* sandboxes in flight */
+#define MAX_HELPERS	8
+
+extern char	**environ;
 
 static const enum bench_step lifecycle[] = {
 	STEP_STORE_CREATE, STEP_CTRL_CREATE, STEP_START, STEP_STOP,
@@ -56,6 +70,7 @@ static const enum bench_step lifecycle[] = {
 enum col {
 	COL_FLOOR_SEQ,		/* fork+exec+wait, one at a time */
 	COL_FLOOR,		/* fork+exec+wait, WINDOW in flight */
+	COL_SPAWN,		/* posix_spawn+SIGKILL+pidfd reap, WINDOW */
 	COL_EXEC,		/* the daemon, exec runtime */
 	COL_FLOOR_PAUSE,	/* namespaces + netns, WINDOW in flight */
 	COL_PAUSE,		/* the daemon, pause runtime */
@@ -65,7 +80,7 @@ enum col {
 #define FLOOR_BEST	NCOLS		/* the faster of the two floors */
 
 static const char *const col_names[NCOLS] = {
-	"floor 1", "floor 64", "exec", "floor pause", "pause"
+	"floor 1", "floor 64", "spawn 64", "exec", "floor pause", "pause"
 };
 
 /* A floor child: its pid and, for the pause-like floor, its netns. */
@@ -81,6 +96,7 @@ static struct bench_opts opts = {
 };
 static int	problems;
 static struct bench_latency run_lat[MAX_ROUNDS][2];	/* exec, pause */
+static double	run_cpu[MAX_ROUNDS][2];	/* daemon + helpers, ms/sandbox */
 static struct bench_latency idle_lat;
 static char	floor_dir[] = "/tmp/sbdbench-floor.XXXXXX";
 static pid_t	daemon_pid;
@@ -209,6 +225,106 @@ floor_rate(size_t n, size_t window, bool pause)
 	return (ok ? bench_per_sec(n, t0) : 0);
 }
 
+/*
+ * Start /bin/sleep 1000 with posix_spawn, take its pidfd and SIGKILL it:
+ * *pfd's fd, or -1 (printed) on failure.
+ */
+static bool
+spawn_killed(struct pollfd *pfd)
+{
+	char	*argv[] = { (char *)"sleep", (char *)"1000", NULL };
+	pid_t	 pid;
+	int	 rc;
+
+	if ((rc = posix_spawn(&pid, "/bin/sleep", NULL, NULL, argv,
+	    environ)) != 0) {
+		printf("  ERROR posix_spawn: %s\n", strerror(rc));
+		return (false);
+	}
+	if ((pfd->fd = pidfd_open(pid, 0)) == -1) {
+		printf("  ERROR pidfd_open: %s\n", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return (false);
+	}
+	pfd->events = POLLIN;
+	return (pidfd_send_signal(pfd->fd, SIGKILL, NULL, 0) == 0);
+}
+
+/* Reap the exited processes among the window's; false on error. */
+static bool
+spawn_reap(struct pollfd *pfds, size_t window, size_t *inflight)
+{
+	siginfo_t	si;
+	size_t		i;
+	bool		ok = true;
+
+	if (poll(pfds, window, -1) == -1)
+		return (errno == EINTR);
+	for (i = 0; i < window; i++) {
+		if (pfds[i].fd == -1 || pfds[i].revents == 0)
+			continue;
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PIDFD, (id_t)pfds[i].fd, &si, WEXITED) == -1 ||
+		    si.si_code != CLD_KILLED || si.si_status != SIGKILL)
+			ok = false;
+		close(pfds[i].fd);
+		pfds[i].fd = -1;
+		(*inflight)--;
+	}
+	return (ok);
+}
+
+/*
+ * The exec runtime's baseline: n processes, window at a time, each
+ * posix_spawn'd, SIGKILLed and reaped through its pidfd; processes/s.
+ */
+static double
+spawn_rate(size_t n, size_t window)
+{
+	struct pollfd	*pfds = calloc(window, sizeof *pfds);
+	size_t		 started = 0, inflight = 0, i;
+	double		 t0 = bench_now();
+	bool		 ok = pfds != NULL;
+
+	for (i = 0; ok && i < window; i++)
+		pfds[i].fd = -1;
+	while (ok && ((started < n && !bench_interrupted) || inflight > 0)) {
+		for (i = 0; ok && i < window && started < n &&
+		    !bench_interrupted; i++) {
+			if (pfds[i].fd != -1)
+				continue;
+			started++;
+			if ((ok = spawn_killed(&pfds[i])))
+				inflight++;
+		}
+		if (ok && inflight > 0)
+			ok = spawn_reap(pfds, window, &inflight);
+	}
+	while (inflight > 0 && spawn_reap(pfds, window, &inflight))
+		;
+	t0 = bench_now() - t0;
+	free(pfds);
+	if (!ok) {
+		printf("  PROBLEM: the spawn+kill+reap loop failed\n");
+		problems++;
+	}
+	return (ok ? bench_per_sec(n, t0) : 0);
+}
+
+/* CPU seconds the daemon and its helper processes have used so far. */
+static double
+daemon_cpu(const struct bench_daemon *d)
+{
+	pid_t	helpers[MAX_HELPERS];
+	double	cpu = bench_cpu_seconds(d->pid);
+	int	i, n = bench_daemon_helpers(d, helpers, MAX_HELPERS);
+
+	for (i = 0; i < n; i++)
+		cpu += bench_cpu_seconds(helpers[i]);
+	return (cpu);
+}
+
 /* Report a daemon's open fds and memory; count a changed fd number. */
 static void
 daemon_state(const struct bench_daemon *d, const char *when, int fds0)
@@ -230,11 +346,12 @@ daemon_state(const struct bench_daemon *d, const char *when, int fds0)
 
 /*
  * Drive n lifecycles of a runtime through the daemon, probing its loop's
- * latency meanwhile (*lat); sandboxes/s.
+ * latency meanwhile (*lat), and count the CPU the daemon and its helpers
+ * spent per sandbox (*cpu, ms); sandboxes/s.
  */
 static double
 daemon_rate(const struct bench_daemon *d, const char *runtime,
-    const char *prefix, struct bench_latency *lat)
+    const char *prefix, struct bench_latency *lat, double *cpu)
 {
 	struct bench_drive	dr = {
 		.prefix = prefix, .n = opts.n, .steps = lifecycle,
@@ -244,11 +361,14 @@ daemon_rate(const struct bench_daemon *d, const char *runtime,
 	struct bench_probe	probe;
 	struct bench_latency	l;
 	int			fds0 = bench_daemon_fds(d), probing;
+	double			cpu0 = daemon_cpu(d);
 
 	bench_drive_runtime(&dr, runtime);
 	probing = bench_probe_start(d, &probe) == 0;
 	if (bench_drive(d, &dr) == -1)
 		problems++;
+	*cpu = dr.done > 0 ? (daemon_cpu(d) - cpu0) * 1e3 / (double)dr.done :
+	    0;
 	if (probing && bench_probe_stop(&probe, &l) == 0) {
 		*lat = l;
 		bench_print_latency("meanwhile", &l);
@@ -257,8 +377,8 @@ daemon_rate(const struct bench_daemon *d, const char *runtime,
 		problems++;
 	}
 	printf("    %s: %zu sandboxes done, %zu failed, %zu Wait statuses not "
-	    "137, in %.2f s\n", prefix, dr.done, dr.failed, dr.bad_exits,
-	    dr.seconds);
+	    "137, in %.2f s; daemon + helpers CPU %.3f ms per sandbox\n",
+	    prefix, dr.done, dr.failed, dr.bad_exits, dr.seconds, *cpu);
 	daemon_state(d, "after", fds0);
 	if (dr.failed > 0 || dr.bad_exits > 0)
 		problems++;
@@ -295,13 +415,14 @@ run_round(const struct bench_daemon *d, double *rate, int round)
 
 	rate[COL_FLOOR_SEQ] = floor_rate(nfloor, 1, false);
 	rate[COL_FLOOR] = floor_rate(nfloor, WINDOW, false);
+	rate[COL_SPAWN] = spawn_rate(nfloor, WINDOW);
 	snprintf(prefix, sizeof prefix, "exec%d", round + 1);
 	rate[COL_EXEC] = daemon_rate(d, BENCH_RUNTIME_EXEC, prefix,
-	    &run_lat[round][0]);
+	    &run_lat[round][0], &run_cpu[round][0]);
 	rate[COL_FLOOR_PAUSE] = floor_rate(nfloor, WINDOW, true);
 	snprintf(prefix, sizeof prefix, "pause%d", round + 1);
 	rate[COL_PAUSE] = daemon_rate(d, BENCH_RUNTIME_PAUSE, prefix,
-	    &run_lat[round][1]);
+	    &run_lat[round][1], &run_cpu[round][1]);
 	printf("  %-6d", round + 1);
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11.0f", rate[col]);
@@ -332,6 +453,8 @@ static const struct bench_ratio ratios[] = {
 	{ "exec sandboxes/s vs floor 1 (one at a time)", COL_EXEC,
 	  COL_FLOOR_SEQ },
 	{ "exec sandboxes/s vs floor 64", COL_EXEC, COL_FLOOR },
+	{ "exec sandboxes/s vs spawn+kill+reap 64 (target >= 0.75x)",
+	  COL_EXEC, COL_SPAWN },
 	{ "pause sandboxes/s vs floor 1", COL_PAUSE, COL_FLOOR_SEQ },
 	{ "pause sandboxes/s vs floor 64", COL_PAUSE, COL_FLOOR },
 	{ "pause sandboxes/s vs floor pause", COL_PAUSE, COL_FLOOR_PAUSE },
@@ -366,6 +489,18 @@ print_latency_summary(void)
 		    "pause", bench_median(rd99[k], opts.rounds));
 }
 
+/* The median over the rounds of the CPU per sandbox of runtime k. */
+static double
+median_cpu(int k)
+{
+	double	v[MAX_ROUNDS];
+	int	i;
+
+	for (i = 0; i < opts.rounds; i++)
+		v[i] = run_cpu[i][k];
+	return (bench_median(v, opts.rounds));
+}
+
 /* Print the medians and the ratios. */
 static void
 print_summary(double rate[][NCOLS])
@@ -380,7 +515,13 @@ print_summary(double rate[][NCOLS])
 	for (k = 0; k < sizeof ratios / sizeof ratios[0]; k++)
 		bench_print_ratio(ratios[k].label, 3,
 		    median_ratio(rate, ratios[k].num, ratios[k].den));
+	printf("daemon + helpers CPU per sandbox (median over rounds; target "
+	    "<= 0.3 ms): exec %.3f ms, pause %.3f ms\n", median_cpu(0),
+	    median_cpu(1));
 	print_latency_summary();
+	printf("RESULT lifecycle spawn: exec %.3fx the spawn+kill+reap loop, "
+	    "daemon + helpers CPU %.3f ms per exec sandbox\n",
+	    median_ratio(rate, COL_EXEC, COL_SPAWN), median_cpu(0));
 	printf("RESULT lifecycle: exec %.0f sandboxes/s = %.3fx the "
 	    "fork+exec+wait floor (the faster of floor 1 and floor 64); "
 	    "pause %.0f sandboxes/s = %.3fx that floor, %.3fx the "
@@ -407,6 +548,8 @@ print_head(void)
 	    "new PID/IPC/UTS namespaces and a netns made, joined and "
 	    "removed\n", WINDOW, opts.n < FLOOR_N ? opts.n : FLOOR_N,
 	    WINDOW);
+	printf("spawn 64: posix_spawn /bin/sleep 1000, SIGKILL, reap through "
+	    "the pidfd, %d at a time\n", WINDOW);
 	printf("  %-6s", "round");
 	for (col = 0; col < NCOLS; col++)
 		printf(" %11s", col_names[col]);

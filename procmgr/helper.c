@@ -1,6 +1,6 @@
 /*
- * helper.c: forking the daemon's helper processes (netns_worker.c,
- * spawner.c).  A helper is forked at start, before the daemon opens its
+ * helper.c: forking the daemon's helper processes (netns_worker.c is
+ * the one there is).  A helper is forked at start, before the daemon opens its
  * store and sockets, and talks to the daemon in ipcmsg messages over one
  * SOCK_SEQPACKET pair.  It dies with the daemon, holds none of the
  * daemon's other descriptors, carries its own name in ps, and leaves the
@@ -29,7 +29,7 @@ helper_child(const char *name, void (*run)(int), int fd, pid_t daemon_pid)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != daemon_pid)
 		_exit(0);
 	/*
-	 * An end of the other helper's socket kept here would keep that
+	 * An end of another helper's socket kept here would keep that
 	 * helper from its EOF when the daemon exits.
 	 */
 	if (proc_child_close_fds(fd, log_fd()) == -1)

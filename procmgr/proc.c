@@ -187,6 +187,7 @@ proc_shutdown(void)
 
 	if (proc_base == NULL)
 		return;
+	proc_stack_shutdown();
 	event_del(&proc_sigev);
 	close(proc_sigfd);
 	proc_sigfd = -1;

@@ -9,9 +9,15 @@
  * be left free after it: the reserve (set by main.c from the store's
  * needs and the connection cap) is never eaten by sandboxes.
  *
- * Counting /proc/self/fd costs a readdir entry per open descriptor (about
- * a millisecond per 10 000): small beside a Start's clone and exec, and
- * exact, where a count kept by hand would miss libevent's and LevelDB's.
+ * Counting /proc/self/fd is exact, where a count kept by hand would miss
+ * libevent's and LevelDB's, but costs a readdir entry per open
+ * descriptor (about a millisecond per 10 000): more than the clone of a
+ * Start.  So a count is reused while it proves enough: since it was
+ * taken, each Start let through may have added its PROC_FDS_PER_START
+ * and everything else (connections, LevelDB) at most a reserve more;
+ * while that bound, plus the reserve, still fits under the limit, the
+ * exact count would let the Start through too.  Near the limit every
+ * check counts again.
  */
 #include <sys/resource.h>
 
@@ -23,6 +29,8 @@
 #include "xmalloc.h"
 
 static unsigned int	proc_fds_reserve;
+static long		proc_fds_counted = -1;	/* at the last count */
+static unsigned long	proc_fds_since;		/* let through since */
 
 /* How many descriptors the process has open, or -1. */
 static long
@@ -60,10 +68,20 @@ proc_fds_check(unsigned int need, char **cause)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
 		return (0);
+	if (proc_fds_counted >= 0 && (rlim_t)proc_fds_counted +
+	    proc_fds_since + need + 2 * (rlim_t)proc_fds_reserve <=
+	    rl.rlim_cur) {
+		proc_fds_since += need;
+		return (0);
+	}
 	if ((open_fds = proc_fds_count()) == -1)
 		return (0);
-	if ((rlim_t)open_fds + need + proc_fds_reserve <= rl.rlim_cur)
+	proc_fds_counted = open_fds;
+	proc_fds_since = 0;
+	if ((rlim_t)open_fds + need + proc_fds_reserve <= rl.rlim_cur) {
+		proc_fds_since = need;
 		return (0);
+	}
 	xasprintf(cause, "too few file descriptors: %ld open of a limit of "
 	    "%llu, %u kept for the store and connections", open_fds,
 	    (unsigned long long)rl.rlim_cur, proc_fds_reserve);

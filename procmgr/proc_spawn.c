@@ -1,24 +1,16 @@
 /*
  * proc_spawn.c: starting sandbox processes, and the hold gate.
  *
- * proc_spawn clones (through the spawner helper when there is one) and
- * returns at once.  The child reports on its error pipe, close-on-exec:
+ * proc_spawn clones (proc_clone.c: in the daemon's memory, on a stack of
+ * the child's own) and returns at once.  The child reports on its error pipe, close-on-exec:
  * EOF means the exec worked, a proc_child_err names the step that failed.
  * The loop reads that pipe, so a slow exec never stalls it.  A held child
  * first waits on its gate pipe for the byte proc_release_held writes once
  * the batch recording its pid is on disk.
  */
-#include <sys/pidfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
-#include <linux/sched.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,22 +34,25 @@
  * EOF once the exec worked; a failed step writes a proc_child_err.  A held
  * child also waits on its gate pipe for one byte before anything else.
  * The launch's strings but argv and envp are copied for the error
- * message, which is made after the caller has freed the launch.
+ * message, which is made after the caller has freed the launch.  The
+ * child may run on a stack of ours (proc_clone.c) until it has exec'd or
+ * died: released says that is known.
  */
 struct proc_start {
 	TAILQ_ENTRY(proc_start)	 entry;		/* proc_held, while held */
 	struct event		 ev;		/* errfd readable */
 	proc_ready_cb		 cb;
 	struct proc_launch	 l;		/* no argv, no envp */
+	struct proc_stack	*stack;		/* or NULL */
 	int			 errfd;		/* read end, non-blocking */
 	int			 gatefd;	/* write end; -1 unless held */
 	uint64_t		 hold_mark;	/* proc_held_mark once held */
+	bool			 released;	/* the child is off stack */
 };
 TAILQ_HEAD(proc_start_list, proc_start);
 
 static struct proc_start_list proc_held = TAILQ_HEAD_INITIALIZER(proc_held);
 static uint64_t		 proc_hold_count;	/* children ever held */
-static bool		 proc_no_clone3;	/* clone3 said ENOSYS */
 
 static void	proc_start_cb(int, short, void *);
 
@@ -97,73 +92,6 @@ proc_spawn_cause(const struct proc_start *s, const struct proc_child_err *ce,
 		    e);
 		break;
 	}
-}
-
-/*
- * A pidfd for pid, the new child (none: 0 or -1, or no pidfds here).  Our
- * child cannot be reaped by anyone else, so its pid is still its own.
- * If no pidfd can be had, the child is killed and reaped: -1.
- */
-static pid_t
-proc_open_pidfd(pid_t pid, int *pidfd)
-{
-	int	saved;
-
-	*pidfd = -1;
-	if (pid <= 0 || !proc_pidfd)
-		return (pid);
-	if ((*pidfd = pidfd_open(pid, 0)) == -1) {
-		saved = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		errno = saved;
-		return (-1);
-	}
-	return (pid);
-}
-
-/*
- * clone3 with CLONE_PIDFD; where clone3 is missing (old kernel, seccomp),
- * clone (which, unlike fork, takes the namespace flags) and pidfd_open.
- */
-static pid_t
-proc_clone(int flags, int *pidfd)
-{
-	struct clone_args	ca;
-	pid_t			pid;
-
-	*pidfd = -1;
-	if (proc_pidfd && !proc_no_clone3) {
-		memset(&ca, 0, sizeof ca);
-		ca.flags = CLONE_PIDFD | (uint64_t)(unsigned int)flags;
-		ca.pidfd = (uint64_t)(uintptr_t)pidfd;
-		ca.exit_signal = SIGCHLD;
-		pid = (pid_t)syscall(SYS_clone3, &ca, CLONE_ARGS_SIZE_VER0);
-		if (pid != -1 || errno != ENOSYS)
-			return (pid);
-		proc_no_clone3 = true;
-		log_debug("%s: no clone3, using clone", __func__);
-	}
-	/* No stack and no CLONE_VM: this is fork, with namespaces. */
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL,
-	    NULL, NULL, NULL);
-	return (proc_open_pidfd(pid, pidfd));
-}
-
-/*
- * Clone the child of launch l: by the spawner helper when there is one
- * (0 is then never returned here), else by the daemon itself.
- */
-static pid_t
-proc_clone_child(const struct proc_launch *l, int errfd, int gatefd,
-    int *pidfd)
-{
-	pid_t	pid;
-
-	*pidfd = -1;
-	if ((pid = spawner_spawn(l, errfd, gatefd)) == SPAWNER_UNUSED)
-		return (proc_clone(l->clone_flags, pidfd));
-	return (proc_open_pidfd(pid, pidfd));
 }
 
 /* Move fd above 2 (close-on-exec): the child replaces 0-2 before exec. */
@@ -236,15 +164,19 @@ proc_strdup_or_null(const char *s)
 	return (s != NULL ? xstrdup(s) : NULL);
 }
 
-/* Begin watching p's way to exec: its error pipe, and its gate if held. */
+/*
+ * Begin watching p's way to exec: its error pipe, and its gate if held;
+ * the stack it runs on is freed once it is done.
+ */
 static void
 proc_start_watch(struct proc *p, const struct proc_launch *l,
-    proc_ready_cb cb, int errfd, int gatefd)
+    proc_ready_cb cb, int errfd, int gatefd, struct proc_stack *stack)
 {
 	struct proc_start	*s;
 
 	s = xcalloc(1, sizeof *s);
 	s->cb = cb;
+	s->stack = stack;
 	s->l.path = xstrdup(l->path);
 	s->l.cwd = proc_strdup_or_null(l->cwd);
 	s->l.log_path = proc_strdup_or_null(l->log_path);
@@ -264,7 +196,10 @@ proc_start_watch(struct proc *p, const struct proc_launch *l,
 	p->start = s;
 }
 
-/* Forget p's start: the pipes (a held child then exits) and the strings. */
+/*
+ * Forget p's start: the pipes (a held child then exits), the strings, the
+ * stack (at once if released, else once the child is off it).
+ */
 void
 proc_start_free(struct proc *p)
 {
@@ -273,7 +208,7 @@ proc_start_free(struct proc *p)
 	if (s == NULL)
 		return;
 	event_del(&s->ev);
-	close(s->errfd);
+	proc_stack_free(s->stack, s->errfd, s->released);
 	if (s->gatefd != -1) {
 		TAILQ_REMOVE(&proc_held, s, entry);
 		close(s->gatefd);
@@ -327,6 +262,8 @@ proc_start_finish(struct proc *p, bool dead)
 		if (!dead)
 			proc_reap_failed(p);
 	}
+	/* Exec'd, or dead, or reaped just now: off the stack either way. */
+	p->start->released = true;
 	proc_start_free(p);
 	log_debug("%s: pid %d %s%s", __func__, (int)p->pid,
 	    rc == 0 ? "exec'd" : "failed: ", rc == 0 ? "" : cause);
@@ -411,6 +348,7 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 	struct proc		*p;
 	struct proc_launch	 cl = *l;	/* the child's: stdout the FIFO */
 	struct proc_log		*pl = NULL;
+	struct proc_stack	*stack;
 	pid_t			 pid;
 	int			 errp[2] = { -1, -1 }, gatep[2] = { -1, -1 };
 	int			 pidfd, saved;
@@ -431,8 +369,7 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 		proc_log_free(pl, true);
 		return (NULL);
 	}
-	if ((pid = proc_clone_child(l, errp[1], gatep[0], &pidfd)) == 0)
-		proc_child(l, errp[1], gatep[0]);
+	pid = proc_clone_launch(l, errp[1], gatep[0], &pidfd, &stack);
 	saved = errno;
 	close(errp[1]);
 	errp[1] = -1;
@@ -450,7 +387,7 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 	p->log = pl;
 	if (proc_read_start_time(pid, &p->start_time) == -1)
 		log_warn("%s: start time of pid %d", __func__, (int)pid);
-	proc_start_watch(p, l, ready, errp[0], gatep[1]);
+	proc_start_watch(p, l, ready, errp[0], gatep[1], stack);
 	log_debug("%s: %s pid %d%s", __func__, l->path, (int)pid,
 	    l->hold ? " (held)" : "");
 	return (p);

@@ -1,9 +1,8 @@
 /*
  * procint.h: what the files of procmgr share and nothing else sees: the
  * proc itself (proc.c watches and reaps it, proc_spawn.c starts it), the
- * /proc reader proc.c needs, the child's side of a spawn (proc_child.c),
- * run by the daemon's own clone or by the spawner helper's (spawner.c),
- * and the helpers' start (helper.c).
+ * /proc reader proc.c needs, the clone of a spawn (proc_clone.c) and its
+ * child's side (proc_child.c), and the helpers' start (helper.c).
  */
 #ifndef SANDBOXD_PROCINT_H
 #define SANDBOXD_PROCINT_H
@@ -69,6 +68,29 @@ struct proc_child_err {
 	int	err;
 };
 
+/*
+ * The child's own copy of a launch, made by proc_clone.c in the memory
+ * the child runs on, every length measured and every path built, so the
+ * child (proc_child.c) has nothing to compute with libc.
+ */
+struct proc_image {
+	const char		 *path;
+	char *const		 *argv;
+	char *const		 *envp;
+	const char		 *cwd;		/* never NULL */
+	const char		 *out;		/* stdout, stderr; never NULL */
+	const char		 *hostname;	/* or NULL */
+	size_t			  hostname_len;
+	const char		 *netns_path;	/* or NULL */
+	const char *const	 *sysctl_path;	/* "/proc/sys/key"; NULL: bad */
+	const char *const	 *sysctl_value;
+	const size_t		 *sysctl_len;
+	size_t			  nsysctls;
+	int			  clone_flags;
+	int			  errfd;	/* write end of the error pipe */
+	int			  gatefd;	/* read end of the gate, or -1 */
+};
+
 /* The fields of /proc/<pid>/stat this file uses. */
 struct proc_stat {
 	char		state;
@@ -80,9 +102,6 @@ struct proc_stat {
 	uint64_t	start_time;
 	uint64_t	rss;		/* pages */
 };
-
-/* spawner_spawn: the helper cannot do it, clone in the daemon. */
-#define SPAWNER_UNUSED	((pid_t)-2)
 
 /* proc.c */
 extern struct event_base	*proc_base;
@@ -101,16 +120,21 @@ void		 proc_log_later_now(struct proc *, bool);
 /* proc_read.c */
 int		 proc_read_stat(pid_t, struct proc_stat *);
 
+/* proc_clone.c */
+struct proc_stack;
+pid_t		 proc_clone_launch(const struct proc_launch *, int, int, int *,
+		    struct proc_stack **);
+void		 proc_stack_free(struct proc_stack *, int, bool);
+void		 proc_stack_shutdown(void);
+
 /* proc_child.c */
-void		 proc_child(const struct proc_launch *, int, int)
+void		 proc_child(const struct proc_image *)
 		    __attribute__((__noreturn__));
+int		 proc_child_main(void *) __attribute__((__noreturn__));
 int		 proc_child_close_fds(int, int);
 
 /* helper.c */
 int		 helper_fork(const char *, void (*)(int), pid_t *, int *,
 		    char **);
-
-/* spawner.c */
-pid_t		 spawner_spawn(const struct proc_launch *, int, int);
 
 #endif /* SANDBOXD_PROCINT_H */

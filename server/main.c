@@ -402,12 +402,6 @@ serve(void)
 		free(cause);
 		cause = NULL;
 	}
-	if (spawner_start(&cause) == -1) {
-		log_warnx("no spawner helper (%s): sandbox processes are "
-		    "cloned by the daemon", cause);
-		free(cause);
-		cause = NULL;
-	}
 	if (store_open(cfg->state_dir, &cause) == -1)
 		fatalx("cannot open the store in %s: %s", cfg->state_dir, cause);
 	if ((server_base = event_base_new()) == NULL)
@@ -453,7 +447,6 @@ serve(void)
 	handlers_release_all();
 	events_fini();
 	netns_worker_stop();
-	spawner_stop();
 	proc_shutdown();
 	event_free(ev_term);
 	event_free(ev_int);

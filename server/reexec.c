@@ -163,7 +163,6 @@ static void
 reexec_release(void)
 {
 	netns_worker_stop();
-	spawner_stop();
 	proc_shutdown();
 	store_close();
 	/* A second SIGUSR2 before the new image handles it must not kill:

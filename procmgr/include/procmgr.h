@@ -154,17 +154,6 @@ int		 netns_check(const char *, char **);
 int		 netns_remove(const char *, char **);
 
 /*
- * spawner.c: a helper process that clones sandbox processes for
- * proc_spawn (as the daemon's children, CLONE_PARENT), so that they never
- * share the daemon's pages.  spawner_start forks it: call it early, as
- * for netns_worker_start.  Without it (or once it failed) proc_spawn
- * clones in the daemon.
- */
-#define SPAWNER_NAME	"sandboxd-spawn"	/* the helper's comm */
-int		 spawner_start(char **);
-void		 spawner_stop(void);
-
-/*
  * netns_worker.c: netns_create and netns_remove off the loop, run by a
  * helper process.  netns_worker_start forks it: call it early, before the
  * daemon opens its store and sockets, as the helper keeps what is open

@@ -20,11 +20,18 @@ bool		 proc_is_child(const struct proc *);
 /* proc_spawn.c: not yet exec'd, nor failed to. */
 bool		 proc_is_starting(const struct proc *);
 
+/*
+ * proc_clone.c: proc_force_fork_clone(true) clones sandbox processes as
+ * copies of the daemon (the fallback) rather than in its memory.
+ * proc_stack_count: how many stacks of children are mapped.
+ */
+void		 proc_force_fork_clone(bool);
+int		 proc_stack_count(void);
+
 /* proc_read.c: start time of pid in clock ticks since boot. */
 int		 proc_read_start_time(pid_t, uint64_t *);
 
-/* spawner.c, netns_worker.c: the helper's pid, -1 when none is used. */
-pid_t		 spawner_pid(void);
+/* netns_worker.c: the helper's pid, -1 when none is used. */
 pid_t		 netns_worker_pid(void);
 
 #endif /* SANDBOXD_PROCMGR_TEST_H */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <linux/filter.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 
 #include <dirent.h>
@@ -402,6 +403,20 @@ run_until_gone(pid_t pid, int secs)
 	    (int)pid, pstate(pid));
 }
 
+/*
+ * Run the loop until only the events of an idle procmgr are left (a
+ * child's stack freed with it while held is unmapped from the loop).
+ */
+static void
+run_until_idle(int secs)
+{
+	double	end = now_secs() + secs;
+
+	while (added_events() != base_events && now_secs() < end)
+		run_ms(20);
+	cr_assert_eq(added_events(), base_events);
+}
+
 /* Has this process no children left at all (no zombie either)? */
 static bool
 no_children(void)
@@ -409,7 +424,7 @@ no_children(void)
 	return (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
 }
 
-/* Has this process no zombie child (live ones, a spawner say, allowed)? */
+/* Has this process no zombie child (live ones allowed)? */
 static bool
 no_zombies(void)
 {
@@ -1003,11 +1018,11 @@ PTest(proc, hold_abandoned, .init = setup, .fini = teardown,
 	proc_free(p);
 	proc_release_held();		/* nothing is held any more */
 	run_until_gone(pid, 5);
+	run_until_idle(5);
 	cr_assert_eq(access(ran, F_OK), -1, "an abandoned child ran");
 	cr_assert_eq(ready_calls, before);
 	cr_assert_eq(r.calls, 0);
 	cr_assert(no_children());
-	cr_assert_eq(added_events(), base_events);
 }
 
 /*
@@ -1579,7 +1594,7 @@ PTest(proc_fallback, coalesced, .init = setup_fallback, .fini = teardown,
 		proc_free(p[i]);
 	}
 	cr_assert(no_children());
-	cr_assert_eq(added_events(), base_events);
+	run_until_idle(5);		/* the stack pool's trim, after 1 s */
 }
 
 PTest(proc_fallback, stop, .init = setup_fallback, .fini = teardown,
@@ -1857,98 +1872,88 @@ PTest(pause, options, .init = setup, .fini = teardown, .timeout = TEST_TIMEOUT)
 }
 
 /*
- * The spawner helper (spawner.c): the same launches, cloned by a helper
- * process as the test's own children.  A held child still carries the
- * comm of whoever cloned it, which tells the two ways apart.
+ * The clone (proc_clone.c): in our memory, on a stack of the child's own;
+ * or, as the fallback, a copy of us.  Each way must hold, report and run
+ * children alike.
  */
 
+/* 1 if pid shares our memory, 0 if not; skip where kcmp cannot tell. */
+static int
+shares_our_vm(pid_t pid)
+{
+	long	rv = syscall(SYS_kcmp, getpid(), pid, KCMP_VM, 0, 0);
+
+	if (rv == -1)
+		cr_skip_test("kcmp: %s", strerror(errno));
+	return (rv == 0);
+}
+
+
+/* A held child, in our memory or a copy: held, then run once released. */
 static void
-spawner_up(void)
+held_then_run(bool in_our_vm)
 {
-	char	*cause = NULL;
-
-	cr_assert_eq(spawner_start(&cause), 0, "spawner_start: %s", cause);
-	cr_assert_neq(spawner_pid(), -1);
-}
-
-/* Stop the helper (before check_clean counts fds); it must be gone. */
-static void
-spawner_down(void)
-{
-	pid_t	pid = spawner_pid();
-
-	spawner_stop();
-	if (pid != -1)
-		cr_assert(kill(pid, 0) == -1 && errno == ESRCH,
-		    "spawner pid %d still there", (int)pid);
-}
-
-/* The comm of pid, which must exist. */
-static const char *
-comm_of(pid_t pid)
-{
-	static char	comm[64];
-
-	cr_assert_eq(proc_read_comm(pid, comm, sizeof comm), 0);
-	return (comm);
-}
-
-PTest(spawner, clones_our_children, .init = setup, .fini = teardown,
-    .timeout = TEST_TIMEOUT)
-{
-	struct exitrec	 r = { 0 }, rs = { 0 };
-	struct proc	*p, *s;
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
 	const char	*ran = tpath("ran");
 	pid_t		 ppid;
 	char		 state;
 
-	spawner_up();
 	p = spawn_held("echo ran > \"$0\"", ran, &r);
-	cr_assert_str_eq(comm_of(proc_pid(p)), SPAWNER_NAME,
-	    "not cloned by the spawner");
+	cr_assert_eq(shares_our_vm(proc_pid(p)), in_our_vm);
 	cr_assert_eq(proc_read_parent(proc_pid(p), &ppid, &state), 0);
-	cr_assert_eq(ppid, getpid(), "the spawner's clone is not our child");
+	cr_assert_eq(ppid, getpid(), "the clone is not our child");
 	cr_assert(proc_is_child(p));
+	run_ms(200);
+	cr_assert_eq(access(ran, F_OK), -1, "a held child ran its program");
 	proc_release_held();
 	run_until(&r.calls, 1, 10);
 	cr_assert_eq(r.status, 0);
 	cr_assert(r.ready_seq < r.exit_seq);
-	cr_assert_eq(access(ran, F_OK), 0);
+	cr_assert_eq(access(ran, F_OK), 0, "the released child did not run");
 	proc_free(p);
-
-	s = spawn_sleep(&rs);
-	cr_assert_eq(proc_kill(s, SIGKILL), 0);
-	run_until(&rs.calls, 1, 10);
-	cr_assert_eq(rs.status, 128 + SIGKILL);
-	proc_free(s);
-	spawner_down();
 	cr_assert(no_children());
 	cr_assert_eq(added_events(), base_events);
 }
 
-PTest(spawner, exec_failure, .init = setup, .fini = teardown,
+PTest(clone, held_in_our_memory, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	held_then_run(true);
+}
+
+PTest(clone, fork_fallback, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
 	struct proc_launch	 l = { 0 };
 	const char		*argv[] = { "/bin/nope", NULL };
+	struct exitrec		 r = { 0 };
+	struct proc		*p;
 
-	spawner_up();
+	proc_force_fork_clone(true);
+	held_then_run(false);
 	l.path = (char *)argv[0];
 	l.argv = (char **)argv;
 	spawn_fails(&l, "exec /bin/nope: No such file or directory");
-	l.path = (char *)"/bin/true";
-	l.cwd = (char *)"/nonexistent";
-	spawn_fails(&l, "chdir /nonexistent: No such file or directory");
-	spawner_down();
+	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
+	    "forked");
+	cr_assert(is_ns_init(proc_pid(p)));
+	cr_assert(ns_hostname_is(proc_pid(p), "forked"));
+	cr_assert_eq(proc_kill(p, SIGTERM), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 0);
+	proc_free(p);
+	proc_force_fork_clone(false);
+	cr_assert(no_children());
 }
 
-PTest(spawner, namespaces_and_hostname, .init = setup, .fini = teardown,
+/* Namespaces and a hostname, with the child in our memory. */
+PTest(clone, namespaces_and_hostname, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
 	struct exitrec	 r = { 0 };
 	struct proc	*p;
 
-	spawner_up();
 	p = spawn_pause(&r, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
 	    "spawned");
 	cr_assert(is_ns_init(proc_pid(p)));
@@ -1957,45 +1962,163 @@ PTest(spawner, namespaces_and_hostname, .init = setup, .fini = teardown,
 	run_until(&r.calls, 1, 10);
 	cr_assert_eq(r.status, 0);
 	proc_free(p);
-	spawner_down();
 	cr_assert(no_children());
 }
 
-/* The helper dies: from then on the daemon clones by itself. */
-PTest(spawner, death_falls_back, .init = setup, .fini = teardown,
+static volatile sig_atomic_t	usr1_seen;
+
+static void
+usr1_handler(__attribute__((unused)) int sig)
+{
+	usr1_seen = 1;
+}
+
+/*
+ * Our handlers are not the held child's: a signal does to it what it
+ * does to a fresh process (SIGUSR1 kills), and never runs our handler
+ * in our memory.
+ */
+PTest(clone, our_handlers_not_run, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct sigaction	 sa, old;
+	struct exitrec		 r = { 0 };
+	struct proc		*p;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = usr1_handler;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+	usr1_seen = 0;
+	p = spawn_held("exit 0", "x", &r);
+	cr_assert_eq(proc_kill(p, SIGUSR1), 0);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 128 + SIGUSR1);
+	cr_assert_eq(usr1_seen, 0, "our handler ran for the child's signal");
+	proc_release_held();
+	proc_free(p);
+	sigaction(SIGUSR1, &old, NULL);
+	cr_assert(no_children());
+}
+
+/*
+ * Freed while held: the child may still run on its stack, so the stack
+ * stays mapped until the child is gone, then goes.
+ */
+PTest(clone, abandoned_stack_unmapped, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
 	struct exitrec	 r = { 0 };
 	struct proc	*p;
-	pid_t		 helper;
+	pid_t		 pid;
 
-	spawner_up();
-	helper = spawner_pid();
-	cr_assert_eq(kill(helper, SIGKILL), 0);
-	run_until_gone(helper, 5);
-	p = spawn_held("exit 4", "x", &r);
-	cr_assert_eq(spawner_pid(), -1, "the dead spawner is still used");
-	cr_assert_str_neq(comm_of(proc_pid(p)), SPAWNER_NAME);
+	cr_assert_eq(proc_stack_count(), 0);
+	p = spawn_held("exit 0", "x", &r);
+	pid = proc_pid(p);
+	cr_assert_eq(proc_stack_count(), 1, "no stack mapped for the child");
+	proc_free(p);
+	cr_assert_eq(proc_stack_count(), 1, "unmapped under a live child");
+	run_until_gone(pid, 5);
+	run_until_idle(5);
+	cr_assert_eq(proc_stack_count(), 0, "the child's stack is still mapped");
+	cr_assert_eq(r.calls, 0);
+	cr_assert(no_children());
+}
+
+/* The child's copy of a launch: big arguments and environment intact. */
+PTest(clone, big_launch_copied, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	const char		*argv[] = { "/bin/sh", "-c",
+				    "test \"${#BIG}\" -eq 120000 && "
+				    "test \"${#1}\" -eq 100000 && exit 3",
+				    "x", NULL, NULL };
+	const char		*envp[] = { NULL, NULL };
+	struct proc_launch	 l = { 0 };
+	struct exitrec		 r = { 0 };
+	struct proc		*p;
+	char			*big, *arg, *cause = NULL;
+
+	/* Each string below MAX_ARG_STRLEN (128 KiB), both above a page. */
+	cr_assert_not_null(big = malloc(120000 + 5));
+	memcpy(big, "BIG=", 4);
+	memset(big + 4, 'b', 120000);
+	big[120004] = '\0';
+	cr_assert_not_null(arg = malloc(100000 + 1));
+	memset(arg, 'a', 100000);
+	arg[100000] = '\0';
+	argv[4] = arg;
+	envp[0] = big;
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.envp = (char **)envp;
+	l.hold = true;
+	cr_assert_not_null(p = spawn_launch(&l, &r, &cause), "%s", cause);
+	/* Ours to free at once: the child has its own copy. */
+	memset(big + 4, 'x', 10);
+	free(big);
+	free(arg);
 	proc_release_held();
 	run_until(&r.calls, 1, 10);
-	cr_assert_eq(r.status, 4);
+	cr_assert_null(ready_error, "%s", ready_error);
+	cr_assert_eq(r.status, 3);
 	proc_free(p);
-	spawner_down();
 	cr_assert(no_children());
 }
 
-/* Without pidfds the spawner's clones are reaped through SIGCHLD. */
-PTest(spawner, signalfd_mode, .init = setup_fallback, .fini = teardown,
+/* Sysctls are written in the new netns; a malformed one is refused. */
+PTest(clone, sysctls, .init = setup, .fini = teardown,
     .timeout = TEST_TIMEOUT)
 {
-	struct exitrec	 r = { 0 };
-	struct proc	*p;
+	const char		*argv[] = { "/bin/sh", "-c",
+				    "exit $(cat /proc/sys/net/ipv4/ip_forward)",
+				    NULL };
+	const char		*good[] = { "net/ipv4/ip_forward=1", NULL };
+	const char		*bad[] = { "net/ipv4/ip_forward", NULL };
+	struct proc_launch	 l = { 0 };
+	struct exitrec		 r = { 0 };
+	struct proc		*p;
+	char			*cause = NULL;
 
-	spawner_up();
-	p = spawn_sh("exit 9", &r, NULL);
+	if (geteuid() != 0)
+		cr_skip_test("network namespaces need root");
+	l.path = (char *)argv[0];
+	l.argv = (char **)argv;
+	l.clone_flags = CLONE_NEWNET;
+	l.sysctls = (char **)good;
+	cr_assert_not_null(p = spawn_launch(&l, &r, &cause), "%s", cause);
 	run_until(&r.calls, 1, 10);
-	cr_assert_eq(r.status, 9);
+	cr_assert_eq(r.status, 1, "ip_forward was not set in the netns");
 	proc_free(p);
-	spawner_down();
+	l.sysctls = (char **)bad;
+	spawn_fails(&l, "setting the sandbox's sysctls: Invalid argument");
+	cr_assert(no_children());
+}
+
+/*
+ * A burst's stacks are kept for the next spawns, then given back after a
+ * quiet second: the trim timer is pending once more than a few are
+ * pooled, and gone once it has run.
+ */
+PTest(clone, pool_trimmed_when_idle, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r[12];
+	struct proc	*p[12];
+	int		 total = 0, i;
+
+	memset(r, 0, sizeof r);
+	for (i = 0; i < 12; i++) {
+		p[i] = spawn_held("exit 0", "x", &r[i]);
+		r[i].total = &total;
+	}
+	cr_assert_eq(proc_stack_count(), 12);
+	proc_release_held();
+	run_until(&total, 12, 10);
+	cr_assert_eq(proc_stack_count(), 0);
+	for (i = 0; i < 12; i++)
+		proc_free(p[i]);
+	cr_assert_eq(added_events(), base_events + 1, "no trim pending");
+	run_until_idle(5);
 	cr_assert(no_children());
 }
