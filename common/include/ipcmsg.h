@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define IPCMSG_LEN_MAX	(128 * 1024)	/* payload bytes in one message */
-#define IPCMSG_MAX_FDS	2		/* the spawner's two pipe ends */
+#define IPCMSG_MAX_FDS	2		/* descriptors one message may carry */
 
 /* What precedes every payload on the wire. */
 struct ipcmsg_hdr {
