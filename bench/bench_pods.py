@@ -474,9 +474,7 @@ class World:
                 except OSError:
                     pass
         time.sleep(0.3)
-        with open("/proc/self/mounts") as f:
-            mps = [l.split()[1] for l in f if l.split()[1].startswith(self.top + "/")]
-        for mp in sorted(set(mps), key=len, reverse=True):
+        for mp in sorted(set(mounts_under(self.top)), key=len, reverse=True):
             run(["umount", "-l", mp], timeout=10)
 
 
