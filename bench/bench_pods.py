@@ -17,29 +17,34 @@ containerd 1.7.13:
 
 Per half: the memory attributable to pod management (go: the sum of the
 shims' VmRSS and Pss; sandboxd: the growth of sandboxd's and its helpers'
-VmRSS and Pss from before the pods to all of them running), processes per
-pod, the wall time to start every pod and its containers, the wall time to
-stop and remove them.  Then the ratios: sandboxd's memory per pod against
-the Go shim's (target <= 1/100) and its start time (target: no slower).
+VmRSS and Pss from before the pods to all of them running), management
+processes per pod (the shims; sandboxd and its helpers), all processes
+per pod (those and everything below them: pause, the containers), the
+wall time to start every pod and its containers, the wall time to stop
+and remove them.  Then the ratios: sandboxd's memory per pod against the
+Go shim's (target <= 1/100) and its start time (target: no slower).
+After each half, a PROBLEM line for anything left: a container's sleep,
+a process below sandboxd but its helpers, a mount below the temp dir
+(rootfs, netns) that was not there before; and for every line sandboxd
+logged (it runs at -l warn).
 
 Everything lives under one temp dir: containerd's root, state, sockets
 and config (containerd in `unshare --net` with lo up, restricted oom
-score, NRI off), runc's root, a fake CNI plugin, sandboxd's socket, state
-and run dirs, and the two images, built here from Debian's busybox-static
-(an OCI layout tar imported with ctr; see make_images).  Go shims put
-their sockets in /run/containerd/s (hard-coded by containerd 1.7).
+score, NRI off), runc's root for the Go shims, a fake CNI plugin,
+sandboxd's socket, state and run dirs (runc's root for sandboxd's
+containers is in the run dir), and the two images, made by
+scripts/mkimage.sh (busybox-static; the build's sandboxd-pause as the
+pause image of both halves) and imported with ctr.  Go shims put their
+sockets in /run/containerd/s (hard-coded by containerd 1.7).
 
 Prints the tables, one "RESULT pods:" line and one "JSON {...}" line for
 bench/run.  Exit status: 0 when every half ran, 77 when the fixtures are
-missing (skipped, a message says what), 3 when a half failed (e.g.
-sandboxd answered Unimplemented: its task service is issue 12's work),
-1 on a setup error.  Needs root.
+missing (skipped, a message says what), 3 when a half failed (crictl's
+error is printed), 1 on a setup error.  Needs root.
 """
 
 import argparse
 import concurrent.futures
-import hashlib
-import io
 import json
 import os
 import re
@@ -48,14 +53,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
 FIXTURE_BIN = "/var/cache/sandboxd-fixtures/containerd-1.7.13/bin"
 K8S_NS = "k8s.io"
-BUSYBOX_REF = "docker.io/library/busybox:bench"
-PAUSE_REF = "localhost/bench-pause:1"
+BUSYBOX_REF = "localhost/sandboxd/busybox:bench"
+PAUSE_REF = "localhost/sandboxd/pause:bench"
 CRICTL_TIMEOUT = 60
 SLEEP_SECS = "1000000"
 
@@ -174,90 +178,63 @@ def descendants(roots):
     return out
 
 
+def mounts_under(top):
+    """The mount points below top, each as often as it is mounted."""
+    with open("/proc/self/mounts") as f:
+        return sorted(l.split()[1] for l in f
+                      if l.split()[1].startswith(top + "/"))
+
+
+def find_leaks(w, half, mounts0):
+    """What the half left once every pod was removed, as sentences:
+    containers' sleep processes, sandboxd's children other than its
+    helpers (pause processes, runc), mounts below the temp dir that were
+    not there before the half (rootfs overlays, netns bind mounts).
+    Waits up to 5 s for them to go."""
+    found = []
+
+    def clean():
+        found.clear()
+        sleeps = [p for p in all_pids()
+                  if cmdline_of(p)[:2] == [b"sleep", SLEEP_SECS.encode()]]
+        if sleeps:
+            found.append("%d container processes (sleep %s) still running"
+                         % (len(sleeps), SLEEP_SECS))
+        if half == "sandboxd":
+            mine = set(w.sd_pids())
+            kids = descendants(list(mine)) - mine
+            if kids:
+                found.append("%d processes still below sandboxd (%s)" % (
+                    len(kids), ", ".join(sorted({os.path.basename(
+                        exe_of(k) or "?") for k in kids}))))
+        extra = list(mounts_under(w.top))
+        for mp in mounts0:
+            if mp in extra:
+                extra.remove(mp)
+        if extra:
+            found.append("%d mounts left below %s, e.g. %s" % (
+                len(extra), w.top, extra[0]))
+        return not found
+    wait_until(clean, 5, 0.2)
+    return list(found)
+
+
 # ------------------------------------------------------------ images
 
-def make_layer(files):
-    """An uncompressed layer tar of files: [(path, source or None for a
-    directory, symlink target or None)]; (bytes, sha256 hex)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for path, src, link in files:
-            ti = tarfile.TarInfo(path)
-            ti.mtime = 0
-            if link is not None:
-                ti.type, ti.linkname = tarfile.SYMTYPE, link
-                t.addfile(ti)
-            elif src is None:
-                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-                t.addfile(ti)
-            else:
-                with open(src, "rb") as f:
-                    data = f.read()
-                ti.size, ti.mode = len(data), 0o755
-                t.addfile(ti, io.BytesIO(data))
-    data = buf.getvalue()
-    return data, hashlib.sha256(data).hexdigest()
-
-
-def oci_archive(path, ref, layer, cmd):
-    """Write an OCI image-layout tar holding one image (ref) of one layer."""
-    blobs = {}
-
-    def blob(data):
-        d = hashlib.sha256(data).hexdigest()
-        blobs[d] = data
-        return {"digest": "sha256:" + d, "size": len(data)}
-
-    ldata, ldigest = layer
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + ldigest]},
-    }).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": dict(blob(config),
-                       mediaType="application/vnd.oci.image.config.v1+json"),
-        "layers": [dict(blob(ldata),
-                        mediaType="application/vnd.oci.image.layer.v1.tar")],
-    }).encode()
-    index = json.dumps({
-        "schemaVersion": 2,
-        "manifests": [dict(blob(manifest),
-                           mediaType="application/vnd.oci.image.manifest.v1+json",
-                           platform={"architecture": "amd64", "os": "linux"},
-                           annotations={"io.containerd.image.name": ref,
-                                        "org.opencontainers.image.ref.name":
-                                        ref.rsplit(":", 1)[1]})],
-    }).encode()
-    with tarfile.open(path, "w") as t:
-        def add(name, data):
-            ti = tarfile.TarInfo(name)
-            ti.size, ti.mtime = len(data), 0
-            t.addfile(ti, io.BytesIO(data))
-        add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-        add("index.json", index)
-        for d, data in blobs.items():
-            add("blobs/sha256/" + d, data)
-
-
-def make_images(top):
-    """The two image archives, [(path, ref)]: busybox (sh, sleep) and a
-    pause image (busybox sleeping) for the Go shim's sandbox containers.
-    To be replaced by scripts/mkimage.sh once it is in the tree."""
-    bb = "/bin/busybox"
-    if not os.path.exists(bb):
-        raise Skip("/bin/busybox not found (Debian package busybox-static)")
-    files = [("bin", None, None), ("bin/busybox", bb, None),
-             ("bin/sh", None, "busybox"), ("bin/sleep", None, "busybox"),
-             ("tmp", None, None), ("etc", None, None)]
-    layer = make_layer(files)
+def make_images(top, build):
+    """The two image archives, [(path, ref)], made by scripts/mkimage.sh:
+    busybox (sh, sleep, ...) and pause (the build's sandboxd-pause as
+    /pause), the sandbox image of both halves."""
+    mk = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                      "scripts", "mkimage.sh")
+    env = dict(os.environ,
+               SANDBOXD_PAUSE_BIN=os.path.join(build, "sandboxd-pause"))
     out = []
-    for ref, cmd, name in ((BUSYBOX_REF, ["sh"], "busybox.tar"),
-                           (PAUSE_REF, ["sleep", "2147483647"], "pause.tar")):
-        path = os.path.join(top, name)
-        oci_archive(path, ref, layer, cmd)
+    for kind, ref in (("busybox", BUSYBOX_REF), ("pause", PAUSE_REF)):
+        path = os.path.join(top, kind + ".tar")
+        rc, o, e = run([mk, kind, path, ref], timeout=120, env=env)
+        if rc != 0:
+            raise SetupError("mkimage.sh %s: %s" % (kind, one_line(e or o)))
         out.append((path, ref))
     return out
 
@@ -340,6 +317,8 @@ class World:
                   p("cni", "bin"), p("cni", "conf"), p("sd", "state"),
                   p("sd", "run"), self.runc_root, self.pods):
             os.makedirs(d, exist_ok=True)
+        for d in (p("sd", "state"), p("sd", "run")):
+            os.chmod(d, 0o700)      # sandboxd warns about (and fixes) more
         plugin = p("cni", "bin", "bench-fake")
         with open(plugin, "w") as f:
             f.write(CNI_PLUGIN)
@@ -382,6 +361,15 @@ class World:
                 s.close()
         if wait_until(answers, 10) is not True:
             raise SetupError("sandboxd does not answer on %s" % self.sd_sock)
+
+    def sd_log_problems(self):
+        """The lines sandboxd logged so far (it logs warnings and errors
+        only, -l warn)."""
+        try:
+            with open(self.sd_log) as f:
+                return [l.rstrip("\n") for l in f if l.strip()]
+        except OSError:
+            return []
 
     def sd_pids(self):
         """sandboxd and its helpers (its children that are sandboxd too)."""
@@ -486,9 +474,7 @@ class World:
                 except OSError:
                     pass
         time.sleep(0.3)
-        with open("/proc/self/mounts") as f:
-            mps = [l.split()[1] for l in f if l.split()[1].startswith(self.top + "/")]
-        for mp in sorted(set(mps), key=len, reverse=True):
+        for mp in sorted(set(mounts_under(self.top)), key=len, reverse=True):
             run(["umount", "-l", mp], timeout=10)
 
 
@@ -574,19 +560,16 @@ def run_half(w, half, args):
     n, ncont = args.pods, args.containers
     files = [pod_files(w, half, i, ncont) for i in range(n)]
     before = [mem_kib(p) for p in management_pids(w, half)]
+    mounts0 = mounts_under(w.top)
     t0 = time.monotonic()
     pods, err = parallel(lambda pp, cps: start_pod(w, runtime, pp, cps),
                          files, args.workers)
     t_start = time.monotonic() - t0
     if err is not None:
         why = str(err)
-        if half == "sandboxd" and (err.stage in ("create", "start") or
-                                   unimplemented(why)):
-            why = ("sandboxd runs the pod sandboxes but its task service "
-                   "refused their containers (%s): containerd sends every "
-                   "task of a sandboxd pod to sandboxd's "
-                   "containerd.task.v2.Task, issue 12's work, not in this "
-                   "build" % why)
+        if half == "sandboxd" and unimplemented(why):
+            why = ("sandboxd answered Unimplemented (%s): a build without "
+                   "its task service (containerd.task.v2.Task)?" % why)
         for pod in pods:
             remove_pod(w, pod, quiet=True)
         raise HalfFailed(err.stage, "%d of %d pods started; %s"
@@ -610,19 +593,22 @@ def run_half(w, half, args):
     if err is not None:
         raise HalfFailed(err.stage, "removing pods: %s" % err, False)
     left = management_pids(w, half) if half == "go" else []
+    leaks = find_leaks(w, half, mounts0)
     return {"pods": n, "containers_per_pod": ncont, "rss_kib": rss,
             "pss_kib": pss, "rss_kib_per_pod": rss / n,
             "pss_kib_per_pod": pss / n, "processes": procs,
-            "processes_per_pod": procs / n, "start_s": t_start,
-            "remove_s": t_remove, "memory_note": note,
-            "shims_left": len(left)}
+            "processes_per_pod": procs / n,
+            "management_processes": len(mgr),
+            "management_processes_per_pod": len(mgr) / n,
+            "start_s": t_start, "remove_s": t_remove, "memory_note": note,
+            "shims_left": len(left), "leaks": leaks}
 
 
 def print_half(half, r):
-    print("  %-9s %6d %9.0f %9.0f %9.1f %9.1f %7.2f %9.2f %9.2f" % (
+    print("  %-9s %5d %9.0f %9.0f %9.1f %9.1f %8.2f %9.2f %8.2f %8.2f" % (
         half, r["pods"], r["rss_kib"], r["pss_kib"], r["rss_kib_per_pod"],
-        r["pss_kib_per_pod"], r["processes_per_pod"], r["start_s"],
-        r["remove_s"]))
+        r["pss_kib_per_pod"], r["management_processes_per_pod"],
+        r["processes_per_pod"], r["start_s"], r["remove_s"]))
 
 
 def find_bins(args):
@@ -669,9 +655,9 @@ def main():
     out = {"bench": "pods", "halves": {}, "failed": {}}
     try:
         cbin, runc = find_bins(args)
-        if "sandboxd" in halves:
-            for b in ("sandboxd", "sandboxd-pause",
-                      "containerd-shim-sandboxd-v2"):
+        # sandboxd-pause is in the pause image of both halves.
+        for b in ("sandboxd", "sandboxd-pause", "containerd-shim-sandboxd-v2"):
+            if b == "sandboxd-pause" or "sandboxd" in halves:
                 if not os.access(os.path.join(build, b), os.X_OK):
                     raise Skip("%s/%s not found (--build DIR)" % (build, b))
     except Skip as e:
@@ -688,11 +674,11 @@ def main():
         if "sandboxd" in halves:
             w.start_sandboxd()
         w.start_containerd()
-        w.import_images(make_images(top))
+        w.import_images(make_images(top, w.build))
         print("%d pods x %d sleeping busybox containers, %d crictl workers, "
               "runc %s" % (args.pods, args.containers, args.workers, runc))
-        print("  half        pods  RSS KiB   Pss KiB  RSS/pod   Pss/pod "
-              "procs/pod   start s  remove s")
+        print("  half       pods   RSS KiB   Pss KiB   RSS/pod   Pss/pod "
+              "mgmt/pod procs/pod  start s remove s")
         for half in halves:
             try:
                 r = run_half(w, half, args)
@@ -706,6 +692,16 @@ def main():
             if r["shims_left"]:
                 print("  PROBLEM: %d shims still running after every pod "
                       "was removed" % r["shims_left"])
+            for leak in r["leaks"]:
+                print("  PROBLEM: %s: %s" % (half, leak))
+        if "sandboxd" in halves:
+            logged = w.sd_log_problems()
+            out["sandboxd_log_lines"] = len(logged)
+            for line in logged[:5]:
+                print("  PROBLEM: sandboxd logged: %s" % one_line(line))
+            if len(logged) > 5:
+                print("  PROBLEM: ... and %d more lines in its log"
+                      % (len(logged) - 5))
         for half, r in out["halves"].items():
             print("  (%s memory: %s)" % (half, r["memory_note"]))
         g, s = out["halves"].get("go"), out["halves"].get("sandboxd")
