@@ -29,7 +29,6 @@
 #include "instance.h"
 #include "log.h"
 #include "procmgr.h"
-#include "runc.h"
 #include "task.h"
 #include "xmalloc.h"
 
@@ -67,18 +66,6 @@ orphans_check_cb(struct instance *inst, void *arg)
 	inst_shutdown(inst);
 }
 
-/* runc delete of a forgotten container is done. */
-static void
-orphans_task_deleted_cb(void *arg, const struct runc_result *res)
-{
-	char	*id = arg;
-
-	if (res->status != 0)
-		log_warnx("container %s: runc delete: %s", id,
-		    res->error != NULL ? res->error : "failed");
-	free(id);
-}
-
 /*
  * A container whose bundle containerd removed is one containerd forgot
  * (its Delete came while sandboxd was down): kill what runs of it, runc
@@ -88,7 +75,6 @@ static void
 orphans_check_task_cb(struct task *t, void *arg)
 {
 	struct tproc	*tp;
-	char		*id, *cause = NULL;
 
 	(void)arg;
 	if (task_busy(t) || t->deleting || !orphans_gone(t->bundle))
@@ -101,13 +87,7 @@ orphans_check_task_cb(struct task *t, void *arg)
 			proc_kill(tp->proc, SIGKILL);
 	if (t->init.proc != NULL)
 		proc_kill(t->init.proc, SIGKILL);
-	id = xstrdup(t->id);
-	if (runc_delete(id, true, orphans_task_deleted_cb, id, &cause) == -1) {
-		log_warnx("container %s/%s: %s", t->ns, t->id, cause);
-		free(cause);
-		free(id);
-	}
-	task_cleanup(t);
+	task_remove_forced(t);
 }
 
 /* Remove every sandbox and container whose owner has forgotten it. */

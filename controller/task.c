@@ -70,8 +70,8 @@ task_new(const char *ns, const char *id)
 	return (t);
 }
 
-/* Free a process's memory (its waiters have been answered). */
-static void
+/* Free what a process holds, not tp itself (its waiters have been answered). */
+void
 tproc_release(struct tproc *tp)
 {
 	if (tp->proc != NULL)

@@ -100,6 +100,7 @@ extern struct event_base *task_base;
 struct task	*task_find(const char *, const char *);
 struct task	*task_new(const char *, const char *);
 void		 task_free(struct task *);
+void		 tproc_release(struct tproc *);
 void		 task_foreach(void (*)(struct task *, void *), void *);
 struct task	*task_first(void);
 struct task	*task_next(struct task *);
@@ -125,6 +126,7 @@ bool		 task_busy(const struct task *);
 
 /* task_create.c: Create, Start and Delete of a container */
 void		 task_cleanup(struct task *);
+void		 task_remove_forced(struct task *);
 int		 task_open_io(struct tproc *, char **);
 
 /* task_exec.c: exec processes */

@@ -146,9 +146,9 @@ task_open_io(struct tproc *tp, char **cause)
 	return (iocopy_open(task_base, &cfg, &tp->io, cause));
 }
 
-/* Nothing to report from a clean-up runc call. */
+/* A background runc delete --force is done: only a failure is news. */
 static void
-cleanup_done_cb(void *arg, const struct runc_result *res)
+forced_delete_done_cb(void *arg, const struct runc_result *res)
 {
 	char	*id = arg;
 
@@ -179,13 +179,16 @@ task_cleanup(struct task *t)
 	task_free(t);
 }
 
-/* A Create that failed after runc may have made something: remove it. */
-static void
-create_undo(struct task *t)
+/*
+ * Remove whatever runc may hold of t (runc delete --force, in the
+ * background: nobody waits for it), then task_cleanup.
+ */
+void
+task_remove_forced(struct task *t)
 {
 	char	*id = xstrdup(t->id), *cause = NULL;
 
-	if (runc_delete(id, true, cleanup_done_cb, id, &cause) == -1) {
+	if (runc_delete(id, true, forced_delete_done_cb, id, &cause) == -1) {
 		log_warnx("container %s/%s: %s", t->ns, t->id, cause);
 		free(cause);
 		free(id);
@@ -204,7 +207,7 @@ create_done_cb(void *arg, const struct runc_result *res)
 	char			*cause = NULL;
 
 	if (!task_op_finish(op, res, "create")) {
-		create_undo(t);
+		task_remove_forced(t);
 		free(op);
 		return;
 	}
@@ -215,7 +218,7 @@ create_done_cb(void *arg, const struct runc_result *res)
 			call_finish_error(op->call, STATUS_UNKNOWN, "container "
 			    "\"%s\": runc created it but %s", t->id, cause);
 		free(cause);
-		create_undo(t);
+		task_remove_forced(t);
 		free(op);
 		return;
 	}

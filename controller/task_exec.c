@@ -22,16 +22,7 @@ void
 task_exec_free(struct tproc *tp)
 {
 	TAILQ_REMOVE(&tp->task->execs, tp, entry);
-	if (tp->proc != NULL)
-		proc_free(tp->proc);
-	if (tp->io != NULL)
-		iocopy_free(tp->io);
-	waiters_forget(&tp->waiters);
-	free(tp->exec_id);
-	free(tp->stdin_path);
-	free(tp->stdout_path);
-	free(tp->stderr_path);
-	free(tp->spec);
+	tproc_release(tp);
 	free(tp);
 }
 

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "pbutil.h"
 #include "procmgr.h"
-#include "runc.h"
 #include "storage.h"
 #include "task.h"
 #include "xmalloc.h"
@@ -322,32 +321,13 @@ recover_proc(struct tproc *tp)
 	return (true);
 }
 
-/* Nothing to do once a leftover runc container is deleted. */
-static void
-recover_deleted_cb(void *arg, const struct runc_result *res)
-{
-	char	*id = arg;
-
-	if (res->status != 0)
-		log_warnx("container %s: runc delete: %s", id,
-		    res->error != NULL ? res->error : "failed");
-	free(id);
-}
-
 /* A container whose Create never answered: remove what it left. */
 static void
 recover_unfinished(struct task *t)
 {
-	char	*id = xstrdup(t->id), *cause = NULL;
-
 	log_warnx("container %s/%s: sandboxd stopped during its Create; "
 	    "removing it", t->ns, t->id);
-	if (runc_delete(id, true, recover_deleted_cb, id, &cause) == -1) {
-		log_warnx("container %s/%s: %s", t->ns, t->id, cause);
-		free(cause);
-		free(id);
-	}
-	task_cleanup(t);
+	task_remove_forced(t);
 }
 
 /* Build a container from its record (rec is released by the caller). */
