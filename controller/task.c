@@ -245,6 +245,28 @@ task_op_new(struct tproc *tp, struct call *call, ctrl_answer_fn answer)
 	return (op);
 }
 
+/* runc could not be started for op: undo task_op_new. */
+void
+task_op_drop(struct task_op *op)
+{
+	op->tp->busy = false;
+	free(op);
+}
+
+/*
+ * runc could not be started: undo task_op_new and fail the call with
+ * cause (freed).
+ */
+enum handler_result
+task_op_fail_start(struct task_op *op, char *cause)
+{
+	call_fail(op->call, STATUS_UNKNOWN, "%s: %s", task_name(op->tp),
+	    cause);
+	free(cause);
+	task_op_drop(op);
+	return (HANDLER_ERROR);
+}
+
 /* Defer op's call until runc is done. */
 enum handler_result
 task_op_defer(struct task_op *op)

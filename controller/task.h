@@ -110,6 +110,8 @@ struct tproc	*task_exec_find(struct task *, const char *);
 const char	*task_name(const struct tproc *);
 struct task_op	*task_op_new(struct tproc *, struct call *, ctrl_answer_fn);
 enum handler_result task_op_defer(struct task_op *);
+void		 task_op_drop(struct task_op *);
+enum handler_result task_op_fail_start(struct task_op *, char *);
 bool		 task_op_finish(struct task_op *, const struct runc_result *,
 		    const char *);
 void		 task_op_done(struct task_op *);
@@ -127,6 +129,8 @@ bool		 task_busy(const struct task *);
 /* task_create.c: Create, Start and Delete of a container */
 void		 task_cleanup(struct task *);
 void		 task_remove_forced(struct task *);
+struct iocopy_cfg;
+void		 task_io_cfg(const struct tproc *, struct iocopy_cfg *);
 int		 task_open_io(struct tproc *, char **);
 
 /* task_exec.c: exec processes */

@@ -130,19 +130,26 @@ create_rootfs(struct task *t, const ctv_CreateTaskRequest *req, char **cause)
 	return (0);
 }
 
+/* What iocopy needs to know of a process's stdio. */
+void
+task_io_cfg(const struct tproc *tp, struct iocopy_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->stdin_path = tp->stdin_path;
+	cfg->stdout_path = tp->stdout_path;
+	cfg->stderr_path = tp->stderr_path;
+	cfg->terminal = tp->terminal;
+	/* A bundle path may not fit a socket address: the run dir. */
+	cfg->console_dir = ctrl_cfg.run_dir;
+}
+
 /* Open a process's stdio (containerd's FIFOs) on the loop. */
 int
 task_open_io(struct tproc *tp, char **cause)
 {
-	struct iocopy_cfg	cfg = {
-		.stdin_path = tp->stdin_path,
-		.stdout_path = tp->stdout_path,
-		.stderr_path = tp->stderr_path,
-		.terminal = tp->terminal,
-		/* A bundle path may not fit a socket address: the run dir. */
-		.console_dir = ctrl_cfg.run_dir,
-	};
+	struct iocopy_cfg	cfg;
 
+	task_io_cfg(tp, &cfg);
 	return (iocopy_open(task_base, &cfg, &tp->io, cause));
 }
 
@@ -336,14 +343,8 @@ ctrl_task_start(struct call *call, const char *id, const char *exec_id,
 		    "cannot start a process that is %s", task_name(tp),
 		    task_state_name(tp)));
 	op = task_op_new(tp, call, answer);
-	if (runc_start(tp->task->id, start_done_cb, op, &cause) == -1) {
-		tp->busy = false;
-		free(op);
-		call_fail(call, STATUS_UNKNOWN, "%s: %s", task_name(tp),
-		    cause);
-		free(cause);
-		return (HANDLER_ERROR);
-	}
+	if (runc_start(tp->task->id, start_done_cb, op, &cause) == -1)
+		return (task_op_fail_start(op, cause));
 	return (task_op_defer(op));
 }
 
@@ -416,13 +417,8 @@ ctrl_task_delete(struct call *call, const char *id, const char *exec_id,
 	tp->task->deleting = true;
 	if (runc_delete(tp->task->id, true, delete_done_cb, op,
 	    &cause) == -1) {
-		tp->busy = false;
 		tp->task->deleting = false;
-		free(op);
-		call_fail(call, STATUS_UNKNOWN, "%s: %s", task_name(tp),
-		    cause);
-		free(cause);
-		return (HANDLER_ERROR);
+		return (task_op_fail_start(op, cause));
 	}
 	return (task_op_defer(op));
 }

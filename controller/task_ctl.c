@@ -96,13 +96,8 @@ kill_all(struct call *call, struct tproc *tp, int sig, ctrl_answer_fn answer)
 		return (HANDLER_ERROR);
 	op = task_op_new(tp, call, answer);
 	if (runc_kill(tp->task->id, sig, true, kill_done_cb, op,
-	    &cause) == -1) {
-		tp->busy = false;
-		free(op);
-		call_fail(call, STATUS_UNKNOWN, "%s: %s", task_name(tp), cause);
-		free(cause);
-		return (HANDLER_ERROR);
-	}
+	    &cause) == -1)
+		return (task_op_fail_start(op, cause));
 	return (task_op_defer(op));
 }
 
@@ -324,12 +319,7 @@ ctrl_task_change(struct call *call, const char *id, int what,
 		rc = runc_resume(id, change_done_cb, op, &cause);
 	else
 		rc = runc_update(id, json, len, change_done_cb, op, &cause);
-	if (rc == -1) {
-		tp->busy = false;
-		free(op);
-		call_fail(call, STATUS_UNKNOWN, "%s: %s", task_name(tp), cause);
-		free(cause);
-		return (HANDLER_ERROR);
-	}
+	if (rc == -1)
+		return (task_op_fail_start(op, cause));
 	return (task_op_defer(op));
 }

@@ -163,8 +163,7 @@ task_exec_start(struct call *call, struct tproc *tp, ctrl_answer_fn answer)
 	if (runc_exec(tp->task->id, tp->task->bundle, tp->exec_id, tp->spec,
 	    tp->speclen, stdio, iocopy_console_socket(tp->io),
 	    exec_start_done_cb, op, &cause) == -1) {
-		tp->busy = false;
-		free(op);
+		task_op_drop(op);
 		iocopy_free(tp->io);
 		tp->io = NULL;
 		goto fail;

@@ -273,18 +273,12 @@ recover_given_io(struct tproc *tp)
 static void
 recover_io(struct tproc *tp)
 {
-	struct iocopy_cfg	cfg = {
-		.stdin_path = tp->stdin_path,
-		.stdout_path = tp->stdout_path,
-		.stderr_path = tp->stderr_path,
-		.terminal = tp->terminal,
-		/* A bundle path may not fit a socket address: the run dir. */
-		.console_dir = ctrl_cfg.run_dir,
-	};
+	struct iocopy_cfg	cfg;
 	char			*cause = NULL;
 
 	if (recover_given_io(tp))
 		return;
+	task_io_cfg(tp, &cfg);
 	if (iocopy_reattach(task_base, &cfg, &tp->io, &cause) == -1) {
 		log_warnx("%s: stdio not re-attached: %s", task_name(tp),
 		    cause);
