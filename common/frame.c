@@ -12,15 +12,16 @@
 #define TAG_STATUS_CODE		0x08	/* field 1, varint */
 #define TAG_STATUS_MESSAGE	0x12	/* field 2, length-delimited */
 
-static uint32_t
-get_be32(const uint8_t *p)
+/* Big-endian 32-bit integers, as ttrpc's header carries them. */
+uint32_t
+frame_get_be32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
+void
+frame_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -33,8 +34,8 @@ void
 frame_header_parse(const uint8_t buf[FRAME_HEADER_SIZE],
     struct frame_header *fh)
 {
-	fh->length = get_be32(buf);
-	fh->stream_id = get_be32(buf + 4);
+	fh->length = frame_get_be32(buf);
+	fh->stream_id = frame_get_be32(buf + 4);
 	fh->type = buf[8];
 	fh->flags = buf[9];
 }
@@ -44,8 +45,8 @@ void
 frame_header_build(const struct frame_header *fh,
     uint8_t buf[FRAME_HEADER_SIZE])
 {
-	put_be32(buf, fh->length);
-	put_be32(buf + 4, fh->stream_id);
+	frame_put_be32(buf, fh->length);
+	frame_put_be32(buf + 4, fh->stream_id);
 	buf[8] = fh->type;
 	buf[9] = fh->flags;
 }

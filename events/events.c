@@ -30,6 +30,7 @@
 #include "containerd/events/task.pb.h"
 #include "containerd/services/events/ttrpc/v1/events.pb.h"
 #include "evint.h"
+#include "frame.h"
 #include "log.h"
 #include "pbutil.h"
 #include "protocol.h"
@@ -405,22 +406,6 @@ evq_finish(struct ev_item *it, enum ev_outcome outcome)
  */
 #define EXPORT_HEADER	6
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
-
 /* The queue as bytes, for the next image. */
 int
 events_export(uint8_t **buf, size_t *len)
@@ -434,7 +419,7 @@ events_export(uint8_t **buf, size_t *len)
 	*len = size;
 	TAILQ_FOREACH(it, &ev.queue, entry) {
 		tlen = strlen(it->topic);
-		put_be32(*buf + off, (uint32_t)it->len);
+		frame_put_be32(*buf + off, (uint32_t)it->len);
 		(*buf)[off + 4] = (uint8_t)(it->attempts > 255 ? 255 :
 		    it->attempts);
 		(*buf)[off + 5] = (uint8_t)tlen;
@@ -454,7 +439,7 @@ import_one(const uint8_t *buf, size_t len, size_t *used)
 
 	if (len < EXPORT_HEADER)
 		return (NULL);
-	rlen = get_be32(buf);
+	rlen = frame_get_be32(buf);
 	tlen = buf[5];
 	if (rlen == 0 || rlen > FRAME_MAX_PAYLOAD || tlen == 0 ||
 	    tlen >= sizeof(it->topic) || len - EXPORT_HEADER < tlen + rlen)

@@ -19,6 +19,8 @@ struct frame_header {
 };
 
 /* frame.c */
+uint32_t frame_get_be32(const uint8_t *);
+void	frame_put_be32(uint8_t *, uint32_t);
 void	frame_header_parse(const uint8_t [FRAME_HEADER_SIZE],
 	    struct frame_header *);
 void	frame_header_build(const struct frame_header *,
