@@ -355,6 +355,8 @@ main(int argc, char **argv)
 out:
 	if (sig_fd != -1)
 		close(sig_fd);
+	if (status != KEEPER_EXIT_OK && conf.ready_fd >= 0)
+		close(conf.ready_fd);	/* the spawner reads the end: not ready */
 	free(conf.sock_path);
 	free(conf.pid_path);
 	return (status);

@@ -730,3 +730,48 @@ Test(keeper, no_program_is_a_clear_error, .init = setup, .fini = teardown,
 	cr_assert_eq(keeper_slot_alloc(), -1);
 	free(err);
 }
+
+/* Leave a socket file at path with nobody listening behind it. */
+static void
+stale_socket(const char *path)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+
+	strcpy(sun.sun_path, path);
+	cr_assert_geq(fd = socket(AF_UNIX, SOCK_SEQPACKET, 0), 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+}
+
+Test(keeper, stale_socket_replaced, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	char	log[4096] = "";
+	FILE	*f;
+
+	stale_socket(sock_path);
+	start(8, 60, false);
+	cr_assert_not_null(f = fopen(log_path, "r"));
+	(void)fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	cr_assert(strstr(log, "removing stale socket") != NULL, "log: %s", log);
+	assert_still_served();
+}
+
+Test(keeper, not_a_socket_is_left_alone, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct keeper_opts	 o = opts(8, 60);
+	char			*err = NULL;
+	int			 fd;
+
+	cr_assert_geq(fd = open(sock_path, O_CREAT | O_WRONLY, 0600), 0);
+	close(fd);
+	cr_assert_eq(keeper_start(&o, false, &err), -1);
+	cr_assert_not_null(err);
+	cr_assert(strstr(err, "exited before listening") != NULL, "%s", err);
+	free(err);
+	cr_assert_eq(access(sock_path, F_OK), 0, "a regular file was removed");
+	cr_assert_eq(keeper_pid(), -1, "a pid file was left");
+}
