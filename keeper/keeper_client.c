@@ -30,6 +30,10 @@
 
 /* Rounds of connect-or-spawn before keeper_start gives up. */
 #define KEEPER_START_TRIES	3
+/* Send buffer toward the keeper: some 8000 HOLDs in flight. */
+#define KEEPER_SNDBUF		(8 * 1024 * 1024)
+/* How long a HOLD or DROP may wait for room once the buffer is full. */
+#define KEEPER_SEND_WAIT_MS	100
 
 static struct {
 	int			 fd;		/* -1: no keeper */
@@ -79,6 +83,20 @@ kc_lost(const char *why)
 	kc_close();
 }
 
+/*
+ * Room for a burst of HOLDs while the keeper is not scheduled: a loop
+ * iteration may accept thousands of connections, and a HOLD that does not
+ * fit leaves its connection unprotected.  Root may exceed wmem_max.
+ */
+static void
+kc_sndbuf(int fd)
+{
+	int	size = KEEPER_SNDBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 /* Connect to path: the fd, or -1 (errno). */
 static int
 kc_connect(const char *path)
@@ -104,6 +122,7 @@ kc_connect(const char *path)
 		close(fd);
 		return (-1);
 	}
+	kc_sndbuf(fd);
 	return (fd);
 }
 
@@ -419,10 +438,16 @@ kc_send_slot(uint32_t type, unsigned int slot, int fd)
 {
 	struct keeper_msg_slot	m;
 
+	struct pollfd		pfd = { .fd = kc.fd, .events = POLLOUT };
+	int			r;
+
 	memset(&m, 0, sizeof(m));
 	keeper_msg_init(&m.hdr, type);
 	m.slot = slot;
-	if (keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1) == 0)
+	r = keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1);
+	if (r == -1 && errno == EAGAIN && poll(&pfd, 1, KEEPER_SEND_WAIT_MS) == 1)
+		r = keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1);
+	if (r == 0)
 		return (0);
 	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 		kc_lost("the keeper closed its connection");

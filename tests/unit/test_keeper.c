@@ -775,3 +775,46 @@ Test(keeper, not_a_socket_is_left_alone, .init = setup, .fini = teardown,
 	cr_assert_eq(access(sock_path, F_OK), 0, "a regular file was removed");
 	cr_assert_eq(keeper_pid(), -1, "a pid file was left");
 }
+
+/* Count what keeper_take hands back, checking it is the one socket. */
+static void
+count_cb(void *arg, unsigned int slot, int fd)
+{
+	struct stat	 sb;
+	unsigned int	*n = arg;
+
+	(void)slot;
+	cr_assert_eq(fstat(fd, &sb), 0);
+	cr_assert(S_ISSOCK(sb.st_mode));
+	close(fd);
+	(*n)++;
+}
+
+Test(keeper, hold_burst, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct keeper_opts	 o = opts(4096, 60);
+	unsigned int		 n = 0;
+	int			 sv[2], i, slot, failed = 0;
+	char			*err = NULL;
+	pid_t			 pid;
+
+	start(4096, 60, false);
+	pid = keeper_pid();
+	pair(sv);
+	/* A loop iteration that accepts thousands of connections while the
+	 * keeper is not scheduled: no HOLD may be lost. */
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	for (i = 0; i < 3000; i++) {
+		cr_assert_geq(slot = keeper_slot_alloc(), 0);
+		if (keeper_hold(slot, sv[0]) == -1)
+			failed++;
+	}
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	cr_assert_eq(failed, 0, "%d of 3000 HOLDs not sent", failed);
+	keeper_detach();
+	cr_assert_eq(keeper_start(&o, true, &err), 0, "%s", err);
+	cr_assert_eq(keeper_take(count_cb, &n, &err), 0, "%s", err);
+	cr_assert_eq(n, 3000);
+	close(sv[0]);
+}
