@@ -401,6 +401,36 @@ raw_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 	    "send: %s", strerror(errno));
 }
 
+/* A HOLD carrying n copies of fd, more than any message may: the keeper
+ * sees its control data cut short (MSG_CTRUNC). */
+static void
+send_too_many_fds(int sock, int fd, int n)
+{
+	struct keeper_msg_slot	 m;
+	struct msghdr		 mh = { 0 };
+	struct iovec		 iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct cmsghdr		*c;
+	char			*buf;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	keeper_msg_init(&m.hdr, KEEPER_MSG_HOLD);
+	buf = calloc(1, CMSG_SPACE(n * sizeof(int)));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = buf;
+	mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	for (i = 0; i < n; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+	cr_assert_eq(sendmsg(sock, &mh, 0), (ssize_t)sizeof(m), "sendmsg: %s",
+	    strerror(errno));
+	free(buf);
+}
+
 /* Every kind of bad message, on a daemon connection after HELLO. */
 static void
 send_garbage(int fd)
@@ -432,6 +462,7 @@ send_garbage(int fd)
 	keeper_msg_init(&f.hdr, KEEPER_MSG_FDS);
 	f.n = 1000;
 	raw_send(fd, &f, sizeof(f), NULL, 0);			/* not ours */
+	send_too_many_fds(fd, sv[0], 100);			/* MSG_CTRUNC */
 	close(sv[0]);
 	/* The copies the keeper refused must not keep the pair open. */
 	cr_assert(sees_eof(sv[1], 2000), "a refused descriptor was kept");
