@@ -126,7 +126,8 @@ kc_connect(const char *path)
 	return (fd);
 }
 
-/* Wait for the keeper's answer on fd: 0, or -1 with *err. */
+/* Wait for the keeper's answer on fd: 0, or -1 with *err (-2: it did
+ * not answer in time). */
 static int
 kc_recv(int fd, struct keeper_packet *p, char **err)
 {
@@ -155,9 +156,10 @@ kc_recv(int fd, struct keeper_packet *p, char **err)
 			return (-1);
 		}
 		if ((r = poll(&pfd, 1, KEEPER_REPLY_MS)) == 0) {
+			/* Hung, not exiting: asking again would not help. */
 			xasprintf(err, "the keeper did not answer within %d ms",
 			    KEEPER_REPLY_MS);
-			return (-1);
+			return (-2);
 		}
 		if (r == -1 && errno != EINTR) {
 			xasprintf(err, "poll: %s", strerror(errno));
@@ -202,7 +204,8 @@ kc_map(struct keeper_packet *p, char **err)
 
 /*
  * Send req on fd and expect WELCOME; map it.  0, -1 with *err, or -2
- * with *err if the keeper refused us (trying again will not help).  A
+ * with *err if the keeper refused us or did not answer (trying again will
+ * not help).  A
  * send that fails may have met a keeper that refused and closed: its
  * reason is still there to read.
  */
@@ -226,8 +229,8 @@ kc_handshake(int fd, const void *req, size_t len, char **err)
 		xasprintf(err, "to the keeper: %s", strerror(saved));
 		return (-1);
 	}
-	if (kc_recv(fd, &p, err) == -1)
-		return (-1);
+	if ((r = kc_recv(fd, &p, err)) != 0)
+		return (r);
 	if (p.m.hdr.type == KEEPER_MSG_REFUSED) {
 		xasprintf(err, "the keeper refused: %s", p.m.refused.reason);
 		return (-2);
@@ -318,6 +321,9 @@ keeper_start(const struct keeper_opts *o, bool take, char **err)
 		return (-1);
 	kc.fd = fd;
 	kc.taking = take;
+	if (kc.nslots != o->nslots)
+		log_info("keeper: it has %u slots where %u were asked for (an "
+		    "earlier daemon started it)", kc.nslots, o->nslots);
 	return (0);
 }
 
@@ -365,7 +371,7 @@ keeper_take(void (*cb)(void *, unsigned int, int), void *arg, char **err)
 			xasprintf(err, "to the keeper: %s", strerror(errno));
 			goto fail;
 		}
-		if (kc_recv(kc.fd, &p, err) == -1)
+		if (kc_recv(kc.fd, &p, err) != 0)
 			goto fail;
 		if (p.m.hdr.type == KEEPER_MSG_END)
 			break;

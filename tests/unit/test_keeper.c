@@ -849,3 +849,34 @@ Test(keeper, hold_burst, .init = setup, .fini = teardown,
 	cr_assert_eq(n, 3000);
 	close(sv[0]);
 }
+
+Test(keeper, hung_keeper_is_a_clear_error, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct keeper_opts	 o = opts(8, 60);
+	struct timespec		 t0, t1;
+	char			*err = NULL;
+	int			 sv[2], slot;
+	pid_t			 pid;
+
+	start(8, 60, false);
+	pid = keeper_pid();
+	pair(sv);
+	slot = keeper_slot_alloc();
+	cr_assert_eq(keeper_hold(slot, sv[0]), 0);
+	keeper_detach();
+	close(sv[0]);
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(keeper_start(&o, true, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	cr_assert(err != NULL && strstr(err, "did not answer") != NULL,
+	    "%s", err ? err : "(null)");
+	/* One bounded wait, not one per retry. */
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 8, "keeper_start took %lds",
+	    (long)(t1.tv_sec - t0.tv_sec));
+	free(err);
+	cr_assert_not(keeper_active());
+	cr_assert_not(sees_eof(sv[1], 100), "the held copy was lost");
+}
