@@ -223,13 +223,13 @@ keeper_on_hello(const struct keeper_msg_hello *m)
 	k.hello = true;
 	log_info("keeper: daemon pid %d connected (%s), %u connections held",
 	    (int)k.daemon_pid, m->take ? "taking" : "fresh start", k.nheld);
-	if (!m->take && k.nheld > 0) {
-		log_info("keeper: a fresh daemon serves none of the %u "
-		    "connections left: closing them", k.nheld);
+	if (!m->take) {
+		if (k.nheld > 0)
+			log_info("keeper: a fresh daemon serves none of the %u "
+			    "connections left: closing them", k.nheld);
 		keeper_release_all();
 		keeper_memfd_clear();
-	} else if (!m->take)
-		keeper_memfd_clear();
+	}
 	return (keeper_welcome());
 }
 
