@@ -119,6 +119,7 @@ teardown(void)
 	keeper_detach();
 	if ((pid = keeper_pid()) > 0) {
 		kill(pid, SIGTERM);
+		kill(pid, SIGCONT);	/* a test may have stopped it */
 		reap(pid, 3000);
 	}
 	if (getenv("TEST_KEEPER_LOG") != NULL) {
