@@ -823,10 +823,20 @@ Test(task, exec_not_started_survives_a_reexec, .timeout = 90)
 	cr_assert_eq(task_idcall(c, "State", "c9", "e2", NULL, NULL, NULL,
 	    &err), STATUS_NOT_FOUND, "the deleted exec is not in the record");
 	sbc_error_clear(&err);
+	itest_expect(task_exec(c, "c9", "e3", "[\"true\"]", &err), 0, &err,
+	    "Exec e3, left unstarted");
 	itest_expect(task_kill(c, "c9", NULL, SIGKILL, false, &err), 0, &err,
 	    "Kill");
 	task_wait(c, "c9", NULL);
 	itest_expect(task_delete(c, "c9", NULL, NULL, &err), 0, &err, "Delete");
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_idcall(c, "State", "c9", "e3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the container's Delete took its "
+	    "unstarted exec out of the store with it");
+	sbc_error_clear(&err);
 	sbc_close(c);
 }
 
