@@ -18,14 +18,16 @@
  * Containers (task*.c) are swept the same way, by their own bundle:
  * containerd removes it after the task's Delete.
  *
- * A swept sandbox is remembered (its exit) once it is gone.  containerd
- * may still ask about it: CRI's StopPodSandbox sends the controller's Stop
- * for any pod it holds as ready or unknown (one it recovered at its own
- * restart, whose exit it no longer watches), and takes a NotFound as a
- * failure that ends its teardown before the pod's netns is removed.  So Stop, Wait and Shutdown of a swept id are answered as for
- * a sandbox that exited (lifecycle.c); every other method, and any id
- * never swept, still gets NotFound.  Memory only, the newest
- * ORPHANS_REMEMBERED; a new sandbox of the same id ends the memory of it.
+ * A swept sandbox is remembered (its exit) once it is gone, for whoever
+ * still asks about it: CRI's StopPodSandbox sends the controller's Stop
+ * for any pod it holds as ready or unknown, and takes a NotFound as a
+ * failure that ends its teardown before the pod's netns is removed.  So
+ * Stop, Wait and Shutdown of a swept id are answered as for a sandbox
+ * that exited (lifecycle.c); every other method, and any id never swept,
+ * still gets NotFound.  Memory only, the newest ORPHANS_REMEMBERED; a new
+ * sandbox of the same id ends the memory of it.  (containerd 1.7 in shim
+ * mode drops a pod's shim when its connection closes, and then answers
+ * such a Stop NotFound itself, without asking sandboxd: see design.md.)
  */
 #include <errno.h>
 #include <libgen.h>
