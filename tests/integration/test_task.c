@@ -710,7 +710,7 @@ Test(task, exec_not_started_survives_kill9, .timeout = 90)
 	struct sbc		*c;
 	struct sbc_error	 err = {0};
 	char			 out[PATH_MAX];
-	uint32_t		 pid, epid, st;
+	uint32_t		 pid, epid, rpid, st;
 
 	ITEST_NEEDS_ROOT("sandboxes make namespaces");
 	c = itest_connect(&itest_d, "k8s.io");
@@ -724,6 +724,10 @@ Test(task, exec_not_started_survives_kill9, .timeout = 90)
 	    0, &err, "Exec e2");
 	itest_expect(task_exec(c, "c8", "e3", "[\"true\"]", &err), 0, &err,
 	    "Exec e3");
+	itest_expect(task_exec(c, "c8", "r1", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec r1");
+	rpid = task_start(c, "c8", "r1");	/* running at the crash */
+	itest_track((pid_t)rpid);
 	sbc_close(c);
 
 	itest_daemon_kill9(&itest_d);	/* the Execs were answered: durable */
@@ -736,6 +740,9 @@ Test(task, exec_not_started_survives_kill9, .timeout = 90)
 	    "the exec is still there, not started");
 	cr_assert_eq(epid, 0);
 	task_expect_stdout(c, "c8", "e1", out);
+	cr_assert_eq(task_state(c, "c8", "r1", &epid, NULL), ctv_Status_RUNNING,
+	    "an exec running at the crash is re-adopted");
+	cr_assert_eq(epid, rpid);
 	cr_assert_eq(task_kill(c, "c8", "e2", SIGTERM, false, &err),
 	    STATUS_FAILED_PRECONDITION, "Kill before Start, as before the "
 	    "restart: %s", err.message);
@@ -758,6 +765,12 @@ Test(task, exec_not_started_survives_kill9, .timeout = 90)
 	    "Delete e2");
 	itest_expect(task_delete(c, "c8", "e3", NULL, &err), 0, &err,
 	    "Delete e3, never started");
+	itest_expect(task_kill(c, "c8", "r1", SIGKILL, false, &err), 0, &err,
+	    "Kill r1");
+	cr_assert_eq(task_wait(c, "c8", "r1"), 255, "re-adopted: no child of "
+	    "the new daemon, its status unknown");
+	itest_expect(task_delete(c, "c8", "r1", NULL, &err), 0, &err,
+	    "Delete r1");
 	sbc_close(c);
 
 	itest_daemon_restart(&itest_d);
