@@ -9,7 +9,9 @@
  * it is stopped with status TASK_STATUS_LOST and exit_lost set (logged,
  * and State and TaskExit say so), never a status made up.  A container
  * whose runc create never finished is removed: containerd never heard of
- * its pid.
+ * its pid.  An exec created but not started keeps its process spec in the
+ * record until its Start, so it can be started after a restart or a
+ * re-execution (the new image reads these records too).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,11 @@ record_proc(sv_TaskProcess *r, const struct tproc *tp)
 	r->stderr = tp->stderr_path;
 	r->terminal = tp->terminal;
 	r->exit_lost = tp->exit_lost;
+	/* An exec not started yet: what Start needs, should we restart first. */
+	if (tp->spec != NULL) {
+		r->spec.data = tp->spec;
+		r->spec.len = tp->speclen;
+	}
 }
 
 /* Queue t's record into the iteration's batch. */
@@ -143,6 +150,11 @@ restore_proc(struct tproc *tp, const sv_TaskProcess *r)
 	tp->stderr_path = rec_str(r->stderr);
 	tp->terminal = r->terminal;
 	tp->exit_lost = r->exit_lost;
+	/* Copied: the view points into the stored value, freed after. */
+	if (r->spec.len > 0) {
+		tp->spec = xmemdup(r->spec.data, r->spec.len);
+		tp->speclen = r->spec.len;
+	}
 	/* An exit recorded before the restart was told then, or is now. */
 	tp->reported = tp->state == TASK_STOPPED;
 }

@@ -310,17 +310,16 @@ task_kill(struct sbc *c, const char *id, const char *exec_id, uint32_t sig,
 	    NULL, NULL, NULL, err));
 }
 
-/* Exec with a process spec running argv (a JSON array). */
+/* Exec with the process spec JSON spec, stdout to out (NULL: none). */
 static int
-task_exec(struct sbc *c, const char *id, const char *exec_id,
-    const char *args_json, struct sbc_error *err)
+task_exec_spec(struct sbc *c, const char *id, const char *exec_id,
+    const char *spec, const char *out, struct sbc_error *err)
 {
 	ctv_ExecProcessRequest	req = {0};
-	char			spec[512];
 
 	snprintf(req.id, sizeof req.id, "%s", id);
 	snprintf(req.exec_id, sizeof req.exec_id, "%s", exec_id);
-	snprintf(spec, sizeof spec, "{\"args\":%s,\"cwd\":\"/\"}", args_json);
+	req.stdout = (char *)out;
 	req.has_spec = true;
 	req.spec.type_url = (char *)"types.containerd.io/opencontainers/"
 	    "runtime-spec/1/Process";
@@ -328,6 +327,37 @@ task_exec(struct sbc *c, const char *id, const char *exec_id,
 	req.spec.value.len = strlen(spec);
 	return (sbc_call(c, TASK_SERVICE, "Exec", ctv_ExecProcessRequest_fields,
 	    &req, NULL, NULL, NULL, err));
+}
+
+/*
+ * Exec running argv (a JSON array), stdout to out, its spec padded with
+ * an environment variable of pad bytes (to pass nanopb's 64 KiB arrays).
+ */
+static int
+task_exec_out(struct sbc *c, const char *id, const char *exec_id,
+    const char *args_json, const char *out, size_t pad,
+    struct sbc_error *err)
+{
+	char	*spec, *fill;
+	int	 code;
+
+	cr_assert_not_null(fill = malloc(pad + 1));
+	memset(fill, 'x', pad);
+	fill[pad] = '\0';
+	cr_assert_gt(asprintf(&spec, "{\"args\":%s,\"cwd\":\"/\","
+	    "\"env\":[\"PAD=%s\"]}", args_json, fill), 0);
+	code = task_exec_spec(c, id, exec_id, spec, out, err);
+	free(spec);
+	free(fill);
+	return (code);
+}
+
+/* Exec with a process spec running argv (a JSON array), no stdio. */
+static int
+task_exec(struct sbc *c, const char *id, const char *exec_id,
+    const char *args_json, struct sbc_error *err)
+{
+	return (task_exec_out(c, id, exec_id, args_json, NULL, 0, err));
 }
 
 /* The contents of a small file ("" if missing), static. */
@@ -621,6 +651,244 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	sbc_close(c);
 }
 
+/* SIGUSR2 the daemon and wait until its new image has taken over. */
+static void
+task_reexec(void)
+{
+	int64_t	t0;
+
+	cr_assert_eq(kill(itest_d.pid, SIGUSR2), 0);
+	t0 = itest_now_ms();
+	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
+		cr_assert_lt(itest_now_ms() - t0, 20000, "no re-exec in 20 s");
+		usleep(20000);
+	}
+}
+
+/* State of a process: its stdout path must be want, terminal off. */
+static void
+task_expect_stdout(struct sbc *c, const char *id, const char *exec_id,
+    const char *want)
+{
+	ctv_StateResponse	resp = {0};
+	struct sbc_reply	reply = {0};
+	struct sbc_error	err = {0};
+
+	itest_expect(task_idcall(c, "State", id, exec_id,
+	    ctv_StateResponse_fields, &resp, &reply, &err), 0, &err, "State");
+	cr_assert_str_eq(resp.stdout != NULL ? resp.stdout : "", want,
+	    "%s: the stdout path is kept", exec_id);
+	cr_assert_not(resp.terminal);
+	sbc_reply_free(&reply);
+}
+
+/* A running container of a new sandbox, for the exec tests; its pid. */
+static uint32_t
+task_running(struct sbc *c, const char *pod, const char *id)
+{
+	struct sbc_error	err = {0};
+	char			bundle[PATH_MAX];
+	uint32_t		pid;
+
+	task_sandbox(c, pod);
+	task_bundle(id, pod, "exec sleep 1000", bundle, sizeof bundle);
+	itest_expect(task_create(c, id, bundle, NULL, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, id, NULL);
+	return (pid);
+}
+
+/*
+ * Execs acknowledged but not started when the daemon is killed: after the
+ * restart each can be started (its spec and stdio were recorded), killed,
+ * waited for, or deleted unstarted; a deleted one is gone from the record
+ * (not back after another restart).
+ */
+Test(task, exec_not_started_survives_kill9, .timeout = 90)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	char			 out[PATH_MAX];
+	uint32_t		 pid, epid, rpid, st;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	pid = task_running(c, "pod8", "c8");
+	snprintf(out, sizeof out, "%s/e1.out", itest_d.dir);
+	fclose(fopen(out, "w"));
+	itest_expect(task_exec_out(c, "c8", "e1", "[\"/bin/sh\",\"-c\","
+	    "\"echo from e1; exit 5\"]", out, 200 << 10, &err), 0, &err,
+	    "Exec e1, a 200 KiB spec");
+	itest_expect(task_exec(c, "c8", "e2", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec e2");
+	itest_expect(task_exec(c, "c8", "e3", "[\"true\"]", &err), 0, &err,
+	    "Exec e3");
+	itest_expect(task_exec(c, "c8", "r1", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec r1");
+	rpid = task_start(c, "c8", "r1");	/* running at the crash */
+	itest_track((pid_t)rpid);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);	/* the Execs were answered: durable */
+	itest_reap_orphans(&itest_d);
+	itest_daemon_restart(&itest_d);
+
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_state(c, "c8", NULL, NULL, NULL), ctv_Status_RUNNING);
+	cr_assert_eq(task_state(c, "c8", "e1", &epid, NULL), ctv_Status_CREATED,
+	    "the exec is still there, not started");
+	cr_assert_eq(epid, 0);
+	task_expect_stdout(c, "c8", "e1", out);
+	cr_assert_eq(task_state(c, "c8", "r1", &epid, NULL), ctv_Status_RUNNING,
+	    "an exec running at the crash is re-adopted");
+	cr_assert_eq(epid, rpid);
+	cr_assert_eq(task_kill(c, "c8", "e2", SIGTERM, false, &err),
+	    STATUS_FAILED_PRECONDITION, "Kill before Start, as before the "
+	    "restart: %s", err.message);
+	sbc_error_clear(&err);
+	epid = task_start(c, "c8", "e1");
+	cr_assert_gt(epid, 0, "Start after the restart runs the recorded spec");
+	cr_assert_neq(epid, pid);
+	cr_assert_eq(task_wait(c, "c8", "e1"), 5, "its real exit status");
+	cr_assert_str_eq(slurp(out), "from e1\n",
+	    "its output reaches the recorded stdout");
+	epid = task_start(c, "c8", "e2");
+	itest_track((pid_t)epid);
+	itest_expect(task_kill(c, "c8", "e2", SIGKILL, false, &err), 0, &err,
+	    "Kill e2");
+	cr_assert_eq(task_wait(c, "c8", "e2"), 128 + SIGKILL);
+	itest_expect(task_delete(c, "c8", "e1", &st, &err), 0, &err,
+	    "Delete e1");
+	cr_assert_eq(st, 5);
+	itest_expect(task_delete(c, "c8", "e2", NULL, &err), 0, &err,
+	    "Delete e2");
+	itest_expect(task_delete(c, "c8", "e3", NULL, &err), 0, &err,
+	    "Delete e3, never started");
+	itest_expect(task_kill(c, "c8", "r1", SIGKILL, false, &err), 0, &err,
+	    "Kill r1");
+	cr_assert_eq(task_wait(c, "c8", "r1"), 255, "re-adopted: no child of "
+	    "the new daemon, its status unknown");
+	itest_expect(task_delete(c, "c8", "r1", NULL, &err), 0, &err,
+	    "Delete r1");
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_state(c, "c8", NULL, NULL, NULL), ctv_Status_RUNNING);
+	cr_assert_eq(task_idcall(c, "State", "c8", "e1", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "a deleted exec is not in the record");
+	sbc_error_clear(&err);
+	cr_assert_eq(task_idcall(c, "State", "c8", "e3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "nor one deleted before its Start");
+	sbc_error_clear(&err);
+	itest_expect(task_kill(c, "c8", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c8", NULL);
+	itest_expect(task_delete(c, "c8", NULL, NULL, &err), 0, &err, "Delete");
+	sbc_close(c);
+}
+
+/*
+ * The same across a SIGUSR2 re-execution, with a Wait for the exec parked
+ * before it: the new image starts the exec and answers that Wait.
+ */
+Test(task, exec_not_started_survives_a_reexec, .timeout = 90)
+{
+	struct sbc		*c, *w;
+	struct sbc_error	 err = {0};
+	ctv_WaitRequest		 wreq = {0};
+	ctv_WaitResponse	 wresp = {0};
+	struct sbc_reply	 reply = {0};
+	uint32_t		 epid, sid;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_running(c, "pod9", "c9");
+	itest_expect(task_exec(c, "c9", "e1", "[\"/bin/sh\",\"-c\","
+	    "\"exit 6\"]", &err), 0, &err, "Exec e1");
+	itest_expect(task_exec(c, "c9", "e2", "[\"true\"]", &err), 0, &err,
+	    "Exec e2");
+	w = itest_connect(&itest_d, "k8s.io");
+	snprintf(wreq.id, sizeof wreq.id, "c9");
+	snprintf(wreq.exec_id, sizeof wreq.exec_id, "e1");
+	cr_assert_eq(sbc_send(w, TASK_SERVICE, "Wait", ctv_WaitRequest_fields,
+	    &wreq, &sid, &err), 0, "Wait sent: %s", err.message);
+	usleep(300000);		/* parked before the re-exec */
+	task_reexec();
+
+	cr_assert_eq(task_state(c, "c9", "e1", NULL, NULL), ctv_Status_CREATED);
+	epid = task_start(c, "c9", "e1");
+	cr_assert_gt(epid, 0, "Start after the re-exec runs the recorded spec");
+	cr_assert_eq(sbc_recv(w, sid, ctv_WaitResponse_fields, &wresp, &reply,
+	    &err), 0, "the Wait parked before the re-exec: %s", err.message);
+	cr_assert_eq(wresp.exit_status, 6, "the exec's real exit status");
+	sbc_reply_free(&reply);
+	itest_expect(task_delete(c, "c9", "e1", NULL, &err), 0, &err,
+	    "Delete e1");
+	itest_expect(task_delete(c, "c9", "e2", NULL, &err), 0, &err,
+	    "Delete e2, never started");
+	sbc_close(w);
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_idcall(c, "State", "c9", "e2", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the deleted exec is not in the record");
+	sbc_error_clear(&err);
+	itest_expect(task_exec(c, "c9", "e3", "[\"true\"]", &err), 0, &err,
+	    "Exec e3, left unstarted");
+	itest_expect(task_kill(c, "c9", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c9", NULL);
+	itest_expect(task_delete(c, "c9", NULL, NULL, &err), 0, &err, "Delete");
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_idcall(c, "State", "c9", "e3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the container's Delete took its "
+	    "unstarted exec out of the store with it");
+	sbc_error_clear(&err);
+	sbc_close(c);
+}
+
+/*
+ * What a container holds in specs of execs not started is bounded (they
+ * are in its record, rewritten at every change): past the bound an Exec
+ * is refused and leaves nothing; a Start frees room.
+ */
+Test(task, exec_specs_bounded, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	const size_t		 big = 3u << 20;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_running(c, "pod10", "c10");
+	itest_expect(task_exec_out(c, "c10", "b1", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b1, 3 MiB");
+	itest_expect(task_exec_out(c, "c10", "b2", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b2, 3 MiB");
+	cr_assert_eq(task_exec_out(c, "c10", "b3", "[\"true\"]", NULL, big,
+	    &err), STATUS_RESOURCE_EXHAUSTED, "a third: past 8 MiB held");
+	cr_assert(strstr(err.message, "not started") != NULL, "%s",
+	    err.message);
+	sbc_error_clear(&err);
+	cr_assert_eq(task_idcall(c, "State", "c10", "b3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the refused Exec left nothing");
+	sbc_error_clear(&err);
+	task_start(c, "c10", "b1");
+	cr_assert_eq(task_wait(c, "c10", "b1"), 0);
+	itest_expect(task_exec_out(c, "c10", "b3", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b3 once b1 started");
+	itest_expect(task_kill(c, "c10", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c10", NULL);
+	sbc_close(c);
+}
+
 Test(task, kept_across_a_reexec, .timeout = 90)
 {
 	struct sbc		*c, *w;
@@ -631,7 +899,6 @@ Test(task, kept_across_a_reexec, .timeout = 90)
 	struct sbc_reply	 reply = {0};
 	uint32_t		 pid, spid, sid;
 	pid_t			 dpid;
-	int64_t			 t0;
 	size_t			 before;
 
 	ITEST_NEEDS_ROOT("sandboxes make namespaces");
@@ -651,12 +918,7 @@ Test(task, kept_across_a_reexec, .timeout = 90)
 	    &wreq, &sid, &err), 0, "Wait sent: %s", err.message);
 	usleep(300000);		/* parked before the re-exec */
 	dpid = itest_d.pid;
-	cr_assert_eq(kill(dpid, SIGUSR2), 0);
-	t0 = itest_now_ms();
-	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
-		cr_assert_lt(itest_now_ms() - t0, 20000, "no re-exec in 20 s");
-		usleep(20000);
-	}
+	task_reexec();
 	cr_assert(itest_log_contains(&itest_d, "the stdio of 1 container"),
 	    "the container's stdio was handed over");
 	cr_assert_eq(task_state(c, "ticks", NULL, &spid, NULL),
