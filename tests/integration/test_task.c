@@ -1278,14 +1278,46 @@ oom_cg_make(const char *name, char *dir, size_t size)
 	}
 }
 
-/* Remove a cgroup once its processes are gone. */
+/* The cgroups the test made, removed after it even if it fails. */
+static char	oom_cga[PATH_MAX], oom_cgb[PATH_MAX];
+
+/* Remove a cgroup (if made) once its processes are gone. */
 static void
 oom_cg_remove(const char *dir)
 {
 	int	i;
 
+	if (*dir == '\0')
+		return;
 	for (i = 0; i < 100 && rmdir(dir) == -1 && errno == EBUSY; i++)
 		usleep(20000);
+}
+
+/* Kill what is left in a cgroup (a failed test), then remove it. */
+static void
+oom_cg_clear(const char *dir)
+{
+	char	 path[PATH_MAX + 16];
+	FILE	*f;
+	int	 pid;
+
+	if (*dir == '\0')
+		return;
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fscanf(f, "%d", &pid) == 1)
+			kill(pid, SIGKILL);
+		fclose(f);
+	}
+	oom_cg_remove(dir);
+}
+
+/* Before the suite's teardown: the test's cgroups, whatever happened. */
+static void
+oom_teardown(void)
+{
+	oom_cg_clear(oom_cga);
+	oom_cg_clear(oom_cgb);
 }
 
 /*
@@ -1376,19 +1408,20 @@ oom_while_down(void *arg)
  * after another restart, nor a kill told live whose count was saved with
  * the container's exit.
  */
-Test(task, oom_while_down_told_once_after_restart, .timeout = 180)
+Test(task, oom_while_down_told_once_after_restart, .timeout = 180,
+    .fini = oom_teardown)
 {
 	struct sbc		*c;
 	struct sbc_error	 err = {0};
 	struct evsrv		 ev;
 	struct oom_down		 d;
-	char			 cga[PATH_MAX], cgb[PATH_MAX], go[PATH_MAX];
+	char			*cga = oom_cga, *cgb = oom_cgb, go[PATH_MAX];
 	char			 cmd[PATH_MAX + 128];
 	uint32_t		 st;
 
 	ITEST_NEEDS_ROOT("memory cgroups and namespaces");
-	oom_cg_make("runs", cga, sizeof cga);
-	oom_cg_make("dies", cgb, sizeof cgb);
+	oom_cg_make("runs", cga, sizeof oom_cga);
+	oom_cg_make("dies", cgb, sizeof oom_cgb);
 	c = itest_connect(&itest_d, "k8s.io");
 	evsrv_start(&ev, c);
 	task_sandbox(c, "pod11");
@@ -1450,6 +1483,4 @@ Test(task, oom_while_down_told_once_after_restart, .timeout = 180)
 	    "Delete");
 	sbc_close(c);
 	evsrv_stop(&ev);
-	oom_cg_remove(cga);
-	oom_cg_remove(cgb);
 }
