@@ -1461,6 +1461,11 @@ Test(task, oom_while_down_told_once_after_restart, .timeout = 180,
 	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
 	    "the kills told after the first restart are not told again");
 	cr_assert_eq(evsrv_count(&ev, TOPIC_EXIT, NULL), 0);
+	/* A re-execution reads the same records: nothing to tell either. */
+	task_reexec();
+	evsrv_pump(&ev, 2000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
+	    "nothing told again after a re-execution");
 
 	/* Told live; its count rides in the record of the exit that follows. */
 	oom_hog(cga);
