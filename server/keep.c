@@ -100,13 +100,14 @@ keep_conn_hold(struct conn *c)
 void
 keep_conn_end(struct conn *c)
 {
-	if (c->kslot < 0)
+	if (c->kslot < 0 && !c->kshut)
 		return;
 	shutdown(c->fd, SHUT_RDWR);
-	if (keeper_active())
+	if (c->kslot >= 0 && keeper_active())
 		keeper_drop((unsigned int)c->kslot);
 	c->kslot = -1;
 	c->ks = NULL;
+	c->kshut = false;
 }
 
 /* Daemon exit: c's slot stays as it is, for the next daemon. */
@@ -115,6 +116,7 @@ keep_conn_leave(struct conn *c)
 {
 	c->kslot = -1;
 	c->ks = NULL;
+	c->kshut = false;
 }
 
 /* A call was made on c: one more answer owed, unless it is recorded. */
@@ -210,8 +212,11 @@ keep_find(struct conn *c, uint32_t stream_id)
 void
 keep_conn_carried(struct conn *c, unsigned int slot1)
 {
-	if (!keeper_active())
+	if (!keeper_active()) {
+		/* The keeper the old image had may still hold a copy. */
+		c->kshut = slot1 != 0;
 		return;
+	}
 	if (slot1 == 0) {
 		/* The old image had no keeper, or no slot for it. */
 		keep_conn_hold(c);

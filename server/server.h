@@ -87,6 +87,8 @@ struct conn {
 	int			 kslot;		/* keeper slot, -1: none */
 	struct keeper_slot	*ks;		/* its shared memory (keep.c) */
 	unsigned int		 kbound;	/* slot entries calls hold */
+	bool			 kshut;		/* no slot, but a keeper may hold
+						 * a copy: shut down at close */
 };
 TAILQ_HEAD(conn_list, conn);
 
