@@ -297,8 +297,11 @@ keeper_on_msg(struct keeper_packet *p)
 	}
 }
 
-/* Read what the daemon sent, up to a round's worth. */
-static void
+/*
+ * Read what the daemon sent, up to a round's worth: true if all of it was
+ * read (or the daemon is gone), false if more is waiting.
+ */
+static bool
 keeper_daemon_read(void)
 {
 	struct keeper_packet	p;
@@ -308,7 +311,7 @@ keeper_daemon_read(void)
 	for (i = 0; i < KEEPER_READS_PER_ROUND; i++) {
 		r = keeper_msg_recv(k.daemon_fd, &p);
 		if (r == -1 && errno == EAGAIN)
-			return;
+			return (true);
 		if (r == -1 && errno == EBADMSG) {
 			log_warnx("keeper: a packet longer than any message, "
 			    "or with descriptors cut short, ignored");
@@ -317,7 +320,7 @@ keeper_daemon_read(void)
 		if (r == -1 || r == 0) {
 			keeper_daemon_gone(r == 0 ? "disconnected" :
 			    "lost (read error)");
-			return;
+			return (true);
 		}
 		if (keeper_msg_check(&p, &why) == -1) {
 			log_warnx("keeper: a message with %s, ignored", why);
@@ -326,9 +329,10 @@ keeper_daemon_read(void)
 		}
 		if (keeper_on_msg(&p) == -1) {
 			keeper_daemon_gone("dropped");
-			return;
+			return (true);
 		}
 	}
+	return (false);
 }
 
 /* A new peer: refuse another uid, and anyone while a daemon is served. */
@@ -405,6 +409,7 @@ static void
 keeper_round(void)
 {
 	struct pollfd	pfd[3];
+	bool		drained = true;
 	int		n, timeout = keeper_wait_ms();
 
 	pfd[0] = (struct pollfd){ .fd = k.sig_fd, .events = POLLIN };
@@ -423,11 +428,11 @@ keeper_round(void)
 		keeper_expire();
 		return;
 	}
-	/* The daemon first: a dead one's end must be seen before the
-	 * connect of the next one is judged. */
+	/* The daemon first, all of it: a dead one's end must be seen
+	 * before the connect of the next one is judged. */
 	if (k.daemon_fd != -1 && pfd[1].revents != 0)
-		keeper_daemon_read();
-	if (pfd[2].revents & POLLIN)
+		drained = keeper_daemon_read();
+	if ((pfd[2].revents & POLLIN) && drained)
 		keeper_accept();
 }
 

@@ -332,13 +332,15 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &conf);
 	log_init(conf.log_file, LOG_LEVEL_INFO);
-	if ((sig_fd = signals_setup()) == -1) {
+	sig_fd = signals_setup();
+	if (sig_fd == -1) {
 		log_warn("keeper: signals");
-		return (KEEPER_EXIT_FAIL);
+		status = KEEPER_EXIT_FAIL;
+		goto out;
 	}
 	raise_nofile(conf.nslots);
 	if ((status = claim_socket(&conf, &lock_fd, &listen_fd)) != -1)
-		return (status);
+		goto out;
 	log_info("keeper: pid %d listening on %s, %u slots, grace %u s",
 	    (int)getpid(), conf.sock_path, conf.nslots, conf.grace_secs);
 	report_ready(conf.ready_fd);
@@ -349,8 +351,12 @@ main(int argc, char **argv)
 	unlink(conf.sock_path);
 	unlink(conf.pid_path);
 	close(lock_fd);
-	close(sig_fd);
 	log_info("keeper: pid %d exits (status %d)", (int)getpid(), status);
+out:
+	if (sig_fd != -1)
+		close(sig_fd);
+	if (status != KEEPER_EXIT_OK && conf.ready_fd >= 0)
+		close(conf.ready_fd);	/* the spawner reads the end: not ready */
 	free(conf.sock_path);
 	free(conf.pid_path);
 	return (status);
