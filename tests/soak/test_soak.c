@@ -547,7 +547,7 @@ sandbox_pids(pid_t *pids, int max)
 		if (ppid != getpid() && (itest_d.pid == 0 ||
 		    ppid != itest_d.pid))
 			continue;
-		if (!proc_is_daemon_helper(pid) && !itest_is_keeper(pid))
+		if (!proc_is_daemon_helper(pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
