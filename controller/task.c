@@ -4,7 +4,10 @@
  * exec id, the asynchronous runc calls' bookkeeping, and what happens when
  * a process exits: the exit is saved, then, once the output it wrote has
  * reached containerd's FIFOs, its Wait calls are answered and TaskExit is
- * published (both after the commit that holds the exit).
+ * published (both after the commit that holds the exit).  While a
+ * container's init runs, its memory cgroup's OOM kills are watched and
+ * each is published as TaskOOM; the last look at the init's exit comes
+ * before its TaskExit is queued, so CRI has the reason first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +19,19 @@
 
 #include "iocopy.h"
 #include "log.h"
+#include "oomwatch.h"
 #include "pbutil.h"
 #include "procmgr.h"
 #include "protocol.h"
 #include "runc.h"
 #include "task.h"
 #include "xmalloc.h"
+
+/*
+ * TaskOOM events for one notice at most: a container whose processes
+ * keep being OOM-killed must not crowd others' events out of the queue.
+ */
+#define TASK_OOM_EVENTS_MAX	4
 
 struct event_base	*task_base;
 
@@ -95,6 +105,7 @@ task_free(struct task *t)
 	while ((tp = TAILQ_FIRST(&t->execs)) != NULL)
 		task_exec_free(tp);
 	RB_REMOVE(task_tree, &task_tree, t);
+	oomwatch_remove(t->oom);
 	tproc_release(&t->init);
 	free(t->ns);
 	free(t->id);
@@ -356,7 +367,57 @@ task_pid_start_time(pid_t pid, uint64_t *start_time)
 	return (0);
 }
 
-/* Watch tp's pid for its exit; its start time is recorded first. */
+/* kills more OOM kills were counted in the container's memory cgroup. */
+static void
+task_oom_cb(void *arg, uint64_t kills)
+{
+	struct task	*t = arg;
+	uint64_t	 i;
+
+	log_info("container %s/%s: %ju OOM kill%s in its cgroup", t->ns,
+	    t->id, (uintmax_t)kills, kills == 1 ? "" : "s");
+	for (i = 0; i < kills && i < TASK_OOM_EVENTS_MAX; i++)
+		task_event_oom(t);
+}
+
+/*
+ * Watch the OOM kills of the cgroup the init pid is in, from its Create
+ * or its re-adoption on; kills counted before are taken as told.  A host
+ * without a memory cgroup for it only loses the events.
+ */
+static void
+task_oom_watch(struct task *t, pid_t pid)
+{
+	char	*cause = NULL;
+
+	if (t->oom != NULL)
+		return;
+	t->oom = oomwatch_add_pid(task_base, pid, task_oom_cb, t, &cause);
+	if (t->oom == NULL) {
+		log_warnx("container %s/%s: OOM kills not watched: %s", t->ns,
+		    t->id, cause);
+		free(cause);
+	}
+}
+
+/*
+ * The init exited: a last look for kills the watch has not told (the
+ * exit may come first), queued before the exit's TaskExit; then stop.
+ */
+static void
+task_oom_unwatch(struct task *t)
+{
+	if (t->oom == NULL)
+		return;
+	oomwatch_check(t->oom);
+	oomwatch_remove(t->oom);
+	t->oom = NULL;
+}
+
+/*
+ * Watch tp's pid for its exit; its start time is recorded first.  For
+ * an init, its OOM kills too.
+ */
 int
 task_watch(struct tproc *tp, char **cause)
 {
@@ -371,6 +432,8 @@ task_watch(struct tproc *tp, char **cause)
 	if (tp->proc == NULL)
 		return (-1);
 	tp->start_time = st;
+	if (tp->exec_id == NULL)
+		task_oom_watch(tp->task, (pid_t)tp->pid);
 	return (0);
 }
 
@@ -436,30 +499,6 @@ task_cgroup_dir(pid_t pid)
 	return (dir);
 }
 
-/*
- * Whether the container's cgroup counted an OOM kill: its memory.events,
- * still there until runc delete removes the cgroup.
- */
-static bool
-task_oom_killed(const struct task *t)
-{
-	char	 path[1100], line[128];
-	FILE	*f;
-	long	 n = 0;
-	bool	 oom = false;
-
-	if (t->cgroup == NULL)
-		return (false);
-	snprintf(path, sizeof(path), "%s/memory.events", t->cgroup);
-	if ((f = fopen(path, "re")) == NULL)
-		return (false);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "oom_kill %ld", &n) == 1 && n > 0)
-			oom = true;
-	fclose(f);
-	return (oom);
-}
-
 /* runc kill --all after an init's exit is done: nothing to tell. */
 static void
 killall_done_cb(void *arg, const struct runc_result *res)
@@ -512,8 +551,7 @@ task_proc_exit_cb(struct proc *p, int status, const struct timespec *at,
 	    status);
 	task_save(tp->task);
 	if (tp->exec_id == NULL) {
-		if (task_oom_killed(tp->task))
-			task_event_oom(tp->task);
+		task_oom_unwatch(tp->task);
 		task_kill_rest(tp->task);
 	}
 	task_exit_recorded(tp);

@@ -30,6 +30,7 @@
 
 struct event_base;
 struct iocopy;
+struct oomwatch;
 struct proc;
 struct runc_result;
 
@@ -79,6 +80,7 @@ struct task {
 	char			*sandbox_id;
 	char			*bundle;
 	char			*cgroup;	/* cgroup v2 dir of the init, or NULL */
+	struct oomwatch		*oom;		/* its OOM kills, while the init runs */
 	gp_Timestamp		 created_at;
 	struct tproc		 init;
 	struct tproc_list	 execs;

@@ -21,6 +21,7 @@ struct keeper_conf {
 };
 
 /* keeper_loop.c */
-int	keeper_serve(const struct keeper_conf *, int, int);
+int	keeper_setup(const struct keeper_conf *, int, int);
+int	keeper_serve(void);
 
 #endif /* SANDBOXD_KEEPER_PROG_H */

@@ -314,6 +314,25 @@ cgstats_pid_dir(pid_t pid, char **err)
 	return (dir);
 }
 
+/* pid's memory cgroup: v1 where the controllers are, else v2. */
+char *
+cgstats_memory_dir(pid_t pid, char **err)
+{
+	struct cg1_dirs	 d;
+	char		*dir;
+
+	if (!cg_is_cgroup2(CGROUP_ROOT)) {
+		if (cg1_dirs_for_pid(pid, &d, err) == -1)
+			return (NULL);
+		dir = d.memory;
+		d.memory = NULL;
+		cg1_dirs_free(&d);
+		if (dir != NULL)
+			return (dir);
+	}
+	return (cgstats_pid_dir(pid, err));
+}
+
 /*
  * Where the controllers are cgroup v1 (legacy, or systemd's hybrid layout
  * whose cgroup2 tree has none), the v1 metrics, as containerd's runc shim

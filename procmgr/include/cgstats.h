@@ -36,5 +36,11 @@ int	cgstats_for_dir(const char *cgroup_dir, const char **type_url,
  * malloc'd, or NULL with *err.
  */
 char	*cgstats_pid_dir(pid_t, char **err);
+/*
+ * pid's memory cgroup directory, where its OOM kills are counted: its v1
+ * memory controller's where the controllers are v1 (as for the metrics),
+ * else its cgroup v2 directory; malloc'd, or NULL with *err.
+ */
+char	*cgstats_memory_dir(pid_t, char **err);
 
 #endif /* SANDBOXD_CGSTATS_H */

@@ -28,6 +28,9 @@ Cases (E2E_ONLY=t1,t3 runs some):
       original Wait (dispatched again by the new daemon: status 255, as the
       process is no child of it), rm, stopp, rmp; containerd never logs
       "shim disconnected" for the pod or the container.
+  oom containers past a 32 MiB memory limit: an OOM-killed child gives
+      the reason OOMKilled while the container runs; an OOM-killed init
+      exits 137, reason OOMKilled, TaskOOM queued before TaskExit.
 """
 
 import json
@@ -503,6 +506,115 @@ def build_images(top):
     return out
 
 
+def case_oom(w, R):
+    """Containers past their memory limit (32 MiB).  One whose child is
+    OOM-killed keeps running, and CRI gives the reason OOMKilled already
+    (the live watch, not the look at the exit).  One whose init is
+    OOM-killed exits 137 with reason OOMKilled, and sandboxd queued its
+    TaskOOM before its TaskExit (sandboxd's debug log).  One started
+    before a SIGUSR2 re-exec of sandboxd is still watched after it: an
+    exec OOM-killed in it gives the reason OOMKilled."""
+    w.fresh()
+    c = Case(R, ["oom.run", "oom.limit", "oom.live-reason", "oom.init-exited",
+                 "oom.init-reason", "oom.before-exit", "oom.readopted-reason",
+                 "oom.no-leak"])
+    print("# case oom: containers past their memory limit", flush=True)
+    limit = 32 << 20
+
+    def start(pod, name, command):
+        path = w.ctr_config(pod, name, command)
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["linux"]["resources"] = {"memory_limit_in_bytes": limit}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        rc, out, err = w.crictl("create", pod, path, w.pod_cfg_path("oompod"))
+        if rc != 0 or not out.strip():
+            return None, "crictl create %s: %s" % (name, parse_cmd_output(rc, out, err))
+        cid = out.strip().splitlines()[-1]
+        w.created.add(cid)
+        rc, out, err = w.crictl("start", cid)
+        if rc != 0:
+            return None, "crictl start %s: %s" % (name, parse_cmd_output(rc, out, err))
+        return cid, None
+
+    def memory_limit(pid):
+        """The limit of pid's memory cgroup, as runc set it (v1 or v2)."""
+        with open("/proc/%d/cgroup" % pid) as f:
+            lines = [l.strip().split(":", 2) for l in f]
+        for _, ctl, path in lines:
+            if "memory" in ctl.split(","):
+                with open("/sys/fs/cgroup/memory%s/memory.limit_in_bytes" % path) as f:
+                    return int(f.read())
+        for _, ctl, path in lines:
+            if ctl == "":
+                with open("/sys/fs/cgroup%s/memory.max" % path) as f:
+                    return int(f.read())
+        return None
+
+    def topics(cid):
+        """The task topics sandboxd queued for cid, in order."""
+        out = []
+        with open(w.sd_log, errors="replace") as f:
+            for line in f:
+                if "/%s: /tasks/" % cid in line and "after the commit" in line:
+                    out.append(line.split(": /tasks/")[1].split()[0])
+        return out
+
+    try:
+        pod, err = w.runp("oompod")
+        c.require("oom.run", pod is not None, err)
+        live, err = start(pod, "child-hog", ["sh", "-c", "sleep 2; tail /dev/zero; sleep 1000"])
+        c.require("oom.run", live is not None, err)
+        pid = w.ctr_pid(live)
+        got, why = None, ""
+        try:
+            got = memory_limit(pid)
+        except (OSError, ValueError) as e:
+            why = str(e)
+        c.check("oom.limit", got == limit, "pid %d: memory limit %s %s" % (pid, got, why))
+        st = [{}]
+
+        def reason_oom(cid):
+            st[0] = w.inspect(cid)[0]
+            return st[0].get("reason") == "OOMKilled"
+        ok = wait_until(lambda: reason_oom(live), 30, interval=0.5)
+        c.check("oom.live-reason", ok and st[0].get("state") == "CONTAINER_RUNNING",
+                "state %s reason %r" % (st[0].get("state"), st[0].get("reason")))
+        init, err = start(pod, "init-hog", ["tail", "/dev/zero"])
+        c.require("oom.init-exited", init is not None, err)
+        ok = wait_until(lambda: w.state(init) == "CONTAINER_EXITED", 30, interval=0.5)
+        st[0] = w.inspect(init)[0]
+        c.check("oom.init-exited", ok and st[0].get("exitCode") == 137,
+                "state %s exit %s" % (st[0].get("state"), st[0].get("exitCode")))
+        c.check("oom.init-reason", st[0].get("reason") == "OOMKilled",
+                "reason %r" % st[0].get("reason"))
+        seen = topics(init)
+        c.check("oom.before-exit", "oom" in seen and "exit" in seen and
+                seen.index("oom") < seen.index("exit"), "topics queued: %s" % seen)
+        kept, err = start(pod, "kept", ["sleep", "1000"])
+        c.require("oom.readopted-reason", kept is not None, err)
+        os.kill(w.sd.pid, signal.SIGUSR2)
+        time.sleep(1)
+        c.require("oom.readopted-reason", wait_until(lambda: w.sd_alive() and w.sd_answers(), 10),
+                  "sandboxd does not answer after SIGUSR2")
+        rc, out, err = w.crictl_ns("exec", kept, "tail", "/dev/zero")
+        ok = wait_until(lambda: reason_oom(kept), 30, interval=0.5)
+        c.check("oom.readopted-reason", ok and st[0].get("state") == "CONTAINER_RUNNING",
+                "exec: %s; state %s reason %r" % (parse_cmd_output(rc, out, err),
+                                                  st[0].get("state"), st[0].get("reason")))
+        for cid in (live, init, kept):
+            w.crictl("stop", "--timeout", "2", cid)
+            w.crictl("rm", cid)
+        err = e2e.stop_remove(w, pod)
+        found = w.task_leaks() + (w.leaks() or [])
+        c.check("oom.no-leak", err is None and not found, err or "; ".join(found))
+    except (Abort, CheckError) as e:
+        c.finish(str(e))
+    c.finish("case ended early")
+    return c.failed
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: e2e_tasks.py <sandboxd-build-dir> <containerd-bin-dir>", file=sys.stderr)
@@ -521,7 +633,7 @@ def main():
     try:
         w = TaskWorld(build, cbin, top, build_images(top))
         for name, fn in (("t1", case_t1), ("t2", case_t2), ("t3", case_t3),
-                         ("t4", case_t4)):
+                         ("t4", case_t4), ("oom", case_oom)):
             if only and name not in only:
                 continue
             t0 = time.monotonic()
