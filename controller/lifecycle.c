@@ -29,15 +29,20 @@
 
 /* ---- teardown ------------------------------------------------------- */
 
-/* Shutdown's last step: answer, remove bundle and record, forget. */
+/*
+ * Shutdown's last step: remove bundle and record, answer, forget.  The
+ * answers come after the delete: an answer is tagged with the open batch
+ * only if that holds something when it is parked, so parked before the
+ * delete it could leave before the delete is synced.
+ */
 static void
 teardown_finish(struct instance *inst)
 {
 	log_info("sandbox %s/%s: shut down", inst->ns, inst->id);
-	inst_answer_all(inst);
 	inst_bundle_remove(inst);
 	store_del(STORE_INSTANCE, inst->ns, inst->id);
 	orphans_note_gone(inst);
+	inst_answer_all(inst);
 	inst_remove(inst);
 }
 

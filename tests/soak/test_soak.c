@@ -6,7 +6,9 @@
  * (Store.Create, Controller Create/Start/Stop/Wait/Shutdown, Store.Delete
  * of exec and pause sandboxes) load against the real daemon, while the
  * main thread kills it at a random moment, with SIGKILL mostly and
- * SIGTERM sometimes, and restarts it.
+ * SIGTERM sometimes, and restarts it.  The daemon runs with its keeper,
+ * so the threads' connections outlive it: a call the next daemon can
+ * resume is answered, one it cannot gets its connection closed.
  *
  * Every thread keeps a ledger: what the daemon acknowledged, and for a
  * call whose answer was lost (the daemon died under it) the one other
@@ -114,10 +116,17 @@ problem(const char *fmt, ...)
 {
 	va_list	ap;
 
+	struct timespec	ts;
+	struct tm	tm;
+
+	/* The wall-clock time, to find the moment in the daemon's log. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
 	pthread_mutex_lock(&soak.mu);
 	if (soak.problems++ < MAX_PROBLEMS) {
 		va_start(ap, fmt);
-		fputs("soak: PROBLEM: ", stderr);
+		fprintf(stderr, "soak: PROBLEM at %02d:%02d:%02d.%03ld: ",
+		    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		va_end(ap);
@@ -747,9 +756,13 @@ Test(soak, kill_restart_check)
 			itest_daemon_kill9(&itest_d);
 			kills++;
 		}
-		workers_run(false);
 		rounds++;
+		/* The next daemon first: the keeper holds the workers'
+		 * connections through the kill, so a call pending on one is
+		 * answered, or its connection closed, only by the next
+		 * daemon. */
 		itest_daemon_restart(&itest_d);
+		workers_run(false);
 		check_all();
 	}
 	pthread_mutex_lock(&soak.mu);
