@@ -5,12 +5,17 @@
  * Two ways to learn that a process exited:
  *
  * - pidfd mode (Linux >= 5.4): every process has a pidfd on the loop.  A
- *   child is reaped with waitid(P_PIDFD) when it becomes readable; for an
- *   adopted process that is not our child the pidfd only says "gone" and
- *   the status is PROC_STATUS_UNKNOWN.
+ *   child is reaped with waitid(P_PIDFD) when it becomes readable.  An
+ *   adopted process that is not our child (its parent died with the last
+ *   daemon) is reaped by its new parent; pidinfo.c reads its status from
+ *   /proc while it is a zombie, or from the pidfd once it is reaped.  If
+ *   neither can tell yet, it is asked again, on a timer, until the reap
+ *   (PROC_REAP_WAIT_MS at most: a parent that never reaps must not keep
+ *   an exit from being told); PROC_STATUS_UNKNOWN where it cannot be told.
  * - signalfd mode (no pidfds, or proc_force_signalfd): SIGCHLD drives a
  *   waitpid(-1, WNOHANG) loop that routes each status by pid through
- *   proc_tree.  An adopted non-child is polled once a second.
+ *   proc_tree.  An adopted non-child is polled once a second; its status
+ *   is known only if the poll finds it a zombie.
  *
  * The SIGCHLD signalfd exists in both modes.  In pidfd mode it only reaps
  * children nobody tracks (a proc freed while its process ran, or a helper
@@ -45,6 +50,9 @@
 #include "xmalloc.h"
 
 #define PROC_POLL_SECS	1	/* adopted non-child without pidfds */
+#define PROC_REAP_WAIT_MS 30000	/* an adopted zombie's reap, at most */
+#define PROC_REAP_STEP_MS 2	/* the first look again, then doubling */
+#define PROC_REAP_STEP_MAX 500
 
 RB_HEAD(proc_tree, proc);
 static int	proc_cmp(struct proc *, struct proc *);
@@ -58,9 +66,11 @@ static struct event	 proc_sigev;
 static int		 proc_sigfd = -1;
 static sigset_t		 proc_oldmask;
 static bool		 proc_no_pidfd;		/* proc_force_signalfd */
+static unsigned int	 proc_reap_wait = PROC_REAP_WAIT_MS;
 
 static void	proc_pidfd_cb(int, short, void *);
 static void	proc_poll_cb(int, short, void *);
+static void	proc_reap_wait_cb(int, short, void *);
 static void	proc_stop_cb(int, short, void *);
 static void	proc_sigchld_cb(int, short, void *);
 
@@ -130,6 +140,13 @@ proc_probe_pidfd(void)
 	    errno == ECHILD;
 	close(fd);
 	return (ok);
+}
+
+/* Tests: how long an adopted zombie may wait for its reap. */
+void
+proc_set_reap_wait(unsigned int ms)
+{
+	proc_reap_wait = ms;
 }
 
 /* Use the SIGCHLD fallback even if pidfds work; call before proc_init. */
@@ -394,6 +411,53 @@ proc_sigchld_cb(int fd, __attribute__((unused)) short events,
 		proc_reap_all();
 }
 
+/*
+ * An adopted process that is not ours has exited: report its status if
+ * it can be known now; else look again a little later (a zombie its new
+ * parent has not reaped yet), for PROC_REAP_WAIT_MS at most.
+ */
+static void
+proc_reap_adopted(struct proc *p)
+{
+	struct timeval	tv;
+	uint32_t	step;
+	int		wst;
+
+	switch (pidinfo_exit(p->pidfd, p->pid, p->start_time, &wst)) {
+	case PIDINFO_EXITED:
+		proc_exited(p, proc_wstatus(wst));
+		return;
+	case PIDINFO_UNKNOWN:
+		proc_exited(p, PROC_STATUS_UNKNOWN);
+		return;
+	case PIDINFO_WAIT:
+		break;
+	}
+	if (p->reap_waited >= proc_reap_wait) {
+		log_warnx("pid %d: exited, but its parent has not reaped it "
+		    "in %u ms: status unknown (%d)", (int)p->pid,
+		    p->reap_waited, PROC_STATUS_UNKNOWN);
+		proc_exited(p, PROC_STATUS_UNKNOWN);
+		return;
+	}
+	step = p->reap_waited == 0 ? PROC_REAP_STEP_MS : p->reap_waited;
+	if (step > PROC_REAP_STEP_MAX)
+		step = PROC_REAP_STEP_MAX;
+	p->reap_waited += step;
+	tv.tv_sec = step / 1000;
+	tv.tv_usec = (step % 1000) * 1000;
+	evtimer_assign(&p->watch, proc_base, proc_reap_wait_cb, p);
+	evtimer_add(&p->watch, &tv);
+}
+
+/* Time to look again at an adopted zombie. */
+static void
+proc_reap_wait_cb(__attribute__((unused)) int fd,
+    __attribute__((unused)) short events, void *arg)
+{
+	proc_reap_adopted(arg);
+}
+
 /* p's pidfd is readable: the process has exited; reap it if ours. */
 static void
 proc_reap_pidfd(struct proc *p)
@@ -401,20 +465,21 @@ proc_reap_pidfd(struct proc *p)
 	siginfo_t	si;
 	int		status = PROC_STATUS_UNKNOWN;
 
-	if (p->flags & PROC_CHILD) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PIDFD, (id_t)p->pidfd, &si,
-		    WEXITED | WNOHANG) == -1)
-			log_warn("%s: waitid pid %d", __func__, (int)p->pid);
-		else if (si.si_pid == 0) {
-			/* Readable but not yet waitable: look again. */
-			event_add(&p->watch, NULL);
-			return;
-		} else
-			status = proc_sistatus(&si);
-		proc_untree(p);
-		proc_reap_untracked();
+	if (!(p->flags & PROC_CHILD)) {
+		proc_reap_adopted(p);
+		return;
 	}
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == -1)
+		log_warn("%s: waitid pid %d", __func__, (int)p->pid);
+	else if (si.si_pid == 0) {
+		/* Readable but not yet waitable: look again. */
+		event_add(&p->watch, NULL);
+		return;
+	} else
+		status = proc_sistatus(&si);
+	proc_untree(p);
+	proc_reap_untracked();
 	proc_exited(p, status);
 }
 
@@ -432,8 +497,13 @@ proc_poll_cb(__attribute__((unused)) int fd,
     __attribute__((unused)) short events, void *arg)
 {
 	struct proc	*p = arg;
+	int		 wst;
 
-	if (!proc_alive(p))
+	if (proc_alive(p))
+		return;
+	if (pidinfo_zombie_status(p->pid, p->start_time, &wst) == 0)
+		proc_exited(p, proc_wstatus(wst));
+	else
 		proc_exited(p, PROC_STATUS_UNKNOWN);
 }
 

@@ -20,7 +20,11 @@
 struct event_base;
 struct proc;
 
-/* Exit status that means "unknown" (re-adopted process, or gone). */
+/*
+ * Exit status that means "unknown": a re-adopted process reaped before the
+ * daemon could read its status (a kernel before 6.15, or no pidfd of it
+ * open at the reap), or one gone while no daemon watched it.
+ */
 #define PROC_STATUS_UNKNOWN	255
 
 /* How to start a sandbox's init process; built by runtime_prepare. */
@@ -53,7 +57,9 @@ struct proc_usage {
 /*
  * Called once, from the loop, after the process exited and was reaped.
  * status follows the shell convention: exit code, or 128 + signal number;
- * PROC_STATUS_UNKNOWN when it cannot be known (an adopted process).
+ * PROC_STATUS_UNKNOWN when it cannot be known.  An adopted process that
+ * is not the daemon's child is reported once it is reaped or its status
+ * is readable as a zombie's (see proc.c).
  */
 typedef void (*proc_exit_cb)(struct proc *, int status,
     const struct timespec *exited_at, void *arg);
