@@ -333,6 +333,7 @@ proc_exited(struct proc *p, int status)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	proc_unwatch(p);
+	proc_unhold(p);
 	p->flags |= PROC_EXITED;
 	proc_log_later_now(p, true);
 	proc_log_drain(p->log);
@@ -604,6 +605,43 @@ proc_free(struct proc *p)
 	free(p);
 }
 
+/* Is pid our child with this start time (unreaped, so not reused)? */
+static bool
+proc_is_ours(const struct proc_stat *st)
+{
+	static pid_t	self;
+
+	/* Cached: one syscall less per sandbox when thousands are adopted. */
+	if (self == 0)
+		self = getpid();
+	return (st->ppid == self);
+}
+
+/*
+ * Adopt with a pidfd a holder kept through a crash: it is the recorded
+ * process whatever /proc says now.  Gone, or its pid reused, it exited:
+ * the pidfd is readable and its status is reported from the loop.
+ */
+static struct proc *
+proc_adopt_held(pid_t pid, uint64_t start_time, int pidfd, proc_exit_cb cb,
+    void *arg, char **cause)
+{
+	struct proc_stat	 st;
+	struct proc		*p;
+	bool			 child;
+
+	child = proc_read_stat(pid, &st) == 0 && st.start_time == start_time &&
+	    proc_is_ours(&st);
+	if (child && proc_find_child(pid) != NULL) {
+		xasprintf(cause, "pid %d: already watched", (int)pid);
+		close(pidfd);
+		return (NULL);
+	}
+	p = proc_new(pid, pidfd, child, cb, arg);
+	p->start_time = start_time;
+	return (p);
+}
+
 /* Watch an existing process, e.g. after a daemon restart. */
 struct proc *
 proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
@@ -613,7 +651,6 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 	struct proc		*p;
 	int			 pidfd = -1;
 	bool			 child;
-	static pid_t		 self;
 
 	if (proc_base == NULL)
 		fatalx("%s: procmgr not initialized", __func__);
@@ -621,6 +658,9 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 		xasprintf(cause, "invalid pid %d", (int)pid);
 		return (NULL);
 	}
+	if (proc_pidfd && (pidfd = proc_stash_take(pid, start_time)) != -1)
+		return (proc_adopt_held(pid, start_time, pidfd, cb, arg,
+		    cause));
 	/* pidfd first: if the start time then matches, it is the same one. */
 	if (proc_pidfd && (pidfd = pidfd_open(pid, 0)) == -1) {
 		xasprintf(cause, "pid %d: %s", (int)pid, strerror(errno));
@@ -635,16 +675,14 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 		    PRIu64 " (pid reused)", (int)pid, st.start_time, start_time);
 		goto fail;
 	}
-	/* Cached: one syscall less per sandbox when thousands are adopted. */
-	if (self == 0)
-		self = getpid();
-	child = st.ppid == self;
+	child = proc_is_ours(&st);
 	if (child && proc_find_child(pid) != NULL) {
 		xasprintf(cause, "pid %d: already watched", (int)pid);
 		goto fail;
 	}
 	p = proc_new(pid, pidfd, child, cb, arg);
 	p->start_time = start_time;
+	proc_hold(p);
 	return (p);
 
 fail:

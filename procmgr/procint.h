@@ -118,6 +118,11 @@ void		 proc_start_free(struct proc *);
 /* proc_log.c */
 void		 proc_log_later_now(struct proc *, bool);
 
+/* proc_hold.c */
+void		 proc_hold(const struct proc *);
+void		 proc_unhold(const struct proc *);
+int		 proc_stash_take(pid_t, uint64_t);
+
 /* proc_read.c */
 int		 proc_read_stat(pid_t, struct proc_stat *);
 int		 proc_read_exit_code(pid_t, uint64_t *, char *, int *);

@@ -89,6 +89,26 @@ void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
 
 /*
+ * proc_hold.c: a holder outside the daemon for a duplicate of each
+ * watched process's pidfd, so that its exit status survives a crash of
+ * the daemon.  hold(arg, pidfd, pid, start_time) sends a copy (the pidfd
+ * stays the caller's); drop(arg, pid, start_time) says its exit was seen.
+ * After a crash, proc_stash gives back each pidfd the holder kept (the
+ * stash owns it); proc_adopt of that pid and start time uses it, even if
+ * the process is gone (its status then arrives through the exit
+ * callback); proc_stash_flush, after recovery, drops and closes the rest
+ * and says how many.
+ */
+struct proc_holder {
+	int	(*hold)(void *, int, pid_t, uint64_t);
+	void	(*drop)(void *, pid_t, uint64_t);
+	void	 *arg;
+};
+void		 proc_set_holder(const struct proc_holder *);
+void		 proc_stash(pid_t, uint64_t, int);
+size_t		 proc_stash_flush(void);
+
+/*
  * proc_spawn.c: proc_spawn clones and returns at once, pid and start time
  * known; whether the exec worked comes later, through the ready callback,
  * so a slow exec never stalls the loop.  A child launched with hold waits

@@ -1740,6 +1740,133 @@ PTest(proc, adopt_orphan_of_init, .init = setup, .fini = teardown,
 	cr_assert(no_children());
 }
 
+/* A holder that counts what it is given and let go of. */
+struct fake_holder {
+	int		holds, drops;
+	pid_t		pid;		/* of the last call */
+	uint64_t	start_time;
+	bool		fd_valid;	/* the last hold's pidfd was open */
+};
+
+static int
+fake_hold(void *arg, int pidfd, pid_t pid, uint64_t start_time)
+{
+	struct fake_holder	*h = arg;
+
+	h->holds++;
+	h->pid = pid;
+	h->start_time = start_time;
+	h->fd_valid = fcntl(pidfd, F_GETFD) != -1;
+	return (0);
+}
+
+static void
+fake_drop(void *arg, pid_t pid, uint64_t start_time)
+{
+	struct fake_holder	*h = arg;
+
+	h->drops++;
+	h->pid = pid;
+	h->start_time = start_time;
+}
+
+/*
+ * A holder gets every watched process's pidfd, spawned or adopted, and is
+ * told when its exit was seen; a proc freed while its process runs is
+ * not let go.
+ */
+PTest(proc, holder_told, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct fake_holder	 h = { 0 };
+	struct proc_holder	 ph = { fake_hold, fake_drop, &h };
+	struct exitrec		 r = { 0 }, ra = { 0 };
+	struct proc		*p, *a;
+	pid_t			 pid, parent;
+	int			 wfd;
+
+	need_pidfd();
+	proc_set_holder(&ph);
+	p = spawn_sh_nowait("exit 3", &r);
+	cr_assert_eq(h.holds, 1);
+	cr_assert(h.fd_valid);
+	cr_assert_eq(h.pid, proc_pid(p));
+	cr_assert_eq(h.start_time, proc_start_time(p));
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(h.drops, 1, "drops %d", h.drops);
+	cr_assert_eq(h.pid, proc_pid(p));
+	proc_free(p);
+
+	pid = grandchild(&wfd, &parent);
+	a = adopt_nonchild(pid, &ra);
+	cr_assert_eq(h.holds, 2);
+	cr_assert_eq(h.pid, pid);
+	proc_free(a);			/* still running: not let go */
+	cr_assert_eq(h.drops, 1);
+	close(wfd);
+	run_until_gone(parent, 5);
+	proc_set_holder(NULL);
+	cr_assert(no_children());
+}
+
+/*
+ * A process that exited and was reaped while no daemon watched it, but
+ * whose pidfd a holder kept: adopted from the stash, it reports its real
+ * status.  Without the stash it could not be adopted at all.  What no
+ * adoption claimed is let go and closed by the flush.
+ */
+PTest(proc, adopt_from_stash, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct fake_holder	 h = { 0 };
+	struct proc_holder	 ph = { fake_hold, fake_drop, &h };
+	struct exitrec		 r = { 0 }, rl = { 0 };
+	struct proc		*p, *l;
+	uint64_t		 t, tl;
+	char			*cause = NULL;
+	pid_t			 pid, live, a, la;
+	int			 wfd, lfd, pidfd, fds;
+
+	need_pidfd_exit_info();
+	fds = count_fds();
+	pid = grandchild_ex(&wfd, NULL, &a, 42);
+	live = grandchild(&lfd, &la);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	cr_assert_eq(proc_read_start_time(live, &tl), 0);
+	cr_assert_neq(pidfd = (int)syscall(SYS_pidfd_open, pid, 0), -1);
+	close(wfd);
+	run_until_gone(pid, 5);		/* exited and reaped by a */
+	run_until_gone(a, 5);
+	cr_assert_null(proc_adopt(pid, t, exit_cb, &r, &cause));
+	free(cause);
+	cause = NULL;
+
+	proc_set_holder(&ph);
+	proc_stash(pid, t, pidfd);
+	proc_stash(live, tl + 1, (int)syscall(SYS_pidfd_open, live, 0));
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt from the stash: %s", cause);
+	cr_assert_eq(h.holds, 0, "a stashed pidfd is still held");
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 42, "status %d", r.status);
+	proc_free(p);
+
+	/* Another start time: not this process's pidfd. */
+	l = proc_adopt(live, tl, exit_cb, &rl, &cause);
+	cr_assert_not_null(l, "adopt: %s", cause);
+	cr_assert_eq(h.holds, 1, "opened itself, so held");
+	cr_assert_eq(proc_stash_flush(), 1);
+	cr_assert_eq(h.pid, live);
+	cr_assert_eq(h.start_time, tl + 1);
+	cr_assert_eq(proc_stash_flush(), 0);
+	proc_free(l);
+	close(lfd);
+	run_until_gone(la, 5);
+	proc_set_holder(NULL);
+	cr_assert_eq(count_fds(), fds, "fds leaked");
+	cr_assert(no_children());
+}
+
 /* Field 22 of /proc/<pid>/stat, knowing comm: a second, plain parser. */
 static uint64_t
 start_time_of(pid_t pid, const char *comm)
