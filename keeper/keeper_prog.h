@@ -1,0 +1,26 @@
+/*
+ * keeper_prog.h: the program sandboxd-keeper, private to it
+ * (keeper_main.c: options and the socket; keeper_loop.c: the poll loop).
+ */
+#ifndef SANDBOXD_KEEPER_PROG_H
+#define SANDBOXD_KEEPER_PROG_H
+
+/* Exit statuses, documented in sandboxd-keeper(8). */
+#define KEEPER_EXIT_OK		0	/* SIGTERM, grace expired, or nothing left to hold */
+#define KEEPER_EXIT_FAIL	1	/* could not set up (socket, memfd, pid file) */
+#define KEEPER_EXIT_USAGE	2	/* bad options */
+#define KEEPER_EXIT_RUNNING	3	/* another keeper already serves this socket */
+
+struct keeper_conf {
+	char		*sock_path;
+	char		*pid_path;
+	const char	*log_file;
+	unsigned int	 nslots;
+	unsigned int	 grace_secs;
+	int		 ready_fd;	/* written once listening, or -1 */
+};
+
+/* keeper_loop.c */
+int	keeper_serve(const struct keeper_conf *, int, int);
+
+#endif /* SANDBOXD_KEEPER_PROG_H */
