@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "frame.h"
+#include "keeper.h"
 #include "pbutil.h"
 #include "protocol.h"
 #include "server.h"
@@ -63,6 +64,8 @@ struct call {
 	size_t			 frame_len;
 	uint64_t		 seq;		/* parked: the batch it waits for */
 	struct call_carry	*carry;		/* deferred and carried by re-exec */
+	int			 kentry;	/* entry of the keeper slot
+						 * recording it, -1: none */
 	char			 ns[IDENT_MAX_LEN + 1];
 };
 
@@ -107,8 +110,10 @@ call_create(struct conn *c, uint32_t stream_id, bool counted)
 	call->stream_id = stream_id;
 	call->state = CALL_RUNNING;
 	call->counted = counted;
+	call->kentry = -1;
 	TAILQ_INSERT_TAIL(&c->calls, call, conn_entry);
 	c->ncalls++;
+	keep_plain_add(c);
 	if (counted)
 		c->ninflight++;
 	return (call);
@@ -127,6 +132,7 @@ call_unlink_conn(struct call *call)
 {
 	TAILQ_REMOVE(&call->conn->calls, call, conn_entry);
 	call->conn->ncalls--;
+	keep_call_done(call->conn, call->kentry);
 	if (call->counted)
 		call->conn->ninflight--;
 	call->conn = NULL;
@@ -434,17 +440,63 @@ call_run_commit_hooks(uint64_t settled, bool committed)
 	}
 }
 
-/* Answer every deferred call with code (daemon shutting down). */
+/*
+ * Whether call is a Wait that its connection's keeper slot records: the
+ * daemon does not answer it on its way out, the next one dispatches it
+ * again (keep.c).  Answered now, containerd would take the error for the
+ * end of the container.
+ */
+static bool
+call_kept(const struct call *call)
+{
+	return (call->kentry >= 0 && call->conn != NULL &&
+	    call->conn->ks != NULL && keeper_active());
+}
+
+/*
+ * Answer every deferred call with code (daemon shutting down), but the
+ * Waits a keeper keeps for the next daemon.
+ */
 void
 call_cancel_all(int code, const char *msg)
 {
 	struct call	*call;
+	TAILQ_HEAD(, call) kept = TAILQ_HEAD_INITIALIZER(kept);
 
 	while ((call = TAILQ_FIRST(&deferred)) != NULL) {
+		if (call_kept(call)) {
+			TAILQ_REMOVE(&deferred, call, state_entry);
+			TAILQ_INSERT_TAIL(&kept, call, state_entry);
+			continue;
+		}
 		if (call->cancel != NULL)
 			call->cancel(call, code, call->cancel_arg);
 		call_finish_error(call, code, "%s", msg);
 	}
+	TAILQ_CONCAT(&deferred, &kept, state_entry);
+}
+
+/*
+ * Record the request of call (a Wait: its whole ttrpc Request payload) in
+ * its connection's keeper slot, so that a daemon restarted after a crash
+ * dispatches it again.  A call bound to an entry already is left alone.
+ */
+void
+call_keep_record(struct call *call, const uint8_t *req, size_t len)
+{
+	if (call->kentry < 0 && call->conn != NULL)
+		call->kentry = keep_record(call->conn, call->stream_id, req,
+		    len);
+}
+
+/* call is the Wait recorded in entry of its connection's slot. */
+void
+call_keep_bind(struct call *call, int entry)
+{
+	if (call->kentry >= 0 || call->conn == NULL || entry < 0)
+		return;
+	keep_bind(call->conn, entry);
+	call->kentry = entry;
 }
 
 /*

@@ -57,6 +57,7 @@ config_defaults(struct config *c)
 	c->max_frame = FRAME_MAX_PAYLOAD;
 	c->max_sandboxes_per_namespace = 100000;
 	c->sandbox_log_bytes = PROC_LOG_DEFAULT_MAX;
+	c->keeper_grace_secs = 60;
 }
 
 /* Parse an unsigned number in [min, max]. */
@@ -128,6 +129,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	STRING("log_file", log_file);
 	STRING("log_dir", log_dir);
 	STRING("pause_path", pause_path);
+	STRING("keeper_path", keeper_path);
 	STRING("runc", runc_path);
 	STRING("runc_root", runc_root);
 	STRING("default_runtime", default_runtime);
@@ -146,6 +148,7 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	NUMBER("limits.sandbox_log_bytes", sandbox_log_bytes, 0, 1ULL << 40);
 	NUMBER("limits.max_sandboxes_per_namespace",
 	    max_sandboxes_per_namespace, 1, 100000000);
+	NUMBER("keeper_grace_secs", keeper_grace_secs, 0, 31536000);
 #undef NUMBER
 #undef STRING
 	if (strcmp(key, "socket.restrict_peers") == 0)
@@ -159,6 +162,14 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 	}
 	xasprintf(cause, "unknown setting \"%s\"", key);
 	return (-1);
+}
+
+/* Set one key from the command line, as the file would. */
+int
+config_load_line(struct config *c, const char *key, const char *value,
+    char **cause)
+{
+	return (config_set(c, key, value, cause));
 }
 
 /* Strip leading and trailing blanks in place. */
@@ -286,6 +297,7 @@ config_free(struct config *c)
 	free(c->log_file);
 	free(c->log_dir);
 	free(c->pause_path);
+	free(c->keeper_path);
 	free(c->runc_path);
 	free(c->runc_root);
 	free(c->default_runtime);

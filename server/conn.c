@@ -13,7 +13,12 @@
  * steady state the loop's registrations never change.
  *
  * A frame's header is judged before room is made for its payload, so a
- * peer cannot make the daemon allocate what it declares.  Every way a
+ * peer cannot make the daemon allocate what it declares.
+ *
+ * With a keeper (keep.c) each connection has a slot in shared memory;
+ * a read marks it dirty until what was read is cut into frames, a
+ * queued answer until it is all written, so that a daemon restarted
+ * after a crash knows whether the connection stands at a frame boundary.  Every way a
  * connection ends goes through conn_close(); the memory is freed after the
  * loop iteration, never under a running callback.
  */
@@ -31,6 +36,7 @@
 #include <event2/event.h>
 
 #include "frame.h"
+#include "keep.h"
 #include "protocol.h"
 #include "sandboxd/v1/handover.pb.h"
 #include "server.h"
@@ -265,15 +271,28 @@ conn_attach(struct conn *c, struct event_base *base, int fd)
 	nconns++;
 }
 
+/* A connection not yet on the loop, with id (0: the next one). */
+static struct conn *
+conn_new(uint64_t id)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->id = id != 0 ? id : next_conn_id++;
+	if (c->id >= next_conn_id)
+		next_conn_id = c->id + 1;
+	TAILQ_INIT(&c->calls);
+	c->kslot = -1;
+	return (c);
+}
+
 /* Take over an accepted socket. */
 void
 conn_accept(struct event_base *base, int fd)
 {
 	struct conn	*c;
 
-	c = xcalloc(1, sizeof(*c));
-	c->id = next_conn_id++;
-	TAILQ_INIT(&c->calls);
+	c = conn_new(0);
 	conn_read_peercred(c, fd);
 	if (conn_over_cap(c->uid)) {
 		close(fd);
@@ -281,6 +300,8 @@ conn_accept(struct event_base *base, int fd)
 		return;
 	}
 	c->denied = !conn_peer_allowed(c);
+	c->fd = fd;
+	keep_conn_hold(c);
 	conn_attach(c, base, fd);
 	log_debug("conn %llu: accepted (pid %d uid %u gid %u)%s",
 	    (unsigned long long)c->id, (int)c->pid, (unsigned int)c->uid,
@@ -365,6 +386,7 @@ conn_free_dead(void)
 		event_free(c->timer);
 		event_free(c->rev);
 		event_free(c->wev);
+		keep_conn_end(c);
 		close(c->fd);
 		free(c);
 	}
@@ -399,6 +421,7 @@ conn_send(struct conn *c, const uint8_t *frame, size_t len)
 
 	if (c->dead)
 		return;
+	keep_dirty(c, KEEPER_DIRTY_WRITE);
 	iobuf_append(&c->out, frame, len);
 	queued = iobuf_used(&c->out);
 	if (queued > cfg->max_output) {
@@ -461,6 +484,7 @@ conn_write(struct conn *c)
 	if (c->dead)
 		return;
 	if (iobuf_used(&c->out) == 0) {
+		keep_clean(c, KEEPER_DIRTY_WRITE);
 		conn_set_blocked(c, false);
 		freed_input += iobuf_release_idle(&c->out, CONN_BUF_KEEP);
 	}
@@ -710,6 +734,22 @@ conn_fill(struct conn *c)
 	return (true);
 }
 
+/*
+ * Whether c holds nothing of a frame: then its slot may say so again (a
+ * crash from here on leaves it resumable).
+ */
+static void
+conn_input_settled(struct conn *c)
+{
+	if (!c->dead && c->discard == 0 && iobuf_used(&c->in) == 0)
+		keep_clean(c, KEEPER_DIRTY_READ);
+}
+
+/*
+ * c is readable.  Its slot is marked as reading first: bytes taken from
+ * the socket and not yet cut into frames and dispatched would be lost
+ * by a crash in between.
+ */
 static void
 conn_read_cb(int fd, short events, void *arg)
 {
@@ -719,14 +759,14 @@ conn_read_cb(int fd, short events, void *arg)
 	(void)events;
 	if (c->dead)
 		return;
-	if (iobuf_used(&c->in) == 0) {
+	keep_dirty(c, KEEPER_DIRTY_READ);
+	if (iobuf_used(&c->in) == 0)
 		conn_read_shared(c);
-		return;
+	else if (conn_fill(c)) {
+		c->last_active = conn_now();
+		conn_read_frames(c);
 	}
-	if (!conn_fill(c))
-		return;
-	c->last_active = conn_now();
-	conn_read_frames(c);
+	conn_input_settled(c);
 }
 
 /*
@@ -754,6 +794,7 @@ conn_resume_all(void)
 	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
 		conn_update_reading(c);
 		conn_read_frames(c);
+		conn_input_settled(c);
 	}
 }
 
@@ -762,6 +803,7 @@ void
 conn_read_input(struct conn *c)
 {
 	conn_read_frames(c);
+	conn_input_settled(c);
 }
 
 /* Let fd survive (on) or not (off) an exec. */
@@ -791,6 +833,7 @@ conn_export_one(struct conn *c, sv_HandoverConn *hc)
 	hc->input.data = iobuf_head(&c->in);
 	hc->output.len = iobuf_used(&c->out);
 	hc->output.data = iobuf_head(&c->out);
+	hc->keeper_slot = c->kslot >= 0 ? (uint32_t)c->kslot + 1 : 0;
 	hc->calls_count = (pb_size_t)call_export(c, &hc->calls);
 	if (conn_set_inherit(hc->fd, true) == -1)
 		log_warn("conn %llu: cannot keep its socket across the exec",
@@ -826,24 +869,58 @@ conn_import(struct event_base *base, const sv_HandoverConn *hc)
 {
 	struct conn	*c;
 
-	c = xcalloc(1, sizeof(*c));
-	c->id = hc->id;
-	if (c->id >= next_conn_id)
-		next_conn_id = c->id + 1;
-	TAILQ_INIT(&c->calls);
+	c = conn_new(hc->id);
 	c->pid = hc->pid;
 	c->uid = hc->uid;
 	c->gid = hc->gid;
 	c->denied = hc->denied;
 	c->discard = hc->discard;
 	conn_set_inherit(hc->fd, false);
+	c->fd = hc->fd;
+	keep_conn_carried(c, hc->keeper_slot);
 	conn_attach(c, base, hc->fd);
 	iobuf_append(&c->in, hc->input.data, hc->input.len);
 	if (hc->output.len > 0) {
+		keep_dirty(c, KEEPER_DIRTY_WRITE);
 		iobuf_append(&c->out, hc->output.data, hc->output.len);
 		conn_set_blocked(c, true);
 	}
 	return (c);
+}
+
+/*
+ * Serve again a connection that the keeper kept through a crash of the
+ * previous daemon, whose slot says it stands at a frame boundary with no
+ * answer owed but its recorded Waits (keep_resume).  The peer's
+ * credentials are read again; the caps are not applied: it was accepted
+ * once already.
+ */
+struct conn *
+conn_adopt(struct event_base *base, int fd, unsigned int slot)
+{
+	struct conn	*c;
+
+	c = conn_new(0);
+	conn_read_peercred(c, fd);
+	c->denied = !conn_peer_allowed(c);
+	c->fd = fd;
+	keep_conn_attach(c, slot);
+	conn_attach(c, base, fd);
+	return (c);
+}
+
+/*
+ * Daemon exit with a keeper: every connection's slot stays as it is, so
+ * that the next daemon resumes them; closing them here is then only
+ * closing this process's descriptors (no shutdown, nothing dropped).
+ */
+void
+conn_leave_to_keeper(void)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry)
+		keep_conn_leave(c);
 }
 
 /* Give new connections ids from here on (they never repeat). */

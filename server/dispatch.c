@@ -40,6 +40,7 @@ struct method {
 	handler_fn		 handler;
 	bool			 carried;	/* deferred: kept across a re-exec */
 	bool			 resp_unused;	/* see RESP_UNUSED */
+	bool			 kept;		/* see KEPT */
 };
 
 #define METHOD(svc, m, req, resp, fn, ...) {			\
@@ -64,6 +65,14 @@ struct method {
  */
 #define RESP_UNUSED	.resp_unused = true
 
+/*
+ * A Wait: a call that may stay pending for days, and that a daemon
+ * restarted after a crash can simply dispatch again.  Its request is
+ * recorded in the connection's keeper slot (keep.c), so that the
+ * connection survives the crash with it pending.
+ */
+#define KEPT		.kept = true
+
 static const struct method methods[] = {
 	METHOD(SERVICE_STORE, "Create", cssv_StoreCreateRequest,
 	    cssv_StoreCreateResponse, h_store_create, RESP_UNUSED),
@@ -85,7 +94,7 @@ static const struct method methods[] = {
 	CARRIED(SERVICE_CONTROLLER, "Stop", cssv_ControllerStopRequest,
 	    cssv_ControllerStopResponse, h_ctrl_stop, RESP_UNUSED),
 	CARRIED(SERVICE_CONTROLLER, "Wait", cssv_ControllerWaitRequest,
-	    cssv_ControllerWaitResponse, h_ctrl_wait),
+	    cssv_ControllerWaitResponse, h_ctrl_wait, KEPT),
 	METHOD(SERVICE_CONTROLLER, "Status", cssv_ControllerStatusRequest,
 	    cssv_ControllerStatusResponse, h_ctrl_status),
 	METHOD(SERVICE_CONTROLLER, "Shutdown", cssv_ControllerShutdownRequest,
@@ -103,7 +112,7 @@ static const struct method methods[] = {
 	CARRIED(SERVICE_SHIM, "StopSandbox", crsv_StopSandboxRequest,
 	    crsv_StopSandboxResponse, h_shim_stop, RESP_UNUSED),
 	CARRIED(SERVICE_SHIM, "WaitSandbox", crsv_WaitSandboxRequest,
-	    crsv_WaitSandboxResponse, h_shim_wait),
+	    crsv_WaitSandboxResponse, h_shim_wait, KEPT),
 	METHOD(SERVICE_SHIM, "SandboxStatus", crsv_SandboxStatusRequest,
 	    crsv_SandboxStatusResponse, h_shim_status),
 	METHOD(SERVICE_SHIM, "PingSandbox", crsv_PingRequest,
@@ -125,7 +134,7 @@ static const struct method methods[] = {
 	METHOD(SERVICE_TASK, "State", ctv_StateRequest, ctv_StateResponse,
 	    h_task_state),
 	CARRIED(SERVICE_TASK, "Wait", ctv_WaitRequest, ctv_WaitResponse,
-	    h_task_wait),
+	    h_task_wait, KEPT),
 	METHOD(SERVICE_TASK, "Kill", ctv_KillRequest, ctv_Empty, h_task_kill),
 	METHOD(SERVICE_TASK, "ResizePty", ctv_ResizePtyRequest, ctv_Empty,
 	    h_task_resize_pty),
@@ -382,17 +391,15 @@ dispatch_call(struct call *call, const struct method *m, struct pb_view body)
 	}
 }
 
-/* Serve one request frame's payload. */
-void
-dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
-    size_t len)
+/* Serve a request frame's payload as call. */
+static void
+dispatch_frame(struct conn *c, struct call *call, uint32_t stream_id,
+    const uint8_t *payload, size_t len)
 {
 	t_Request		 req = { 0 };
 	const struct method	*m;
-	struct call		*call;
 	char			*cause = NULL, *msg;
 
-	call = call_new(c, stream_id);
 	if (!msg_decode_zeroed(t_Request_fields, &req, payload, len,
 	    &cause)) {
 		xasprintf(&msg, "cannot decode request: %s", cause);
@@ -403,9 +410,36 @@ dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
 	}
 	log_debug("conn %llu stream %u: %s.%s", (unsigned long long)c->id,
 	    stream_id, req.service, req.method);
-	if ((m = dispatch_route(call, &req)) != NULL)
+	if ((m = dispatch_route(call, &req)) != NULL) {
+		if (m->kept)
+			call_keep_record(call, payload, len);
 		dispatch_call(call, m, req.payload);
+	}
 	msg_release(t_Request_fields, &req);
+}
+
+/* Serve one request frame's payload. */
+void
+dispatch_request(struct conn *c, uint32_t stream_id, const uint8_t *payload,
+    size_t len)
+{
+	dispatch_frame(c, call_new(c, stream_id), stream_id, payload, len);
+}
+
+/*
+ * Dispatch again a Wait that the previous daemon recorded in entry of c's
+ * keeper slot before it crashed, as if the peer had just sent it; the
+ * call is that entry.  Its timeout_nano counts from now.
+ */
+void
+dispatch_recorded(struct conn *c, int entry, uint32_t stream_id,
+    const uint8_t *payload, size_t len)
+{
+	struct call	*call;
+
+	call = call_new(c, stream_id);
+	call_keep_bind(call, entry);
+	dispatch_frame(c, call, stream_id, payload, len);
 }
 
 /*
@@ -423,6 +457,8 @@ dispatch_carried(struct conn *c, const sv_HandoverCall *hc)
 	char			*cause = NULL;
 
 	call = call_new(c, hc->stream_id);
+	/* A Wait the old image recorded is still that entry of the slot. */
+	call_keep_bind(call, keep_find(c, hc->stream_id));
 	m = dispatch_lookup(hc->service != NULL ? hc->service : "",
 	    hc->method != NULL ? hc->method : "", &service_known);
 	if (m == NULL || !m->carried) {

@@ -1,7 +1,8 @@
 /*
  * handover.c: what one image of the daemon hands the next across a
  * re-exec (reexec.c): the listening socket, every connection (socket,
- * credentials, buffered bytes) and the deferred calls to dispatch again.
+ * credentials, buffered bytes, keeper slot) and the deferred calls to
+ * dispatch again, and the connection to the keeper (keep.c).
  *
  * The old image encodes a sandboxd.v1.Handover message into a memfd left
  * open across the exec and names it in SANDBOXD_HANDOVER_FD.  The new
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "keeper.h"
 #include "pbutil.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -151,12 +153,16 @@ handover_write(char **cause)
 	h.events.data = events;
 	h.events.len = elen;
 	h.listener_fd = listener_fd();
+	h.keeper_fd = keeper_export_fd() > STDERR_FILENO ?
+	    keeper_export_fd() : 0;
 	h.conns_count = (pb_size_t)conn_export(&h.conns, &h.next_conn_id);
 	handlers_export_io(handover_add_io, &ios);
 	h.ios = ios.v;
 	h.ios_count = (pb_size_t)ios.n;
 	if (h.listener_fd != -1)
 		conn_set_inherit(h.listener_fd, true);
+	if (h.keeper_fd != 0)
+		conn_set_inherit(h.keeper_fd, true);
 	if (!msg_encode(sv_Handover_fields, &h, &buf, &len, cause))
 		goto fail;
 	if ((fd = memfd_create("sandboxd-handover", 0)) == -1 ||
@@ -188,6 +194,8 @@ fail:
 	free(h.conns);
 	if (h.listener_fd != -1)
 		conn_set_inherit(h.listener_fd, false);
+	if (h.keeper_fd != 0)
+		conn_set_inherit(h.keeper_fd, false);
 	return (-1);
 }
 
@@ -227,14 +235,27 @@ handover_is_stream(int fd)
 	    v == SOCK_STREAM);
 }
 
+/* Whether fd is an open SOCK_SEQPACKET socket (the keeper's kind). */
+static bool
+handover_is_seqpacket(int fd)
+{
+	int		v;
+	socklen_t	len = sizeof(v);
+
+	if (fd <= STDERR_FILENO)
+		return (false);
+	return (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 &&
+	    v == SOCK_SEQPACKET);
+}
+
 /* Close a named descriptor that is open but of no use (not stdio). */
 static void
 handover_drop_fd(int fd, const char *what)
 {
 	if (fd <= STDERR_FILENO || fcntl(fd, F_GETFD) == -1)
 		return;
-	handover_note("%s descriptor %d is no stream socket; closed", what,
-	    fd);
+	handover_note("%s descriptor %d is not a socket of its kind; closed",
+	    what, fd);
 	close(fd);
 }
 
@@ -244,6 +265,10 @@ handover_check_fds(void)
 {
 	pb_size_t	i;
 
+	if (ho.keeper_fd != 0 && !handover_is_seqpacket(ho.keeper_fd)) {
+		handover_drop_fd(ho.keeper_fd, "keeper");
+		ho.keeper_fd = 0;
+	}
 	if (!handover_is_stream(ho.listener_fd)) {
 		handover_drop_fd(ho.listener_fd, "listener");
 		ho.listener_fd = -1;
@@ -372,6 +397,7 @@ handover_restore_conn(struct event_base *base, const sv_HandoverConn *hc,
 	c = conn_import(base, hc);
 	for (i = 0; i < hc->calls_count && !c->dead; i++)
 		dispatch_carried(c, &hc->calls[i]);
+	keep_carried_done(c);
 	*bytes += hc->input.len + hc->output.len;
 	conn_read_input(c);
 	return (hc->calls_count);
@@ -418,6 +444,7 @@ handover_restore(struct event_base *base)
 	if (!ho_loaded)
 		return;
 	conn_set_next_id(ho.next_conn_id);
+	keep_import(base, ho.keeper_fd != 0 ? ho.keeper_fd : -1);
 	reexec_set_restoring(true);
 	for (i = 0; i < ho.conns_count; i++) {
 		if (ho.conns[i].fd == -1)

@@ -29,13 +29,16 @@
  * parked or deferred request is answered Internal and the daemon exits
  * non-zero; a restart recovers from LevelDB's log.  On the way out
  * (loop_quit, SIGTERM) the loop waits for the batch in flight and writes
- * what is pending before the last answers go.
+ * what is pending before the last answers go; with a keeper, the Waits
+ * it records stay unanswered and every connection stays open through it
+ * for the next daemon (keep.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
 
+#include "keeper.h"
 #include "procmgr.h"
 #include "protocol.h"
 #include "server.h"
@@ -206,6 +209,9 @@ loop_run(struct event_base *base)
 	call_cancel_all(STATUS_UNAVAILABLE, "sandboxd is shutting down");
 	loop_finish();
 	conn_flush_all();
+	/* With a keeper the connections stay open for the next daemon. */
+	if (keeper_active())
+		conn_leave_to_keeper();
 	conn_close_all();
 	conn_free_dead();
 	if (commit_ev != NULL) {

@@ -3,8 +3,9 @@
  *
  * Start-up: settings (defaults < config file < command line), logging,
  * state and run directories, LevelDB, the event base, the process manager,
- * re-adoption of the sandboxes recorded before a restart, and last the
- * socket, so that no client is served before the state is whole.
+ * re-adoption of the sandboxes recorded before a restart, the socket,
+ * so that no client is served before the state is whole, and last the
+ * keeper (keep.c), which gives back the clients a crash left open.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 #include "events.h"
 #include "fs.h"
 #include "handlers.h"
+#include "keeper.h"
 #include "procmgr.h"
 #include "runc.h"
 #include "server.h"
@@ -52,6 +54,10 @@ static const char usage_text[] =
 "      --runc PATH        the OCI runtime containers run with (default runc,\n"
 "                         from PATH)\n"
 "      --runc-root DIR    runc's state directory (default RUN_DIR/runc)\n"
+"      --keeper-grace SECS  how long sandboxd-keeper keeps the clients'\n"
+"                         connections open for a daemon that died (default\n"
+"                         60; 0: no keeper, a crash closes them)\n"
+"      --keeper-path PATH the sandboxd-keeper program\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n";
 
@@ -66,6 +72,8 @@ static const struct option long_options[] = {
 	{ "pause-path",	required_argument, NULL, 'p' },
 	{ "runc",	required_argument, NULL, 'R' },
 	{ "runc-root",	required_argument, NULL, 'O' },
+	{ "keeper-grace", required_argument, NULL, 'G' },
+	{ "keeper-path", required_argument, NULL, 'K' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL,		0,		   NULL, 0 }
@@ -75,6 +83,7 @@ static const struct option long_options[] = {
 struct cmdline {
 	const char	*config, *socket, *state_dir, *run_dir, *log_level;
 	const char	*log_file, *pause_path, *runc_path, *runc_root;
+	const char	*keeper_grace, *keeper_path;
 	bool		 foreground;
 };
 
@@ -106,6 +115,8 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'p': cl->pause_path = optarg; break;
 		case 'R': cl->runc_path = optarg; break;
 		case 'O': cl->runc_root = optarg; break;
+		case 'G': cl->keeper_grace = optarg; break;
+		case 'K': cl->keeper_path = optarg; break;
 		case 'V':
 			printf("sandboxd %s\n", SANDBOXD_VERSION);
 			exit(0);
@@ -159,6 +170,13 @@ load_settings(const struct cmdline *cl, struct config *c)
 	override(&c->pause_path, cl->pause_path);
 	override(&c->runc_path, cl->runc_path);
 	override(&c->runc_root, cl->runc_root);
+	override(&c->keeper_path, cl->keeper_path);
+	if (cl->keeper_grace != NULL &&
+	    config_load_line(c, "keeper_grace_secs", cl->keeper_grace,
+	    &cause) == -1) {
+		fprintf(stderr, "sandboxd: --keeper-grace: %s\n", cause);
+		exit(2);
+	}
 	if (cl->log_level != NULL &&
 	    log_parse_level(cl->log_level, &c->log_level) == -1) {
 		fprintf(stderr, "sandboxd: unknown log level \"%s\" (error, "
@@ -182,44 +200,50 @@ make_dir(const char *path, mode_t mode)
 		fatalx("%s", cause);
 }
 
-/* Where the pause program is: configured, installed, or beside us. */
+/*
+ * Where a helper program is (sandboxd-pause, sandboxd-keeper):
+ * configured, installed, or beside us.
+ */
 static char *
-find_pause_path(void)
+find_program(const char *configured, const char *name)
 {
 	char	 self[PATH_MAX], *path;
 	ssize_t	 n;
 
-	if (cfg->pause_path != NULL)
-		return (xstrdup(cfg->pause_path));
-	if (access(SANDBOXD_LIBEXECDIR "/sandboxd-pause", X_OK) == 0)
-		return (xstrdup(SANDBOXD_LIBEXECDIR "/sandboxd-pause"));
+	if (configured != NULL)
+		return (xstrdup(configured));
+	xasprintf(&path, "%s/%s", SANDBOXD_LIBEXECDIR, name);
+	if (access(path, X_OK) == 0)
+		return (path);
+	free(path);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
-		xasprintf(&path, "%s/sandboxd-pause", dirname(self));
+		xasprintf(&path, "%s/%s", dirname(self), name);
 		if (access(path, X_OK) == 0)
 			return (path);
 		free(path);
 	}
-	return (xstrdup(SANDBOXD_LIBEXECDIR "/sandboxd-pause"));
+	xasprintf(&path, "%s/%s", SANDBOXD_LIBEXECDIR, name);
+	return (path);
 }
 
 /*
- * A relative pause path means the caller's directory; it must not mean
+ * A relative program path means the caller's directory; it must not mean
  * "/" after daemon(), nor a sandbox's cwd, where the child execs it.
  */
 static void
-absolute_pause_path(struct config *c)
+absolute_path(char **slot, const char *what)
 {
 	char	cwd[PATH_MAX], *path;
 
-	if (c->pause_path == NULL || c->pause_path[0] == '/')
+	if (*slot == NULL || (*slot)[0] == '/')
 		return;
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		fatal("getcwd for the relative pause path %s", c->pause_path);
-	xasprintf(&path, "%s/%s", cwd, c->pause_path);
-	free(c->pause_path);
-	c->pause_path = path;
+		fatal("getcwd for the relative %s %s", what, *slot);
+	xasprintf(&path, "%s/%s", cwd, *slot);
+	free(*slot);
+	*slot = path;
 }
 
 static void
@@ -411,9 +435,12 @@ serve(void)
 	netns_worker_init(server_base);
 	setup_runc(cfg);
 	events_init(server_base, cfg->state_dir);
-	pause = find_pause_path();
+	pause = find_program(cfg->pause_path, "sandboxd-pause");
 	runtime_set_pause_path(pause);
 	free(pause);
+	pause = find_program(cfg->keeper_path, "sandboxd-keeper");
+	free(cfg->keeper_path);
+	cfg->keeper_path = pause;
 	apply_test_hooks();
 	handlers_configure(cfg->state_dir, cfg->run_dir, cfg->default_runtime,
 	    cfg->max_sandboxes_per_namespace);
@@ -434,12 +461,14 @@ serve(void)
 	log_info("sandboxd %s ready: state %s, run %s, pause %s",
 	    SANDBOXD_VERSION, cfg->state_dir, cfg->run_dir,
 	    runtime_pause_path());
-	/* After a re-exec: the clients of the previous image, whose answers
-	 * leave after this first commit. */
-	if (handover_loaded()) {
+	/* After a re-exec: the clients of the previous image; else those a
+	 * keeper kept through a crash.  The answers to their calls
+	 * dispatched again leave after this first commit. */
+	if (handover_loaded())
 		handover_restore(server_base);
-		loop_after_iteration();
-	}
+	else
+		keep_resume(server_base);
+	loop_after_iteration();
 
 	status = loop_run(server_base);
 
@@ -452,6 +481,8 @@ serve(void)
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_free(ev_usr2);
+	/* The keeper's grace period starts: connections stay open for it. */
+	keeper_detach();
 	event_base_free(server_base);
 	store_close();
 	log_info("exiting with status %d", status);
@@ -479,7 +510,8 @@ main(int argc, char **argv)
 	 * stay the same process (no daemon(): the pid must not change). */
 	reexeced = getenv(HANDOVER_ENV) != NULL;
 	handover_load();
-	absolute_pause_path(&config);
+	absolute_path(&config.pause_path, "pause path");
+	absolute_path(&config.keeper_path, "keeper path");
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg->log_file != NULL)
 		log_path = xstrdup(cfg->log_file);

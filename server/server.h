@@ -20,6 +20,7 @@
 
 struct event;
 struct event_base;
+struct keeper_slot;		/* keeper.h */
 struct evconnlistener;
 struct _sv_HandoverCall;	/* sandboxd/v1/handover.pb.h */
 struct _sv_HandoverConn;
@@ -53,6 +54,8 @@ struct config {
 	unsigned int	 idle_timeout;		/* s with nothing pending, 0: off */
 	size_t		 max_frame;		/* payload bytes, <= FRAME_MAX_PAYLOAD */
 	unsigned int	 max_sandboxes_per_namespace;
+	unsigned int	 keeper_grace_secs;	/* 0: no keeper */
+	char		*keeper_path;		/* sandboxd-keeper; NULL: found */
 };
 
 /* A client connection. */
@@ -81,12 +84,19 @@ struct conn {
 	int64_t			 frame_start;	/* a frame began (monotonic ns), 0 */
 	int64_t			 last_active;	/* last byte or pending call */
 	TAILQ_HEAD(, call)	 calls;
+	int			 kslot;		/* keeper slot, -1: none */
+	struct keeper_slot	*ks;		/* its shared memory (keep.c) */
+	unsigned int		 kbound;	/* slot entries calls hold */
+	bool			 kshut;		/* no slot, but a keeper may hold
+						 * a copy: shut down at close */
 };
 TAILQ_HEAD(conn_list, conn);
 
 /* config.c */
 void		 config_defaults(struct config *);
 int		 config_load(struct config *, const char *, char **);
+int		 config_load_line(struct config *, const char *, const char *,
+		    char **);
 int		 config_check(struct config *, char **);
 void		 config_free(struct config *);
 extern struct config *cfg;
@@ -116,6 +126,8 @@ int		 conn_set_inherit(int, bool);
 size_t		 conn_export(struct _sv_HandoverConn **, uint64_t *);
 struct conn	*conn_import(struct event_base *,
 		    const struct _sv_HandoverConn *);
+struct conn	*conn_adopt(struct event_base *, int, unsigned int);
+void		 conn_leave_to_keeper(void);
 void		 conn_set_next_id(uint64_t);
 
 /* call.c */
@@ -132,6 +144,8 @@ void		 call_flush_parked(uint64_t);
 void		 call_run_commit_hooks(uint64_t, bool);
 void		 call_fail_parked(int, const char *);
 void		 call_reply_now(struct conn *, uint32_t, int, const char *);
+void		 call_keep_record(struct call *, const uint8_t *, size_t);
+void		 call_keep_bind(struct call *, int);
 int		 call_error_code(const struct call *);
 const char	*call_error_message(const struct call *);
 void		 call_set_carry(struct call *, const char *, const char *,
@@ -144,6 +158,24 @@ struct conn	*call_conn(const struct call *);
 void		 dispatch_request(struct conn *, uint32_t, const uint8_t *,
 		    size_t);
 void		 dispatch_carried(struct conn *, const struct _sv_HandoverCall *);
+void		 dispatch_recorded(struct conn *, int, uint32_t, const uint8_t *,
+		    size_t);
+
+/* keep.c */
+bool		 keep_enabled(void);
+void		 keep_conn_attach(struct conn *, unsigned int);
+void		 keep_conn_hold(struct conn *);
+void		 keep_conn_end(struct conn *);
+void		 keep_conn_leave(struct conn *);
+void		 keep_plain_add(struct conn *);
+void		 keep_call_done(struct conn *, int);
+int		 keep_record(struct conn *, uint32_t, const uint8_t *, size_t);
+void		 keep_bind(struct conn *, int);
+int		 keep_find(struct conn *, uint32_t);
+void		 keep_conn_carried(struct conn *, unsigned int);
+void		 keep_carried_done(struct conn *);
+void		 keep_resume(struct event_base *);
+void		 keep_import(struct event_base *, int);
 
 /* reexec.c */
 #define HANDOVER_ENV	"SANDBOXD_HANDOVER_FD"

@@ -221,6 +221,7 @@ class World:
         self.top = top
         self.sandboxd_bin = os.path.join(build, "sandboxd")
         self.pause_bin = os.path.realpath(os.path.join(build, "sandboxd-pause"))
+        self.keeper_bin = os.path.join(build, "sandboxd-keeper")
         self.sandboxctl_bin = os.path.join(build, "sandboxctl")
         self.containerd_bin = os.path.join(cbin, "containerd")
         self.crictl_bin = os.path.join(cbin, "crictl")
@@ -290,7 +291,7 @@ class World:
         self.sd = subprocess.Popen(
             [self.sandboxd_bin, "-f", "-s", self.sock, "-d", self.sd_state,
              "-r", self.sd_run, "-p", self.pause_bin, "-L", self.sd_log,
-             "-l", "debug"],
+             "-l", "debug", "--keeper-path", self.keeper_bin],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
         out.close()
@@ -332,6 +333,29 @@ class World:
         rc = self.sd.returncode
         self.sd = None
         return rc
+
+    def keeper_pid(self):
+        """The pid of the sandboxd-keeper of the current run dir, or None."""
+        try:
+            with open(os.path.join(self.sd_run, "keeper.pid")) as f:
+                pid = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        st = proc_stat(pid) if pid > 0 else None
+        return pid if st and st[0] == "sandboxd-keeper" and st[1] != "Z" else None
+
+    def kill_keeper(self, wait=5):
+        """SIGKILL the keeper (it then closes every connection it held, as
+        a crash of sandboxd without one would); whether one ran."""
+        pid = self.keeper_pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_until(lambda: self.keeper_pid() is None, wait)
+        return True
 
     def sandboxctl(self, *args, timeout=15):
         return run([self.sandboxctl_bin, "-s", self.sock, "-t", "5"] + list(args),
@@ -561,6 +585,8 @@ class World:
     def teardown(self):
         self.stop_containerd()
         self.kill_sandboxd(signal.SIGKILL)
+        if self.gen:
+            self.kill_keeper()
         self.force_clean()
         if self.gen and not KEEP:
             shutil.rmtree(os.path.join(self.top, "g%d" % self.gen), ignore_errors=True)
@@ -882,11 +908,76 @@ def case_5(w, R):
     return c.failed
 
 
-def case_6(w, R, name="c6", down=1):
+def shim_disconnects(w, ids):
+    """containerd's "shim disconnected" log lines about any of ids (the
+    sign that it took sandboxd for a dead shim)."""
+    found = []
+    for path in w.ctrd_logs:
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if "shim disconnected" in line and any(i in line for i in ids):
+                        found.append(line.strip())
+        except OSError:
+            pass
+    return found
+
+
+def case_6(w, R, name="c6", down=2):
     """sandboxd SIGKILLed under a running pod and started again `down`
-    seconds later.  Within the launcher's delete budget (4 s) the launcher
-    finds it back and shuts the pod down; past it, containerd removes the
-    bundle anyway and sandboxd's own sweep of forgotten sandboxes must."""
+    seconds later, its keeper holding containerd's connections meanwhile:
+    the pod stays READY through it and after, containerd never notices
+    (no "shim disconnected"), and stopp and rmp work as before the crash."""
+    checks = ["runp", "keeper-runs", "ready-while-down", "sandboxd-restarted", "resumed",
+              "ready-after", "same-pid", "containerd-unaware", "stopp", "rmp",
+              "gone-from-pods", "no-leak", "ps-empty"]
+    c = Case(R, ["%s.%s" % (name, k) for k in checks])
+    print("# case %s: sandboxd SIGKILLed under a running pod, down %ds, keeper on"
+          % (name, down), flush=True)
+    try:
+        w.fresh()
+        pod, err = w.runp("k1", hostname="k1")
+        c.require(name + ".runp", pod is not None, err)
+        pid, _ = guarded(w.pod_pid, pod)
+        c.require(name + ".keeper-runs", w.keeper_pid() is not None, "no sandboxd-keeper runs")
+        w.kill_sandboxd(signal.SIGKILL)
+        time.sleep(down)
+        st = pods_state(w, [pod])[pod]
+        c.check(name + ".ready-while-down", st == "SANDBOX_READY", "state %s" % st)
+        try:
+            w.start_sandboxd()
+            c.check(name + ".sandboxd-restarted", True)
+        except SetupError as e:
+            c.require(name + ".sandboxd-restarted", False, str(e))
+        resumed = wait_until(lambda: any("keeper: resumed" in l for l in tail(w.sd_log, 400)), 5)
+        c.check(name + ".resumed", resumed, "no \"keeper: resumed\" in sandboxd's log")
+        time.sleep(3)   # containerd would have reacted by now
+        st = pods_state(w, [pod])[pod]
+        c.check(name + ".ready-after", st == "SANDBOX_READY", "state %s" % st)
+        pid2, _ = guarded(w.pod_pid, pod)
+        c.check(name + ".same-pid", pid is not None and pid2 == pid and not pid_gone(pid, w.pause_bin),
+                "pause pid %s, then %s" % (pid, pid2))
+        lines = shim_disconnects(w, [pod])
+        c.check(name + ".containerd-unaware", not lines, one_line("; ".join(lines)))
+        rc, out, err = w.crictl("stopp", pod)
+        c.check(name + ".stopp", rc == 0, "rc=%s: %s" % (rc, one_line(err or out)))
+        rc, out, err = w.crictl("rmp", pod)
+        c.check(name + ".rmp", rc == 0, "rc=%s: %s" % (rc, one_line(err or out)))
+        left = pod in w.pods()
+        c.check(name + ".gone-from-pods", not left, "crictl pods still lists %s" % pod[:12])
+        leak_checks(c, w, name)
+    except (Abort, CheckError, SetupError) as e:
+        c.finish(str(e))
+    return c.failed
+
+
+def case_6_swept(w, R, name="c6b", down=8):
+    """sandboxd SIGKILLed under a running pod, its keeper killed too (so
+    containerd sees the connections close, as without one), and started
+    again `down` seconds later.  Within the launcher's delete budget (4 s)
+    the launcher finds it back and shuts the pod down; past it, containerd
+    removes the bundle anyway and sandboxd's own sweep of forgotten
+    sandboxes must."""
     checks = ["runp", "sandboxd-restarted", "stopp-returns", "rmp-returns",
               "gone-from-pods", "no-leak", "ps-empty"]
     if down > 4:
@@ -900,6 +991,7 @@ def case_6(w, R, name="c6", down=1):
         c.require(name + ".runp", pod is not None, err)
         pid, _ = guarded(w.pod_pid, pod)
         rc = w.kill_sandboxd(signal.SIGKILL)
+        w.kill_keeper()
         time.sleep(down)   # containerd sees the connection drop meanwhile
         try:
             w.start_sandboxd()
@@ -1095,7 +1187,7 @@ def main():
     try:
         w = World(build, cbin, top)
         def case_6_long(w, R):
-            return case_6(w, R, name="c6b", down=8)
+            return case_6_swept(w, R, name="c6b", down=8)
         for num, fn in (("1", cases_1_to_4), ("5", case_5), ("6", case_6),
                         ("6", case_6_long), ("7", case_7), ("8", case_8)):
             if only and num not in only and not (num == "1" and only & {"2", "3", "4"}):

@@ -17,14 +17,20 @@ Cases (E2E_ONLY=t1,t3 runs some):
       rm; a container exiting by itself is EXITED with its code.
   t2  containerd restarted while a container runs: still RUNNING, same
       pid; sandboxd killed with SIGKILL and restarted while containerd is
-      down: the same, and stoppable; sandboxd killed under a running
-      containerd (which then drops the pod, as for a dead Go shim):
-      nothing left once sandboxd is back.
+      down: the same, and stoppable; sandboxd and its keeper killed under
+      a running containerd (which then drops the pod, as for a dead Go
+      shim): nothing left once sandboxd is back.
   t3  E2E_TASK_PODS (20) pods x 3 containers started and removed in
       parallel; no process, mount, cgroup, FIFO or descriptor left.
   oom containers past a 32 MiB memory limit: an OOM-killed child gives
       the reason OOMKilled while the container runs; an OOM-killed init
       exits 137, reason OOMKilled, TaskOOM queued before TaskExit.
+  t4  sandboxd SIGKILLed and restarted while containerd keeps running,
+      its keeper holding containerd's connections: the container stays
+      RUNNING with its pid, exec works, stop ends it through containerd's
+      original Wait (dispatched again by the new daemon: status 255, as the
+      process is no child of it), rm, stopp, rmp; containerd never logs
+      "shim disconnected" for the pod or the container.
 """
 
 import json
@@ -347,6 +353,7 @@ def case_t2(w, R):
         c.require("t2.crash-cleaned", cid is not None, err)
         pid = w.ctr_pid(cid)
         w.kill_sandboxd(signal.SIGKILL)
+        w.kill_keeper()     # else containerd would not notice (case t4)
         time.sleep(2)
         w.start_sandboxd()
         time.sleep(3)
@@ -424,6 +431,62 @@ def case_t3(w, R):
             return fds[0] is not None and fds0 is not None and fds[0] <= fds0 + 2
         c.check("t3.fds", wait_until(settled, 10), "sandboxd fds %s before, %s after"
                 % (fds0, fds[0]))
+    except (Abort, CheckError) as e:
+        c.finish(str(e))
+    c.finish("case ended early")
+    return c.failed
+
+
+def case_t4(w, R):
+    """sandboxd SIGKILLed and restarted under a running containerd, with
+    its keeper: containerd keeps its connections and notices nothing."""
+    w.fresh()
+    c = Case(R, ["t4.run", "t4.keeper-runs", "t4.running-after", "t4.same-pid", "t4.resumed",
+                 "t4.exec", "t4.stop-exit-code", "t4.rm", "t4.containerd-unaware",
+                 "t4.stopp-rmp", "t4.no-leak"])
+    print("# case t4: sandboxd SIGKILL under a running containerd, keeper on", flush=True)
+    try:
+        pod, err = w.runp("t4pod")
+        c.require("t4.run", pod is not None, err)
+        cid, err = w.run_ctr(pod, "t4pod", "app", ["sleep", "1000"])
+        c.require("t4.run", cid is not None, err)
+        pid = w.ctr_pid(cid)
+        c.require("t4.keeper-runs", w.keeper_pid() is not None, "no sandboxd-keeper runs")
+        w.kill_sandboxd(signal.SIGKILL)
+        time.sleep(1)
+        w.start_sandboxd()
+        c.check("t4.resumed", wait_until(
+            lambda: any("keeper: resumed" in l for l in e2e.tail(w.sd_log, 400)), 5),
+            "no \"keeper: resumed\" in sandboxd's log")
+        time.sleep(2)       # containerd would have dropped the task by now
+        c.check("t4.running-after", w.state(cid) == "CONTAINER_RUNNING",
+                "state %s" % w.state(cid))
+        c.check("t4.same-pid", w.ctr_pid(cid) == pid and not pid_dead(pid),
+                "pid %s then %s" % (pid, w.ctr_pid(cid)))
+        rc, out, err = w.crictl_ns("exec", cid, "sh", "-c", "echo t4-exec; exit 3")
+        # crictl exits 1 and names the command's exit code.
+        c.check("t4.exec", rc != 0 and "t4-exec" in out and "exit code 3" in err,
+                parse_cmd_output(rc, out, err))
+        rc, out, err = w.crictl("stop", "--timeout", "5", cid)
+        gone = wait_until(lambda: pid_dead(pid), 10)
+        st, _ = w.inspect(cid)
+        # The restarted daemon re-adopted the container's init, which is
+        # no child of it: its status is unknown, 255 (sandboxd(8)).
+        c.check("t4.stop-exit-code", rc == 0 and gone and
+                st.get("state") == "CONTAINER_EXITED" and st.get("exitCode") == 255,
+                "%s; pid %d gone: %s; state %s exit code %s" % (
+                    parse_cmd_output(rc, out, err), pid, gone, st.get("state"),
+                    st.get("exitCode")))
+        rc, out, err = w.crictl("rm", cid)
+        c.check("t4.rm", rc == 0, parse_cmd_output(rc, out, err))
+        # Before rmp, which closes the pod's connection (and containerd
+        # then logs "shim disconnected" as always).
+        lines = e2e.shim_disconnects(w, [pod, cid])
+        c.check("t4.containerd-unaware", not lines, one_line("; ".join(lines)))
+        err = e2e.stop_remove(w, pod)
+        c.check("t4.stopp-rmp", err is None, err)
+        found = w.task_leaks() + (w.leaks() or [])
+        c.check("t4.no-leak", not found, "; ".join(found))
     except (Abort, CheckError) as e:
         c.finish(str(e))
     c.finish("case ended early")
@@ -569,7 +632,8 @@ def main():
     print("# temp dir: %s" % top, flush=True)
     try:
         w = TaskWorld(build, cbin, top, build_images(top))
-        for name, fn in (("t1", case_t1), ("t2", case_t2), ("t3", case_t3), ("oom", case_oom)):
+        for name, fn in (("t1", case_t1), ("t2", case_t2), ("t3", case_t3),
+                         ("oom", case_oom), ("t4", case_t4)):
             if only and name not in only:
                 continue
             t0 = time.monotonic()

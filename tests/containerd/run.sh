@@ -31,7 +31,7 @@ if [ $# -eq 2 ]; then
 		command -v $t >/dev/null 2>&1 || skip "'$t' not found (apt-get install runc busybox-static)"
 	done
 fi
-for b in sandboxd sandboxd-pause sandboxctl containerd-shim-sandboxd-v2; do
+for b in sandboxd sandboxd-pause sandboxd-keeper sandboxctl containerd-shim-sandboxd-v2; do
 	[ -x "$build/$b" ] || { echo "containerd e2e: FAIL: $build/$b missing (build sandboxd first)"; exit 1; }
 done
 

@@ -28,15 +28,26 @@
 
 TestSuite(commit, .fini = itest_teardown);
 
-/* A daemon whose every commit takes DELAY_MS more. */
+/* A daemon whose every commit takes DELAY_MS more; grace: its
+ * --keeper-grace (NULL: the default). */
 static void
-start_slow_daemon(void)
+start_slow_daemon_grace(const char *grace)
 {
 	char	v[16];
 
 	snprintf(v, sizeof v, "%d", DELAY_MS);
 	itest_daemon_setenv(&itest_d, "SANDBOXD_TEST_COMMIT_DELAY_MS", v);
-	itest_daemon_start(&itest_d, NULL);
+	if (grace != NULL)
+		itest_daemon_start(&itest_d, "--keeper-grace", grace, NULL);
+	else
+		itest_daemon_start(&itest_d, NULL);
+}
+
+/* A daemon whose every commit takes DELAY_MS more. */
+static void
+start_slow_daemon(void)
+{
+	start_slow_daemon_grace(NULL);
 }
 
 /* Make an exec sandbox whose program leaves marker behind. */
@@ -154,7 +165,9 @@ Test(commit, kill9_during_the_start_commit, .timeout = 90)
 	int			 status, i;
 
 	ITEST_NEEDS_ROOT("sandbox processes");
-	start_slow_daemon();
+	/* The client is to see the crash: no keeper to hold its connection
+	 * (test_keeper.c has a request in flight with one). */
+	start_slow_daemon_grace("0");
 	c = itest_connect(&itest_d, "default");
 	make_marking_sandbox(c, "lost", marker, sizeof marker);
 	sbc_close(c);

@@ -405,6 +405,10 @@ Test(restart, sigterm_leaves_sandboxes_running, .timeout = 60)
 	int			 rc;
 
 	ITEST_NEEDS_ROOT("a pause sandbox makes namespaces");
+	/* Without a keeper: with one, a Wait pending at SIGTERM stays
+	 * pending for the next daemon (test_keeper.c). */
+	itest_daemon_stop(&itest_d);
+	itest_daemon_start(&itest_d, "--keeper-grace", "0", NULL);
 	c = itest_connect(&itest_d, NULL);
 	pe = run(c, "t-exec", RUNTIME_EXEC, SLEEP_SPEC);
 	pp = run(c, "t-pause", RUNTIME_PAUSE, NULL);

@@ -6,7 +6,9 @@
  * (Store.Create, Controller Create/Start/Stop/Wait/Shutdown, Store.Delete
  * of exec and pause sandboxes) load against the real daemon, while the
  * main thread kills it at a random moment, with SIGKILL mostly and
- * SIGTERM sometimes, and restarts it.
+ * SIGTERM sometimes, and restarts it.  The daemon runs with its keeper,
+ * so the threads' connections outlive it: a call the next daemon can
+ * resume is answered, one it cannot gets its connection closed.
  *
  * Every thread keeps a ledger: what the daemon acknowledged, and for a
  * call whose answer was lost (the daemon died under it) the one other
@@ -538,7 +540,7 @@ sandbox_pids(pid_t *pids, int max)
 		if (ppid != getpid() && (itest_d.pid == 0 ||
 		    ppid != itest_d.pid))
 			continue;
-		if (!proc_is_daemon_helper(pid))
+		if (!proc_is_daemon_helper(pid) && !itest_is_keeper(pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);
@@ -747,9 +749,13 @@ Test(soak, kill_restart_check)
 			itest_daemon_kill9(&itest_d);
 			kills++;
 		}
-		workers_run(false);
 		rounds++;
+		/* The next daemon first: the keeper holds the workers'
+		 * connections through the kill, so a call pending on one is
+		 * answered, or its connection closed, only by the next
+		 * daemon. */
 		itest_daemon_restart(&itest_d);
+		workers_run(false);
 		check_all();
 	}
 	pthread_mutex_lock(&soak.mu);

@@ -192,6 +192,7 @@ static void
 build_argv(const struct itest_daemon *d, const char *bin, const char **argv)
 {
 	const char	*pause = getenv("SANDBOXD_PAUSE_BIN");
+	const char	*keeper = getenv("SANDBOXD_KEEPER_BIN");
 	int		 n = 0, i;
 
 	argv[n++] = bin;
@@ -207,6 +208,10 @@ build_argv(const struct itest_daemon *d, const char *bin, const char **argv)
 	if (pause != NULL && *pause != '\0') {
 		argv[n++] = "--pause-path";
 		argv[n++] = pause;
+	}
+	if (keeper != NULL && *keeper != '\0') {
+		argv[n++] = "--keeper-path";
+		argv[n++] = keeper;
 	}
 	for (i = 0; i < d->nargs; i++)
 		argv[n++] = d->args[i];
@@ -441,9 +446,19 @@ itest_pid_alive(pid_t pid)
 }
 
 
+/* Whether pid is a sandboxd-keeper (the daemon's, or one it left). */
+bool
+itest_is_keeper(pid_t pid)
+{
+	char	comm[64];
+
+	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
+	    strcmp(comm, "sandboxd-keeper") == 0);
+}
+
 /*
- * The processes whose parent is parent, but skip (0: none) and the
- * daemon's helpers (part of it, no sandboxes), zombies only
+ * The processes whose parent is parent, but skip (0: none), the
+ * daemon's helpers and its keeper (part of it, no sandboxes), zombies only
  * if zombies_only: how many, the first max of them in pids (NULL: just
  * count); -1 if /proc cannot be read.
  */
@@ -464,7 +479,8 @@ children_of(pid_t parent, pid_t skip, bool zombies_only, pid_t *pids,
 			continue;
 		if (proc_read_parent(pid, &ppid, &state) == -1 || ppid != parent)
 			continue;
-		if ((zombies_only && state != 'Z') || proc_is_daemon_helper(pid))
+		if ((zombies_only && state != 'Z') || proc_is_daemon_helper(pid) ||
+		    itest_is_keeper(pid))
 			continue;
 		if (pids != NULL)
 			pids[n] = pid;
@@ -541,9 +557,47 @@ remove_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return (0);
 }
 
+/* The pid in <run_dir>/keeper.pid if a keeper runs there, else 0. */
+pid_t
+itest_keeper_pid(const struct itest_daemon *d)
+{
+	char	path[PATH_MAX + 16], buf[32];
+	ssize_t	n;
+	pid_t	pid;
+	int	fd;
+
+	snprintf(path, sizeof path, "%s/keeper.pid", d->run_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = (pid_t)atoi(buf);
+	return (pid > 0 && itest_is_keeper(pid) ? pid : 0);
+}
+
 /*
- * Kill the daemon and its orphans, remove the directory, forget the
- * paths.  Safe to call twice, on a daemon never started, or in .fini.
+ * SIGKILL the keeper of d's run dir, if one runs, and reap it if it is
+ * the test's (it is once its daemon died: the test is a subreaper).
+ */
+void
+itest_keeper_kill(const struct itest_daemon *d)
+{
+	pid_t	pid;
+
+	if (d->run_dir[0] == '\0' || (pid = itest_keeper_pid(d)) == 0)
+		return;
+	kill(pid, SIGKILL);
+	if (itest_parent_of(pid) == getpid())
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	(void)itest_wait_dead(pid, 2000);
+}
+
+/*
+ * Kill the daemon, its keeper and its orphans, remove the directory,
+ * forget the paths.  Safe to call twice, on a daemon never started, or
+ * in .fini.
  */
 void
 itest_daemon_cleanup(struct itest_daemon *d)
@@ -555,6 +609,7 @@ itest_daemon_cleanup(struct itest_daemon *d)
 	if (d->dir[0] == '\0')
 		return;
 	itest_daemon_kill9(d);
+	itest_keeper_kill(d);
 	itest_kill_orphans(d);
 	if (dump != NULL && *dump != '\0' && *dump != '0')
 		itest_dump_log(d);

@@ -32,6 +32,12 @@
  * teardown SIGKILLs those still the daemon's or the test's children
  * first, so a failed test leaves nothing.
  *
+ * Each daemon runs with a keeper (sandboxd-keeper, from
+ * $SANDBOXD_KEEPER_BIN when set, passed as --keeper-path) unless the test
+ * passes --keeper-grace 0: after itest_daemon_kill9 the client
+ * connections stay open, and a restarted daemon resumes them.  Cleanup
+ * kills the keeper (<run_dir>/keeper.pid); orphan lists leave it out.
+ *
  * Failures inside the harness (daemon missing, not ready in time, died,
  * exited non-zero on SIGTERM) fail the test with the tail of the daemon's
  * log.  Set ITEST_KEEP=1 to keep the directory, ITEST_DUMP_LOG=1 to print
@@ -108,6 +114,9 @@ bool		 itest_log_contains(const struct itest_daemon *,
 bool		 itest_pid_alive(pid_t);
 void		 itest_reap_orphans(struct itest_daemon *);
 void		 itest_kill_orphans(struct itest_daemon *);
+bool		 itest_is_keeper(pid_t);
+pid_t		 itest_keeper_pid(const struct itest_daemon *);
+void		 itest_keeper_kill(const struct itest_daemon *);
 int64_t		 itest_now_ms(void);
 pid_t		 itest_parent_of(pid_t);
 int		 itest_count_children(pid_t, bool);
