@@ -339,6 +339,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	raise_nofile(conf.nslots);
+	keeper_pids_raise_nofile();
 	if ((status = claim_socket(&conf, &lock_fd, &listen_fd)) != -1)
 		goto out;
 	log_info("keeper: pid %d listening on %s, %u slots, grace %u s",

@@ -102,7 +102,7 @@ proc_now_ms(void)
 }
 
 /* Shell-convention status of a waitpid status. */
-static int
+int
 proc_wstatus(int st)
 {
 	if (WIFEXITED(st))

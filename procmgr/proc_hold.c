@@ -13,11 +13,14 @@
  * a later daemon's recovery settles it.
  *
  * After a crash the server hands the holder's pidfds back (proc_stash)
- * before recovery; proc_adopt takes the one recorded for a pid and start
- * time instead of opening a new one, so a process that exited meanwhile
- * is adopted all the same and reports its status as soon as the loop
- * runs.  proc_stash_flush, after recovery, lets the unclaimed ones go.
+ * before recovery.  Recovery asks proc_stash_exited first: a process that
+ * exited meanwhile is recorded as stopped with its status there and then,
+ * before any client can ask.  Else proc_adopt takes the stashed pidfd
+ * instead of opening a new one (a zombie whose status /proc hides, say,
+ * reports it once reaped).  proc_stash_flush, after recovery, lets the
+ * unclaimed ones go.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -96,6 +99,52 @@ proc_stash(pid_t pid, uint64_t start_time, int pidfd)
 	}
 }
 
+/* Forget a stashed pidfd: closed, and the holder lets its copy go. */
+static void
+stash_drop(struct stashed *s)
+{
+	RB_REMOVE(stash_tree, &stash, s);
+	if (holder != NULL)
+		holder->drop(holder->arg, s->pid, s->start_time);
+	close(s->pidfd);
+	free(s);
+}
+
+/*
+ * Has the stashed process already exited (while no daemon ran)?  Its
+ * pidfd is readable if so; then pidinfo.c says with what.  Known either
+ * way (0, 1), the pidfd is done with.
+ */
+int
+proc_stash_exited(pid_t pid, uint64_t start_time, int *status)
+{
+	struct stashed	 key, *s;
+	struct pollfd	 pfd;
+	int		 wst;
+
+	key.pid = pid;
+	key.start_time = start_time;
+	if ((s = RB_FIND(stash_tree, &stash, &key)) == NULL)
+		return (-1);
+	pfd.fd = s->pidfd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 1)
+		return (-1);
+	switch (pidinfo_exit(s->pidfd, pid, start_time, &wst)) {
+	case PIDINFO_EXITED:
+		*status = proc_wstatus(wst);
+		stash_drop(s);
+		return (0);
+	case PIDINFO_UNKNOWN:
+		*status = PROC_STATUS_UNKNOWN;
+		stash_drop(s);
+		return (1);
+	case PIDINFO_WAIT:
+		break;
+	}
+	return (-1);
+}
+
 /* The stashed pidfd of pid with this start time, now the caller's; -1. */
 int
 proc_stash_take(pid_t pid, uint64_t start_time)
@@ -124,11 +173,7 @@ proc_stash_flush(void)
 	size_t		 n = 0;
 
 	RB_FOREACH_SAFE(s, stash_tree, &stash, next) {
-		RB_REMOVE(stash_tree, &stash, s);
-		if (holder != NULL)
-			holder->drop(holder->arg, s->pid, s->start_time);
-		close(s->pidfd);
-		free(s);
+		stash_drop(s);
 		n++;
 	}
 	return (n);

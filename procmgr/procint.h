@@ -108,6 +108,7 @@ struct proc_stat {
 extern struct event_base	*proc_base;
 extern bool			 proc_pidfd;
 struct proc	*proc_new(pid_t, int, bool, proc_exit_cb, void *);
+int		 proc_wstatus(int);
 void		 proc_untree(struct proc *);
 void		 proc_reap_failed(struct proc *);
 

@@ -94,10 +94,13 @@ void		 proc_free(struct proc *);
  * the daemon.  hold(arg, pidfd, pid, start_time) sends a copy (the pidfd
  * stays the caller's); drop(arg, pid, start_time) says its exit was seen.
  * After a crash, proc_stash gives back each pidfd the holder kept (the
- * stash owns it); proc_adopt of that pid and start time uses it, even if
- * the process is gone (its status then arrives through the exit
- * callback); proc_stash_flush, after recovery, drops and closes the rest
- * and says how many.
+ * stash owns it).  proc_stash_exited, for recovery before it adopts:
+ * 0 if that process has exited and *status (shell convention) is known,
+ * 1 if it has exited and its status is lost (*status 255), -1 if it is
+ * to be adopted (it runs, or its status comes later, or nothing is
+ * stashed for it).  proc_adopt of that pid and start time uses the
+ * stashed pidfd; proc_stash_flush, after recovery, drops and closes the
+ * rest and says how many.
  */
 struct proc_holder {
 	int	(*hold)(void *, int, pid_t, uint64_t);
@@ -106,6 +109,7 @@ struct proc_holder {
 };
 void		 proc_set_holder(const struct proc_holder *);
 void		 proc_stash(pid_t, uint64_t, int);
+int		 proc_stash_exited(pid_t, uint64_t, int *);
 size_t		 proc_stash_flush(void);
 
 /*

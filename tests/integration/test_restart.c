@@ -2,8 +2,9 @@
  * test_restart.c: sandboxes across daemon restarts (spec section 8):
  * kill -9 of the daemon while sandboxes run, then re-adoption of the same
  * processes, whose real exit statuses are still reported; a sandbox that
- * died while the daemon was down (reaped: 255; still a zombie: its
- * status); store records and created instances kept; a clean SIGTERM
+ * died while the daemon was down (its status kept through the keeper's
+ * pidfd; without a keeper, 255; still a zombie: its status); store
+ * records and created instances kept; a clean SIGTERM
  * stop that leaves sandboxes running.
  *
  * The harness makes the test a child subreaper, so sandbox processes
@@ -164,13 +165,19 @@ Test(restart, kill9_readopts_running_sandboxes, .timeout = 90)
 	sbc_close(c);
 }
 
-Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
+/*
+ * A sandbox killed and reaped while the daemon was down: stopped at the
+ * restart, with want as its status (Status and Wait, at once).
+ */
+static void
+killed_while_down(uint32_t want)
 {
 	struct sbc		*c;
 	struct sbc_status	 st;
 	struct sbc_start_info	 si;
 	struct sbc_error	 err = {0};
 	struct timespec		 killed, at;
+	char			 want_s[16];
 	uint32_t		 code;
 	int64_t			 t0;
 	pid_t			 dead, alive;
@@ -196,14 +203,15 @@ Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
 	cr_assert_geq(st.exited_at.tv_sec, killed.tv_sec, "exited_at is "
 	    "before the process was killed");
 	cr_assert_not_null(itest_info_get(&st, "exit_status"));
-	cr_assert_str_eq(itest_info_get(&st, "exit_status"), "255");
+	snprintf(want_s, sizeof want_s, "%u", want);
+	cr_assert_str_eq(itest_info_get(&st, "exit_status"), want_s);
 	sbc_status_free(&st);
 	t0 = itest_now_ms();
 	code = itest_ctrl_wait(c, "kd", &at);
 	cr_assert_lt(itest_now_ms() - t0, 1000, "Wait on a sandbox that "
 	    "exited while the daemon was down did not answer at once");
-	cr_assert_eq(code, 255, "status of a process gone while the daemon "
-	    "was down: %u, want 255 (unknown)", code);
+	cr_assert_eq(code, want, "status of a process gone while the daemon "
+	    "was down: %u, want %u", code, want);
 	cr_assert_geq(at.tv_sec, killed.tv_sec);
 	itest_expect(sbc_ctrl_start(c, "kd", &si, &err),
 	    STATUS_FAILED_PRECONDITION, &err, "start of an exited sandbox");
@@ -212,6 +220,25 @@ Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
 	itest_expect(sbc_ctrl_status(c, "kd", false, &st, &err),
 	    STATUS_NOT_FOUND, &err, "status after shutdown");
 	sbc_close(c);
+}
+
+/*
+ * The keeper held the sandbox's pidfd through the crash, so the kernel
+ * kept its status when the test (its parent now) reaped it: 137.
+ */
+Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
+{
+	killed_while_down(128 + SIGKILL);
+	cr_assert(itest_log_contains(&itest_d, "pidfds of watched processes "
+	    "taken back"), "%s", itest_log_tail(&itest_d, 4096));
+}
+
+/* Without a keeper nothing held a pidfd at the reap: 255, unknown. */
+Test(restart, sandbox_killed_while_down_no_keeper, .timeout = 60)
+{
+	itest_daemon_stop(&itest_d);
+	itest_daemon_start(&itest_d, "--keeper-grace", "0", NULL);
+	killed_while_down(255);
 }
 
 /* An exec sandbox that exits with 7 once <dir>/<name> exists. */
