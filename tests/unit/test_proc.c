@@ -1676,7 +1676,7 @@ PTest(proc, adopt_status_unknown, .init = setup, .fini = teardown,
 	struct exitrec	 r = { 0 }, rz = { 0 };
 	struct proc	*p, *z;
 	pid_t		 pid, zpid, a, za;
-	int		 wfd, zfd, hfd;
+	int		 wfd, zfd, hfd, i;
 	double		 t0;
 
 	need_pidfd();
@@ -1684,6 +1684,10 @@ PTest(proc, adopt_status_unknown, .init = setup, .fini = teardown,
 	pid = grandchild(&wfd, &a);
 	p = adopt_nonchild(pid, &r);
 	close(wfd);
+	/* Reaped by a before the loop looks: /proc has nothing to say. */
+	for (i = 0; i < 500 && pstate(pid) != 0; i++)
+		nap(10);
+	cr_assert_eq(pstate(pid), 0, "pid %d never reaped", (int)pid);
 	run_until(&r.calls, 1, 10);
 	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN, "status %d", r.status);
 	proc_free(p);
@@ -2017,7 +2021,7 @@ PTest(proc_fallback, adopt, .init = setup_fallback, .fini = teardown,
 	uint64_t	 t;
 	char		*cause = NULL;
 	pid_t		 pid, a;
-	int		 wfd, cfd, hfd;
+	int		 wfd, cfd, hfd, i;
 
 	pid = grandchild(&wfd, &a);
 	cr_assert_eq(proc_read_start_time(pid, &t), 0);
@@ -2028,7 +2032,10 @@ PTest(proc_fallback, adopt, .init = setup_fallback, .fini = teardown,
 	cr_assert_not(proc_is_child(p));
 	cr_assert_eq(proc_kill(p, 0), 0);
 	close(wfd);
-	run_until_gone(pid, 5);		/* reaped by a: nothing to read */
+	/* Reaped by a before the poll looks: nothing to read. */
+	for (i = 0; i < 500 && pstate(pid) != 0; i++)
+		nap(10);
+	cr_assert_eq(pstate(pid), 0, "pid %d never reaped", (int)pid);
 	run_until(&r.calls, 1, 5);	/* polled once a second */
 	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
 	proc_free(p);
