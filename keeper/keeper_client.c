@@ -30,6 +30,10 @@
 
 /* Rounds of connect-or-spawn before keeper_start gives up. */
 #define KEEPER_START_TRIES	3
+/* Send buffer toward the keeper: some 8000 HOLDs in flight. */
+#define KEEPER_SNDBUF		(8 * 1024 * 1024)
+/* How long a HOLD or DROP may wait for room once the buffer is full. */
+#define KEEPER_SEND_WAIT_MS	100
 
 static struct {
 	int			 fd;		/* -1: no keeper */
@@ -79,6 +83,20 @@ kc_lost(const char *why)
 	kc_close();
 }
 
+/*
+ * Room for a burst of HOLDs while the keeper is not scheduled: a loop
+ * iteration may accept thousands of connections, and a HOLD that does not
+ * fit leaves its connection unprotected.  Root may exceed wmem_max.
+ */
+static void
+kc_sndbuf(int fd)
+{
+	int	size = KEEPER_SNDBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 /* Connect to path: the fd, or -1 (errno). */
 static int
 kc_connect(const char *path)
@@ -104,10 +122,12 @@ kc_connect(const char *path)
 		close(fd);
 		return (-1);
 	}
+	kc_sndbuf(fd);
 	return (fd);
 }
 
-/* Wait for the keeper's answer on fd: 0, or -1 with *err. */
+/* Wait for the keeper's answer on fd: 0, or -1 with *err (-2: it did
+ * not answer in time). */
 static int
 kc_recv(int fd, struct keeper_packet *p, char **err)
 {
@@ -136,9 +156,10 @@ kc_recv(int fd, struct keeper_packet *p, char **err)
 			return (-1);
 		}
 		if ((r = poll(&pfd, 1, KEEPER_REPLY_MS)) == 0) {
+			/* Hung, not exiting: asking again would not help. */
 			xasprintf(err, "the keeper did not answer within %d ms",
 			    KEEPER_REPLY_MS);
-			return (-1);
+			return (-2);
 		}
 		if (r == -1 && errno != EINTR) {
 			xasprintf(err, "poll: %s", strerror(errno));
@@ -183,7 +204,8 @@ kc_map(struct keeper_packet *p, char **err)
 
 /*
  * Send req on fd and expect WELCOME; map it.  0, -1 with *err, or -2
- * with *err if the keeper refused us (trying again will not help).  A
+ * with *err if the keeper refused us or did not answer (trying again will
+ * not help).  A
  * send that fails may have met a keeper that refused and closed: its
  * reason is still there to read.
  */
@@ -207,8 +229,8 @@ kc_handshake(int fd, const void *req, size_t len, char **err)
 		xasprintf(err, "to the keeper: %s", strerror(saved));
 		return (-1);
 	}
-	if (kc_recv(fd, &p, err) == -1)
-		return (-1);
+	if ((r = kc_recv(fd, &p, err)) != 0)
+		return (r);
 	if (p.m.hdr.type == KEEPER_MSG_REFUSED) {
 		xasprintf(err, "the keeper refused: %s", p.m.refused.reason);
 		return (-2);
@@ -299,6 +321,9 @@ keeper_start(const struct keeper_opts *o, bool take, char **err)
 		return (-1);
 	kc.fd = fd;
 	kc.taking = take;
+	if (kc.nslots != o->nslots)
+		log_info("keeper: it has %u slots where %u were asked for (an "
+		    "earlier daemon started it)", kc.nslots, o->nslots);
 	return (0);
 }
 
@@ -346,7 +371,7 @@ keeper_take(void (*cb)(void *, unsigned int, int), void *arg, char **err)
 			xasprintf(err, "to the keeper: %s", strerror(errno));
 			goto fail;
 		}
-		if (kc_recv(kc.fd, &p, err) == -1)
+		if (kc_recv(kc.fd, &p, err) != 0)
 			goto fail;
 		if (p.m.hdr.type == KEEPER_MSG_END)
 			break;
@@ -419,10 +444,16 @@ kc_send_slot(uint32_t type, unsigned int slot, int fd)
 {
 	struct keeper_msg_slot	m;
 
+	struct pollfd		pfd = { .fd = kc.fd, .events = POLLOUT };
+	int			r;
+
 	memset(&m, 0, sizeof(m));
 	keeper_msg_init(&m.hdr, type);
 	m.slot = slot;
-	if (keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1) == 0)
+	r = keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1);
+	if (r == -1 && errno == EAGAIN && poll(&pfd, 1, KEEPER_SEND_WAIT_MS) == 1)
+		r = keeper_msg_send(kc.fd, &m, sizeof(m), &fd, fd == -1 ? 0 : 1);
+	if (r == 0)
 		return (0);
 	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 		kc_lost("the keeper closed its connection");

@@ -48,6 +48,8 @@ static struct {
 	unsigned int	 nheld;
 	bool		 waiting;	/* no daemon: the deadline runs */
 	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
+	bool		 paused;	/* out of descriptors: accept later */
+	struct timespec	 resume;	/* CLOCK_MONOTONIC */
 	int		 status;	/* exit status once done, else -1 */
 } k;
 
@@ -88,21 +90,47 @@ keeper_wait_start(unsigned int secs)
 	k.waiting = true;
 }
 
-/* Milliseconds until the deadline (0 if past), or -1 if none runs. */
+/* Milliseconds until when (CLOCK_MONOTONIC), 0 if past. */
 static int
-keeper_wait_ms(void)
+keeper_ms_until(const struct timespec *when)
 {
 	struct timespec	now;
 	long long	ms;
 
-	if (!k.waiting)
-		return (-1);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (k.deadline.tv_sec - now.tv_sec) * 1000LL +
-	    (k.deadline.tv_nsec - now.tv_nsec) / 1000000;
+	ms = (when->tv_sec - now.tv_sec) * 1000LL +
+	    (when->tv_nsec - now.tv_nsec) / 1000000;
 	if (ms < 0)
 		return (0);
 	return (ms > 1000000 ? 1000000 : (int)ms);
+}
+
+/* Milliseconds until the deadline (0 if past), or -1 if none runs. */
+static int
+keeper_wait_ms(void)
+{
+	return (k.waiting ? keeper_ms_until(&k.deadline) : -1);
+}
+
+/* Is the listening socket to be polled (not paused, or pause over)? */
+static bool
+keeper_listening(void)
+{
+	if (k.paused && keeper_ms_until(&k.resume) == 0)
+		k.paused = false;
+	return (!k.paused);
+}
+
+/* The poll timeout: the deadline's, or sooner if accepts are paused. */
+static int
+keeper_timeout(void)
+{
+	int	wait = keeper_wait_ms(), pause;
+
+	if (!k.paused)
+		return (wait);
+	pause = keeper_ms_until(&k.resume);
+	return (wait == -1 || pause < wait ? pause : wait);
 }
 
 /* Close every copy held. */
@@ -196,15 +224,13 @@ keeper_on_hello(const struct keeper_msg_hello *m)
 	k.hello = true;
 	log_info("keeper: daemon pid %d connected (%s), %u connections held",
 	    (int)k.daemon_pid, m->take ? "taking" : "fresh start", k.nheld);
-	if (!m->take && k.nheld > 0) {
-		log_info("keeper: a fresh daemon serves none of the %u "
-		    "connections left: closing them", k.nheld);
+	if (!m->take) {
+		if (k.nheld > 0)
+			log_info("keeper: a fresh daemon serves none of the %u "
+			    "connections left: closing them", k.nheld);
 		keeper_release_all();
 		keeper_memfd_clear();
-	} else if (!m->take)
-		keeper_memfd_clear();
-	if (!m->take)
-		keeper_pids_release();
+	}
 	return (keeper_welcome());
 }
 
@@ -361,7 +387,14 @@ keeper_accept(void)
 
 	fd = accept4(k.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE) {
+			/* The backlog stays readable: poll it again in a
+			 * second rather than spin on it. */
+			log_warn("keeper: accept, retrying in 1 s");
+			clock_gettime(CLOCK_MONOTONIC, &k.resume);
+			k.resume.tv_sec++;
+			k.paused = true;
+		} else if (errno != EAGAIN && errno != ECONNABORTED)
 			log_warn("keeper: accept");
 		return;
 	}
@@ -425,11 +458,12 @@ keeper_round(void)
 {
 	struct pollfd	pfd[3];
 	bool		drained = true;
-	int		n, timeout = keeper_wait_ms();
+	int		n, timeout = keeper_timeout();
 
 	pfd[0] = (struct pollfd){ .fd = k.sig_fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = k.daemon_fd, .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = k.listen_fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = keeper_listening() ? k.listen_fd : -1,
+	    .events = POLLIN };
 	if ((n = poll(pfd, 3, timeout)) == -1) {
 		if (errno != EINTR)
 			log_warn("keeper: poll");
@@ -451,8 +485,8 @@ keeper_round(void)
 		keeper_accept();
 }
 
-/* Allocate the table of held copies and the memfd. */
-static int
+/* Allocate the table of held copies and the memfd, before saying ready. */
+int
 keeper_setup(const struct keeper_conf *conf, int listen_fd, int sig_fd)
 {
 	unsigned int	i;
@@ -481,12 +515,11 @@ keeper_setup(const struct keeper_conf *conf, int listen_fd, int sig_fd)
  * period (at least KEEPER_FIRST_WAIT_MIN s).
  */
 int
-keeper_serve(const struct keeper_conf *conf, int listen_fd, int sig_fd)
+keeper_serve(void)
 {
-	bool	served = false;
+	const struct keeper_conf	*conf = k.conf;
+	bool				 served = false;
 
-	if (keeper_setup(conf, listen_fd, sig_fd) == -1)
-		return (KEEPER_EXIT_FAIL);
 	keeper_wait_start(conf->grace_secs > KEEPER_FIRST_WAIT_MIN ?
 	    conf->grace_secs : KEEPER_FIRST_WAIT_MIN);
 	while (k.status == -1) {

@@ -342,10 +342,15 @@ main(int argc, char **argv)
 	keeper_pids_raise_nofile();
 	if ((status = claim_socket(&conf, &lock_fd, &listen_fd)) != -1)
 		goto out;
-	log_info("keeper: pid %d listening on %s, %u slots, grace %u s",
-	    (int)getpid(), conf.sock_path, conf.nslots, conf.grace_secs);
-	report_ready(conf.ready_fd);
-	status = keeper_serve(&conf, listen_fd, sig_fd);
+	if (keeper_setup(&conf, listen_fd, sig_fd) == -1)
+		status = KEEPER_EXIT_FAIL;
+	else {
+		log_info("keeper: pid %d listening on %s, %u slots, grace %u s",
+		    (int)getpid(), conf.sock_path, conf.nslots, conf.grace_secs);
+		report_ready(conf.ready_fd);
+		conf.ready_fd = -1;
+		status = keeper_serve();
+	}
 	/* The socket goes first: once the pid file is gone, a new keeper
 	 * may take the lock and must find the path free. */
 	close(listen_fd);
@@ -356,7 +361,7 @@ main(int argc, char **argv)
 out:
 	if (sig_fd != -1)
 		close(sig_fd);
-	if (status != KEEPER_EXIT_OK && conf.ready_fd >= 0)
+	if (conf.ready_fd >= 0)
 		close(conf.ready_fd);	/* the spawner reads the end: not ready */
 	free(conf.sock_path);
 	free(conf.pid_path);

@@ -21,7 +21,8 @@ struct keeper_conf {
 };
 
 /* keeper_loop.c */
-int	keeper_serve(const struct keeper_conf *, int, int);
+int	keeper_setup(const struct keeper_conf *, int, int);
+int	keeper_serve(void);
 
 /* keeper_pids.c: the pidfds of the daemon's processes (keeper_wire.h) */
 struct keeper_pid_key;

@@ -228,7 +228,7 @@ keeper_msg_check(const struct keeper_packet *p, const char **why)
 	const union keeper_msg	*m = &p->m;
 
 	if (p->len < sizeof(struct keeper_hdr)) {
-		*why = "shorter than a header";
+		*why = "a length shorter than a header";
 		return (-1);
 	}
 	if (m->hdr.version != KEEPER_WIRE_VERSION) {
@@ -237,7 +237,7 @@ keeper_msg_check(const struct keeper_packet *p, const char **why)
 	}
 	if (m->hdr.type == KEEPER_MSG_FDS) {
 		if (!keeper_fds_check(p)) {
-			*why = "a bad FDS message";
+			*why = "a count or length FDS cannot have";
 			return (-1);
 		}
 	} else if (m->hdr.type == KEEPER_MSG_PIDS) {

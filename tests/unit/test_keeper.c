@@ -120,6 +120,7 @@ teardown(void)
 	keeper_detach();
 	if ((pid = keeper_pid()) > 0) {
 		kill(pid, SIGTERM);
+		kill(pid, SIGCONT);	/* a test may have stopped it */
 		reap(pid, 3000);
 	}
 	if (getenv("TEST_KEEPER_LOG") != NULL) {
@@ -402,6 +403,36 @@ raw_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 	    "send: %s", strerror(errno));
 }
 
+/* A HOLD carrying n copies of fd, more than any message may: the keeper
+ * sees its control data cut short (MSG_CTRUNC). */
+static void
+send_too_many_fds(int sock, int fd, int n)
+{
+	struct keeper_msg_slot	 m;
+	struct msghdr		 mh = { 0 };
+	struct iovec		 iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct cmsghdr		*c;
+	char			*buf;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	keeper_msg_init(&m.hdr, KEEPER_MSG_HOLD);
+	buf = calloc(1, CMSG_SPACE(n * sizeof(int)));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = buf;
+	mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	for (i = 0; i < n; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+	cr_assert_eq(sendmsg(sock, &mh, 0), (ssize_t)sizeof(m), "sendmsg: %s",
+	    strerror(errno));
+	free(buf);
+}
+
 /* Every kind of bad message, on a daemon connection after HELLO. */
 static void
 send_garbage(int fd)
@@ -433,6 +464,7 @@ send_garbage(int fd)
 	keeper_msg_init(&f.hdr, KEEPER_MSG_FDS);
 	f.n = 1000;
 	raw_send(fd, &f, sizeof(f), NULL, 0);			/* not ours */
+	send_too_many_fds(fd, sv[0], 100);			/* MSG_CTRUNC */
 	close(sv[0]);
 	/* The copies the keeper refused must not keep the pair open. */
 	cr_assert(sees_eof(sv[1], 2000), "a refused descriptor was kept");
@@ -881,4 +913,77 @@ Test(keeper, pidfds_held_through_a_crash, .init = setup, .fini = teardown,
 	kill(c[2], SIGKILL);
 	waitpid(c[1], NULL, 0);
 	waitpid(c[2], NULL, 0);
+
+/* Count what keeper_take hands back, checking it is the one socket. */
+static void
+count_cb(void *arg, unsigned int slot, int fd)
+{
+	struct stat	 sb;
+	unsigned int	*n = arg;
+
+	(void)slot;
+	cr_assert_eq(fstat(fd, &sb), 0);
+	cr_assert(S_ISSOCK(sb.st_mode));
+	close(fd);
+	(*n)++;
+}
+
+Test(keeper, hold_burst, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct keeper_opts	 o = opts(4096, 60);
+	unsigned int		 n = 0;
+	int			 sv[2], i, slot, failed = 0;
+	char			*err = NULL;
+	pid_t			 pid;
+
+	start(4096, 60, false);
+	pid = keeper_pid();
+	pair(sv);
+	/* A loop iteration that accepts thousands of connections while the
+	 * keeper is not scheduled: no HOLD may be lost. */
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	for (i = 0; i < 3000; i++) {
+		cr_assert_geq(slot = keeper_slot_alloc(), 0);
+		if (keeper_hold(slot, sv[0]) == -1)
+			failed++;
+	}
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	cr_assert_eq(failed, 0, "%d of 3000 HOLDs not sent", failed);
+	keeper_detach();
+	cr_assert_eq(keeper_start(&o, true, &err), 0, "%s", err);
+	cr_assert_eq(keeper_take(count_cb, &n, &err), 0, "%s", err);
+	cr_assert_eq(n, 3000);
+	close(sv[0]);
+}
+
+Test(keeper, hung_keeper_is_a_clear_error, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct keeper_opts	 o = opts(8, 60);
+	struct timespec		 t0, t1;
+	char			*err = NULL;
+	int			 sv[2], slot;
+	pid_t			 pid;
+
+	start(8, 60, false);
+	pid = keeper_pid();
+	pair(sv);
+	slot = keeper_slot_alloc();
+	cr_assert_eq(keeper_hold(slot, sv[0]), 0);
+	keeper_detach();
+	close(sv[0]);
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(keeper_start(&o, true, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	cr_assert(err != NULL && strstr(err, "did not answer") != NULL,
+	    "%s", err ? err : "(null)");
+	/* One bounded wait, not one per retry. */
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 8, "keeper_start took %lds",
+	    (long)(t1.tv_sec - t0.tv_sec));
+	free(err);
+	cr_assert_not(keeper_active());
+	cr_assert_not(sees_eof(sv[1], 100), "the held copy was lost");
 }
