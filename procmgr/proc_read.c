@@ -173,14 +173,19 @@ proc_read_parent(pid_t pid, pid_t *ppid, char *state)
 	return (0);
 }
 
-/* Is pid one of the daemon's own helpers (the netns helper), no sandbox? */
+/*
+ * Is pid one of the daemon's own helpers, no sandbox: the netns helper,
+ * or sandboxd-keeper (spawned by the daemon, so its child until the
+ * daemon dies)?
+ */
 bool
 proc_is_daemon_helper(pid_t pid)
 {
 	char	comm[64];
 
 	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
-	    strcmp(comm, NETNS_WORKER_NAME) == 0);
+	    (strcmp(comm, NETNS_WORKER_NAME) == 0 ||
+	    strcmp(comm, KEEPER_PROGRAM_NAME) == 0));
 }
 
 /* The command name of pid (/proc/<pid>/comm, no newline); -1 if gone. */

@@ -13,14 +13,14 @@
  * steady state the loop's registrations never change.
  *
  * A frame's header is judged before room is made for its payload, so a
- * peer cannot make the daemon allocate what it declares.
- *
- * With a keeper (keep.c) each connection has a slot in shared memory;
- * a read marks it dirty until what was read is cut into frames, a
- * queued answer until it is all written, so that a daemon restarted
- * after a crash knows whether the connection stands at a frame boundary.  Every way a
+ * peer cannot make the daemon allocate what it declares.  Every way a
  * connection ends goes through conn_close(); the memory is freed after the
  * loop iteration, never under a running callback.
+ *
+ * With a keeper (keep.c) each connection has a slot in shared memory: a
+ * read marks it dirty until what was read is cut into frames, a queued
+ * answer until it is all written, so that a daemon restarted after a
+ * crash knows whether the connection stands at a frame boundary.
  */
 #include <sys/socket.h>
 
@@ -735,8 +735,8 @@ conn_fill(struct conn *c)
 }
 
 /*
- * Whether c holds nothing of a frame: then its slot may say so again (a
- * crash from here on leaves it resumable).
+ * Once c holds nothing of a frame, its slot says so again: a crash from
+ * here on leaves it resumable.
  */
 static void
 conn_input_settled(struct conn *c)

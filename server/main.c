@@ -411,7 +411,7 @@ static int
 serve(void)
 {
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_usr2;
-	char		*cause = NULL, *pause;
+	char		*cause = NULL, *pause, *keeper;
 	int		 status;
 
 	raise_fd_limit();
@@ -438,9 +438,9 @@ serve(void)
 	pause = find_program(cfg->pause_path, "sandboxd-pause");
 	runtime_set_pause_path(pause);
 	free(pause);
-	pause = find_program(cfg->keeper_path, "sandboxd-keeper");
+	keeper = find_program(cfg->keeper_path, "sandboxd-keeper");
 	free(cfg->keeper_path);
-	cfg->keeper_path = pause;
+	cfg->keeper_path = keeper;
 	apply_test_hooks();
 	handlers_configure(cfg->state_dir, cfg->run_dir, cfg->default_runtime,
 	    cfg->max_sandboxes_per_namespace);

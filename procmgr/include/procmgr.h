@@ -197,6 +197,7 @@ int		 netns_remove(const char *, char **);
  * netns_worker_idle says whether anything is.
  */
 #define NETNS_WORKER_NAME	"sandboxd-netns"	/* the helper's comm */
+#define KEEPER_PROGRAM_NAME	"sandboxd-keeper"	/* the keeper's comm */
 struct netns_req;
 typedef void (*netns_done_cb)(const char *, const char *, void *);
 int		 netns_worker_start(char **);

@@ -274,7 +274,8 @@ daemon_helpers(pid_t *pids, int max)
 	    (int)itest_d.pid, (int)itest_d.pid);
 	cr_assert_not_null(f = fopen(path, "re"), "%s", path);
 	while (n < max && fscanf(f, "%d", &pid) == 1) {
-		if (proc_is_daemon_helper(pid))
+		/* The keeper is a helper too, but not the one meant here. */
+		if (proc_is_daemon_helper(pid) && !itest_is_keeper(pid))
 			pids[n++] = pid;
 	}
 	fclose(f);

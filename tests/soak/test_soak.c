@@ -116,10 +116,17 @@ problem(const char *fmt, ...)
 {
 	va_list	ap;
 
+	struct timespec	ts;
+	struct tm	tm;
+
+	/* The wall-clock time, to find the moment in the daemon's log. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
 	pthread_mutex_lock(&soak.mu);
 	if (soak.problems++ < MAX_PROBLEMS) {
 		va_start(ap, fmt);
-		fputs("soak: PROBLEM: ", stderr);
+		fprintf(stderr, "soak: PROBLEM at %02d:%02d:%02d.%03ld: ",
+		    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		va_end(ap);
@@ -540,7 +547,7 @@ sandbox_pids(pid_t *pids, int max)
 		if (ppid != getpid() && (itest_d.pid == 0 ||
 		    ppid != itest_d.pid))
 			continue;
-		if (!proc_is_daemon_helper(pid) && !itest_is_keeper(pid))
+		if (!proc_is_daemon_helper(pid))
 			pids[n++] = pid;
 	}
 	closedir(dir);

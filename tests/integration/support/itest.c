@@ -453,7 +453,7 @@ itest_is_keeper(pid_t pid)
 	char	comm[64];
 
 	return (proc_read_comm(pid, comm, sizeof comm) == 0 &&
-	    strcmp(comm, "sandboxd-keeper") == 0);
+	    strcmp(comm, KEEPER_PROGRAM_NAME) == 0);
 }
 
 /*
@@ -479,8 +479,7 @@ children_of(pid_t parent, pid_t skip, bool zombies_only, pid_t *pids,
 			continue;
 		if (proc_read_parent(pid, &ppid, &state) == -1 || ppid != parent)
 			continue;
-		if ((zombies_only && state != 'Z') || proc_is_daemon_helper(pid) ||
-		    itest_is_keeper(pid))
+		if ((zombies_only && state != 'Z') || proc_is_daemon_helper(pid))
 			continue;
 		if (pids != NULL)
 			pids[n] = pid;
