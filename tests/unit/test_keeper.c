@@ -913,6 +913,7 @@ Test(keeper, pidfds_held_through_a_crash, .init = setup, .fini = teardown,
 	kill(c[2], SIGKILL);
 	waitpid(c[1], NULL, 0);
 	waitpid(c[2], NULL, 0);
+}
 
 /* Count what keeper_take hands back, checking it is the one socket. */
 static void
