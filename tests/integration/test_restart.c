@@ -233,6 +233,44 @@ Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
 	    "taken back"), "%s", itest_log_tail(&itest_d, 4096));
 }
 
+/*
+ * A SIGUSR2 re-execution keeps the keeper's pidfds (the new image holds
+ * what it starts from then on): a sandbox killed after a re-exec and a
+ * crash still reports its status.
+ */
+Test(restart, reexec_then_killed_while_down, .timeout = 90)
+{
+	struct sbc	*c;
+	pid_t		 pid;
+	uint32_t	 code;
+	int64_t		 end;
+	int		 wst;
+
+	c = itest_connect(&itest_d, NULL);
+	pid = run(c, "rx", RUNTIME_EXEC, SLEEP_SPEC);
+	sbc_close(c);
+	cr_assert_eq(kill(itest_d.pid, SIGUSR2), 0);
+	end = itest_now_ms() + 20000;
+	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
+		cr_assert_lt(itest_now_ms(), end, "no re-exec:\n%s",
+		    itest_log_tail(&itest_d, 4096));
+		usleep(20000);
+	}
+	c = itest_connect(&itest_d, NULL);
+	expect_status(c, "rx", "SANDBOX_READY", pid, false);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(waitpid(pid, &wst, 0), pid);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, NULL);
+	code = itest_ctrl_wait(c, "rx", NULL);
+	cr_assert_eq(code, 128 + SIGTERM, "status after a re-exec, a crash "
+	    "and a SIGTERM while down: %u", code);
+	sbc_close(c);
+}
+
 /* Without a keeper nothing held a pidfd at the reap: 255, unknown. */
 Test(restart, sandbox_killed_while_down_no_keeper, .timeout = 60)
 {
