@@ -45,6 +45,7 @@ struct instance {
 	bool			 adopted;	/* re-adopted after a restart */
 	bool			 shutting_down;
 	bool			 creating;	/* netns being made: no record yet */
+	bool			 swept;		/* shut down by the orphan sweep */
 	char			 id[];
 };
 
@@ -85,6 +86,9 @@ void		 inst_start_queued(struct instance *);
 
 /* orphans.c */
 void		 orphans_sweep(void);
+void		 orphans_note_gone(const struct instance *);
+bool		 orphans_swept(const char *, const char *, uint32_t *,
+		    gp_Timestamp *);
 
 /* answer.c */
 void		 inst_answer_create(struct instance *, const char *);

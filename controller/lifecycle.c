@@ -7,6 +7,8 @@
  * Start spawns the init process held until its pid is on disk; the exit
  * callback records the exit; Shutdown kills, removes the netns, the
  * bundle and the record.  A Start that fails leaves the instance created.
+ * Stop, Wait and Shutdown of a sandbox the orphan sweep removed answer as
+ * for one that exited (orphans.c says why).
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +37,7 @@ teardown_finish(struct instance *inst)
 	inst_answer_all(inst);
 	inst_bundle_remove(inst);
 	store_del(STORE_INSTANCE, inst->ns, inst->id);
+	orphans_note_gone(inst);
 	inst_remove(inst);
 }
 
@@ -350,6 +353,21 @@ stop_signal_after_commit(struct instance *inst, unsigned int timeout)
 }
 
 /*
+ * Whether id names no instance but one the orphan sweep shut down, which
+ * Stop, Wait and Shutdown answer as exited (see orphans.c); its exit
+ * through the pointers (each may be NULL).
+ */
+static bool
+swept_away(struct call *call, const char *id, uint32_t *status,
+    gp_Timestamp *exited_at)
+{
+	const char	*ns = call_namespace(call);
+
+	return (inst_find(ns, id) == NULL &&
+	    orphans_swept(ns, id, status, exited_at));
+}
+
+/*
  * Stop: SIGTERM, SIGKILL after timeout_secs (0: at once); answer at exit.
  * The new state is saved first and undone if the save fails; the signal
  * goes once the save is synced, so a failed commit has stopped nothing.
@@ -362,6 +380,8 @@ ctrl_stop(struct call *call, const char *id, uint32_t timeout_secs,
 	int64_t		 old_deadline;
 	uint8_t		 old_state;
 
+	if (swept_away(call, id, NULL, NULL))
+		return (HANDLER_DONE);		/* stopped for good */
 	if ((inst = inst_get_or_fail(call, id)) == NULL)
 		return (HANDLER_ERROR);
 	if (inst->state != SB_STATE_RUNNING && inst->state != SB_STATE_STOPPING)
@@ -392,6 +412,8 @@ ctrl_wait(struct call *call, const char *id, ctrl_answer_fn answer,
 {
 	struct instance	*inst;
 
+	if (swept_away(call, id, status, exited_at))
+		return (HANDLER_DONE);
 	if ((inst = inst_get_or_fail(call, id)) == NULL)
 		return (HANDLER_ERROR);
 	if (inst->state == SB_STATE_STOPPED) {
@@ -422,7 +444,8 @@ ctrl_shutdown(struct call *call, const char *id, ctrl_answer_fn answer)
 	if (!ctrl_check_id(call, id))
 		return (HANDLER_ERROR);
 	if ((inst = inst_find(call_namespace(call), id)) == NULL) {
-		if (store_exists(STORE_SANDBOX, call_namespace(call), id))
+		if (store_exists(STORE_SANDBOX, call_namespace(call), id) ||
+		    swept_away(call, id, NULL, NULL))
 			return (HANDLER_DONE);
 		return (call_fail(call, STATUS_NOT_FOUND, "sandbox \"%s\" not "
 		    "found in namespace \"%s\"", id, call_namespace(call)));

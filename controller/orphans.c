@@ -17,11 +17,23 @@
  *
  * Containers (task*.c) are swept the same way, by their own bundle:
  * containerd removes it after the task's Delete.
+ *
+ * A swept sandbox is remembered (its exit) once it is gone, for whoever
+ * still asks about it: CRI's StopPodSandbox sends the controller's Stop
+ * for any pod it holds as ready or unknown, and takes a NotFound as a
+ * failure that ends its teardown before the pod's netns is removed.  So
+ * Stop, Wait and Shutdown of a swept id are answered as for a sandbox
+ * that exited (lifecycle.c); every other method, and any id never swept,
+ * still gets NotFound.  Memory only, the newest ORPHANS_REMEMBERED; a new
+ * sandbox of the same id ends the memory of it.  (containerd 1.7 in shim
+ * mode drops a pod's shim when its connection closes, and then answers
+ * such a Stop NotFound itself, without asking sandboxd: see design.md.)
  */
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,8 +45,105 @@
 #include "xmalloc.h"
 
 #define ORPHANS_INTERVAL	30	/* seconds between sweeps */
+#define ORPHANS_REMEMBERED	1024	/* swept sandboxes remembered */
 
 static struct event	*orphans_timer;
+
+/* A sandbox the sweep shut down, as it ended. */
+struct swept {
+	RB_ENTRY(swept)		 entry;
+	TAILQ_ENTRY(swept)	 age;
+	char			*ns;
+	char			*id;
+	gp_Timestamp		 exited_at;
+	uint8_t			 exit_status;
+};
+RB_HEAD(swept_tree, swept);
+TAILQ_HEAD(swept_list, swept);
+
+static struct swept_tree	swept_tree = RB_INITIALIZER(&swept_tree);
+static struct swept_list	swept_age = TAILQ_HEAD_INITIALIZER(swept_age);
+static size_t			nswept;
+static int	swept_cmp(const struct swept *, const struct swept *);
+RB_PROTOTYPE(swept_tree, swept, entry, swept_cmp)
+
+/* Order swept sandboxes by namespace, then id. */
+static int
+swept_cmp(const struct swept *a, const struct swept *b)
+{
+	int	c;
+
+	if ((c = strcmp(a->ns, b->ns)) != 0)
+		return (c);
+	return (strcmp(a->id, b->id));
+}
+RB_GENERATE(swept_tree, swept, entry, swept_cmp)
+
+/* The swept sandbox ns/id, or NULL. */
+static struct swept *
+swept_find(const char *ns, const char *id)
+{
+	struct swept	key;
+
+	if (nswept == 0)
+		return (NULL);
+	key.ns = (char *)ns;
+	key.id = (char *)id;
+	return (RB_FIND(swept_tree, &swept_tree, &key));
+}
+
+/* Drop one remembered sandbox. */
+static void
+swept_free(struct swept *s)
+{
+	RB_REMOVE(swept_tree, &swept_tree, s);
+	TAILQ_REMOVE(&swept_age, s, age);
+	nswept--;
+	free(s->ns);
+	free(s->id);
+	free(s);
+}
+
+/* inst is gone: remember its end if the sweep removed it, else forget. */
+void
+orphans_note_gone(const struct instance *inst)
+{
+	struct swept	*s;
+
+	if ((s = swept_find(inst->ns, inst->id)) != NULL)
+		swept_free(s);
+	if (!inst->swept)
+		return;
+	if (nswept == ORPHANS_REMEMBERED)
+		swept_free(TAILQ_FIRST(&swept_age));
+	s = xcalloc(1, sizeof(*s));
+	s->ns = xstrdup(inst->ns);
+	s->id = xstrdup(inst->id);
+	s->exit_status = inst->exit_status;
+	s->exited_at = inst->exited_at;
+	RB_INSERT(swept_tree, &swept_tree, s);
+	TAILQ_INSERT_TAIL(&swept_age, s, age);
+	nswept++;
+}
+
+/*
+ * Whether ns/id is a sandbox the sweep removed; its exit status and time
+ * through the pointers (each may be NULL).
+ */
+bool
+orphans_swept(const char *ns, const char *id, uint32_t *status,
+    gp_Timestamp *exited_at)
+{
+	struct swept	*s;
+
+	if ((s = swept_find(ns, id)) == NULL)
+		return (false);
+	if (status != NULL)
+		*status = s->exit_status;
+	if (exited_at != NULL)
+		*exited_at = s->exited_at;
+	return (true);
+}
 
 /* Whether path is missing from a parent directory that exists. */
 static bool
@@ -63,6 +172,7 @@ orphans_check_cb(struct instance *inst, void *arg)
 	log_info("sandbox %s/%s: containerd's bundle %s is gone, so containerd "
 	    "has forgotten it: shutting it down", inst->ns, inst->id,
 	    inst->owner_bundle);
+	inst->swept = true;
 	inst_shutdown(inst);
 }
 
@@ -122,11 +232,13 @@ ctrl_watch_orphans(struct event_base *base)
 		fatalx("%s: cannot arm the orphan sweep", __func__);
 }
 
-/* Stop the periodic sweep (daemon exit). */
+/* Stop the periodic sweep and forget the swept sandboxes (daemon exit). */
 void
 ctrl_unwatch_orphans(void)
 {
 	if (orphans_timer != NULL)
 		event_free(orphans_timer);
 	orphans_timer = NULL;
+	while (!TAILQ_EMPTY(&swept_age))
+		swept_free(TAILQ_FIRST(&swept_age));
 }

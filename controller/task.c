@@ -7,7 +7,9 @@
  * published (both after the commit that holds the exit).  While a
  * container's init runs, its memory cgroup's OOM kills are watched and
  * each is published as TaskOOM; the last look at the init's exit comes
- * before its TaskExit is queued, so CRI has the reason first.
+ * before its TaskExit is queued, so CRI has the reason first.  The count
+ * told is kept in the container's record, so that a restarted daemon
+ * tells the kills it did not see.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,6 +114,7 @@ task_free(struct task *t)
 	free(t->sandbox_id);
 	free(t->bundle);
 	free(t->cgroup);
+	free(t->oom_dir);
 	free(t);
 }
 
@@ -367,12 +370,11 @@ task_pid_start_time(pid_t pid, uint64_t *start_time)
 	return (0);
 }
 
-/* kills more OOM kills were counted in the container's memory cgroup. */
+/* Publish kills more OOM kills of the container (TaskOOM each, capped). */
 static void
-task_oom_cb(void *arg, uint64_t kills)
+task_oom_tell(struct task *t, uint64_t kills)
 {
-	struct task	*t = arg;
-	uint64_t	 i;
+	uint64_t	i;
 
 	log_info("container %s/%s: %ju OOM kill%s in its cgroup", t->ns,
 	    t->id, (uintmax_t)kills, kills == 1 ? "" : "s");
@@ -381,9 +383,25 @@ task_oom_cb(void *arg, uint64_t kills)
 }
 
 /*
+ * The watch counted kills more OOM kills.  The count told is only
+ * noted: it reaches the record with the next change saved (the exit an
+ * OOM kill usually causes), not with a write of its own.
+ */
+static void
+task_oom_cb(void *arg, uint64_t kills)
+{
+	struct task	*t = arg;
+
+	t->oom_told = oomwatch_told(t->oom);
+	task_oom_tell(t, kills);
+}
+
+/*
  * Watch the OOM kills of the cgroup the init pid is in, from its Create
- * or its re-adoption on; kills counted before are taken as told.  A host
- * without a memory cgroup for it only loses the events.
+ * or its re-adoption on.  At Create, kills counted before are taken as
+ * told; at a re-adoption, those counted since the record's count are
+ * news, told by task_oom_recover.  A host without a memory cgroup for it
+ * only loses the events.
  */
 static void
 task_oom_watch(struct task *t, pid_t pid)
@@ -397,21 +415,53 @@ task_oom_watch(struct task *t, pid_t pid)
 		log_warnx("container %s/%s: OOM kills not watched: %s", t->ns,
 		    t->id, cause);
 		free(cause);
+		return;
 	}
+	if (t->oom_dir != NULL && strcmp(t->oom_dir, oomwatch_dir(t->oom)) == 0)
+		oomwatch_since(t->oom, t->oom_told);
+	else {
+		free(t->oom_dir);
+		t->oom_dir = xstrdup(oomwatch_dir(t->oom));
+	}
+	t->oom_told = oomwatch_told(t->oom);
 }
 
-/*
- * The init exited: a last look for kills the watch has not told (the
- * exit may come first), queued before the exit's TaskExit; then stop.
- */
+/* The init exited (its last kills told already): stop watching. */
 static void
 task_oom_unwatch(struct task *t)
 {
-	if (t->oom == NULL)
-		return;
-	oomwatch_check(t->oom);
 	oomwatch_remove(t->oom);
 	t->oom = NULL;
+}
+
+/*
+ * Recovery of a container whose init ran when its record was written:
+ * the kills its cgroup counted since the record's count (while sandboxd
+ * was down, or between the two images of a re-execution) are told now,
+ * before any TaskExit of the container.  The cgroup outlives the init
+ * until runc delete, so an init that exited meanwhile is read too.
+ * Returns whether there were any: the record must then be saved, or the
+ * next restart would tell them again.
+ */
+bool
+task_oom_recover(struct task *t)
+{
+	uint64_t	 told = t->oom_told, count;
+	char		*cause = NULL;
+
+	if (t->oom_dir == NULL)
+		return (false);
+	if (t->oom != NULL)
+		oomwatch_check(t->oom);
+	else if (oomwatch_count(t->oom_dir, &count, &cause) == -1) {
+		log_debug("container %s/%s: OOM kills while sandboxd was down "
+		    "unknown: %s", t->ns, t->id, cause);
+		free(cause);
+	} else if (count > t->oom_told) {
+		t->oom_told = count;
+		task_oom_tell(t, count - told);
+	}
+	return (t->oom_told != told);
 }
 
 /*
@@ -549,6 +599,13 @@ task_proc_exit_cb(struct proc *p, int status, const struct timespec *at,
 	ts_from_timespec(&tp->exited_at, at);
 	log_info("%s: pid %u exited with status %d", task_name(tp), tp->pid,
 	    status);
+	/*
+	 * Kills the watch has not told yet (the exit may come before the
+	 * kernel's notice): TaskOOM is queued before this TaskExit, and the
+	 * count rides in the exit's record.
+	 */
+	if (tp->task->oom != NULL)
+		oomwatch_check(tp->task->oom);
 	task_save(tp->task);
 	if (tp->exec_id == NULL) {
 		task_oom_unwatch(tp->task);

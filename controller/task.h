@@ -81,6 +81,8 @@ struct task {
 	char			*bundle;
 	char			*cgroup;	/* cgroup v2 dir of the init, or NULL */
 	struct oomwatch		*oom;		/* its OOM kills, while the init runs */
+	char			*oom_dir;	/* the init's memory cgroup, or NULL */
+	uint64_t		 oom_told;	/* its oom_kill count, last told */
 	gp_Timestamp		 created_at;
 	struct tproc		 init;
 	struct tproc_list	 execs;
@@ -123,6 +125,7 @@ void		 task_proc_exit_cb(struct proc *, int, const struct timespec *,
 		    void *);
 void		 task_answer_exit(struct tproc *);
 void		 task_exit_recorded(struct tproc *);
+bool		 task_oom_recover(struct task *);
 int		 task_pid_start_time(pid_t, uint64_t *);
 char		*task_cgroup_dir(pid_t);
 bool		 task_refuse_busy(struct call *, const struct tproc *);

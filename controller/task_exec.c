@@ -3,6 +3,12 @@
  * records the process (its spec, the OCI process JSON runc exec reads,
  * and its stdio); Start runs it with runc exec; its exit comes like the
  * init's; Delete forgets it.  Exec ids are unique within a container.
+ *
+ * The spec is in the container's LevelDB record from the Exec's answer
+ * until Start succeeds, so an exec acknowledged before a crash or a
+ * re-execution can still be started after it.  The record is rewritten
+ * whole at every change of the container, so what it may hold in specs
+ * is bounded (TASK_EXEC_SPECS_MAX).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,9 @@
 #include "task.h"
 #include "validate.h"
 #include "xmalloc.h"
+
+/* Bytes of process specs one container may keep for execs not started. */
+#define TASK_EXEC_SPECS_MAX	(8u << 20)
 
 /* Unlink an exec from its container and free it. */
 void
@@ -33,12 +42,26 @@ exec_path(const char *s)
 	return (s != NULL && *s != '\0' ? xstrdup(s) : NULL);
 }
 
+/* What t's execs not started yet hold in specs. */
+static size_t
+exec_specs_held(const struct task *t)
+{
+	const struct tproc	*tp;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(tp, &t->execs, entry)
+		if (tp->spec != NULL)
+			n += tp->speclen;
+	return (n);
+}
+
 /* Check an Exec: container, id, spec. */
 static struct task *
 exec_check(struct call *call, const ctv_ExecProcessRequest *req)
 {
 	struct task	*t;
 	char		*cause = NULL;
+	size_t		 held;
 
 	if ((t = task_find(call_namespace(call), req->id)) == NULL) {
 		call_fail(call, STATUS_NOT_FOUND, "container \"%s\" not "
@@ -66,10 +89,22 @@ exec_check(struct call *call, const ctv_ExecProcessRequest *req)
 		    "exec \"%s\" has no process spec", req->id, req->exec_id);
 		return (NULL);
 	}
+	held = exec_specs_held(t);
+	if (req->spec.value.len > TASK_EXEC_SPECS_MAX - held) {
+		call_fail(call, STATUS_RESOURCE_EXHAUSTED, "container \"%s\": "
+		    "exec \"%s\": its spec (%zu bytes) and those of the execs "
+		    "not started yet (%zu) exceed %u bytes; start or delete "
+		    "some first", req->id, req->exec_id, req->spec.value.len,
+		    held, TASK_EXEC_SPECS_MAX);
+		return (NULL);
+	}
 	return (t);
 }
 
-/* Exec: record a new process of a container; Start runs it. */
+/*
+ * Exec: record a new process of a container, its spec in the record too
+ * (the answer leaves after the commit); Start runs it.
+ */
 enum handler_result
 ctrl_task_exec(struct call *call, const ctv_ExecProcessRequest *req)
 {
@@ -151,7 +186,8 @@ task_exec_start(struct call *call, struct tproc *tp, ctrl_answer_fn answer)
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "%s: "
 		    "cannot start a process that is %s", task_name(tp),
 		    tp->spec == NULL && tp->state == TASK_CREATED ?
-		    "without a spec (lost in a restart)" : task_state_name(tp)));
+		    "without a spec (recorded by a sandboxd that did not keep "
+		    "it)" : task_state_name(tp)));
 	if (tp->task->init.state != TASK_RUNNING)
 		return (call_fail(call, STATUS_FAILED_PRECONDITION, "%s: the "
 		    "container is %s", task_name(tp),

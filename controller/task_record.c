@@ -9,7 +9,11 @@
  * it is stopped with status TASK_STATUS_LOST and exit_lost set (logged,
  * and State and TaskExit say so), never a status made up.  A container
  * whose runc create never finished is removed: containerd never heard of
- * its pid.
+ * its pid.  OOM kills its cgroup counted meanwhile are told too (the
+ * record keeps the count last told).  An exec created but not started
+ * keeps its process spec in the record until its Start, so it can be
+ * started after a restart or a re-execution (the new image reads these
+ * records too).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +43,11 @@ record_proc(sv_TaskProcess *r, const struct tproc *tp)
 	r->stderr = tp->stderr_path;
 	r->terminal = tp->terminal;
 	r->exit_lost = tp->exit_lost;
+	/* An exec not started yet: what Start needs, should we restart first. */
+	if (tp->spec != NULL) {
+		r->spec.data = tp->spec;
+		r->spec.len = tp->speclen;
+	}
 }
 
 /* Queue t's record into the iteration's batch. */
@@ -65,6 +74,8 @@ task_save(struct task *t)
 	TAILQ_FOREACH(tp, &t->execs, entry)
 		record_proc(&rec.execs[n++], tp);
 	rec.execs_count = (pb_size_t)n;
+	rec.oom_cgroup = t->oom_dir;
+	rec.oom_told = t->oom_told;
 	if (!msg_encode(sv_Task_fields, &rec, &buf, &len, &cause)) {
 		/* Only an oversized record gets here: keep the old one. */
 		log_warnx("container %s/%s: cannot save: %s", t->ns, t->id,
@@ -143,6 +154,11 @@ restore_proc(struct tproc *tp, const sv_TaskProcess *r)
 	tp->stderr_path = rec_str(r->stderr);
 	tp->terminal = r->terminal;
 	tp->exit_lost = r->exit_lost;
+	/* Copied: the view points into the stored value, freed after. */
+	if (r->spec.len > 0) {
+		tp->spec = xmemdup(r->spec.data, r->spec.len);
+		tp->speclen = r->spec.len;
+	}
 	/* An exit recorded before the restart was told then, or is now. */
 	tp->reported = tp->state == TASK_STOPPED;
 }
@@ -350,6 +366,8 @@ recover_task(const char *ns, const char *id, const sv_Task *rec)
 		t->bundle = xstrdup("/nonexistent");
 	t->rootfs_mounted = rec->rootfs_mounted;
 	t->created_at = rec->created_at;
+	t->oom_dir = rec_str(rec->oom_cgroup);
+	t->oom_told = rec->oom_told;
 	restore_proc(&t->init, &rec->init);
 	free(t->init.exec_id);
 	t->init.exec_id = NULL;
@@ -365,6 +383,17 @@ recover_task(const char *ns, const char *id, const sv_Task *rec)
 	return (t);
 }
 
+/*
+ * Tell an exit not told yet; a re-adopted process, which runs on, has
+ * none (the record may be saved for another process, or for OOM kills).
+ */
+static void
+recover_tell_exit(struct tproc *tp)
+{
+	if (tp->state == TASK_STOPPED && !tp->reported)
+		task_answer_exit(tp);
+}
+
 /* Re-adopt what runs of one container; tell exits missed meanwhile. */
 static void
 recover_one(const char *ns, const char *id, void *buf, size_t len)
@@ -372,7 +401,7 @@ recover_one(const char *ns, const char *id, void *buf, size_t len)
 	sv_Task		 rec = { 0 };
 	struct task	*t;
 	struct tproc	*tp;
-	bool		 changed;
+	bool		 changed, ran;
 	char		*cause = NULL;
 
 	if (!msg_decode(sv_Task_fields, &rec, buf, len, &cause)) {
@@ -387,17 +416,19 @@ recover_one(const char *ns, const char *id, void *buf, size_t len)
 		recover_unfinished(t);
 		return;
 	}
+	ran = t->init.state != TASK_STOPPED && t->init.pid != 0;
 	changed = recover_proc(&t->init);
+	/* OOM kills while sandboxd was away: told before any TaskExit. */
+	if (ran)
+		changed |= task_oom_recover(t);
 	TAILQ_FOREACH(tp, &t->execs, entry)
 		changed |= recover_proc(tp);
 	if (!changed)
 		return;
 	task_save(t);
-	if (!t->init.reported)
-		task_answer_exit(&t->init);
+	recover_tell_exit(&t->init);
 	TAILQ_FOREACH(tp, &t->execs, entry)
-		if (!tp->reported)
-			task_answer_exit(tp);
+		recover_tell_exit(tp);
 }
 
 /* Start-up: take back every recorded container. */

@@ -491,6 +491,46 @@ oomwatch_check(struct oomwatch *w)
 		oom_tell(w, count);
 }
 
+/* Take told, if below the count now, as the count last told. */
+void
+oomwatch_since(struct oomwatch *w, uint64_t told)
+{
+	if (w->counted && told < w->told)
+		w->told = told;
+}
+
+/* The count when last told. */
+uint64_t
+oomwatch_told(const struct oomwatch *w)
+{
+	return (w->told);
+}
+
+/* Read dir's count once, with no watch. */
+int
+oomwatch_count(const char *dir, uint64_t *count, char **err)
+{
+	int	version;
+
+	errno = 0;
+	if ((version = oom_version(dir)) == 0) {
+		xasprintf(err, "%s: %s", dir, errno != 0 ? strerror(errno) :
+		    "not a cgroup directory");
+		return (-1);
+	}
+	if (!oom_read_count(dir, version, count)) {
+		xasprintf(err, "%s/%s: %s", dir, oom_file(version),
+		    strerror(errno));
+		return (-1);
+	}
+	if (*count == OOM_COUNT_UNKNOWN) {
+		xasprintf(err, "%s/%s: the kernel does not count OOM kills",
+		    dir, oom_file(version));
+		return (-1);
+	}
+	return (0);
+}
+
 /* Stop watching (NULL: nothing to do). */
 void
 oomwatch_remove(struct oomwatch *w)

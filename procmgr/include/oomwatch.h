@@ -39,6 +39,20 @@ struct oomwatch	*oomwatch_add_pid(struct event_base *, pid_t, oomwatch_fn,
  * may come before the notice of the kill that caused it).
  */
 void		 oomwatch_check(struct oomwatch *);
+/*
+ * A restarted daemon's watch: kills counted after the count told (from
+ * its record) are still news, told at the next check.  A count above the
+ * kernel's is another cgroup's (the counter restarted): ignored.
+ */
+void		 oomwatch_since(struct oomwatch *, uint64_t told);
+/* The kernel's count when the watch last told (0 if it does not count). */
+uint64_t	 oomwatch_told(const struct oomwatch *);
+/*
+ * The kernel's OOM kill count of the memory cgroup dir now, unwatched;
+ * -1 with *err (malloc'd) if dir is gone or no memory cgroup, or if the
+ * kernel does not count kills there.
+ */
+int		 oomwatch_count(const char *dir, uint64_t *count, char **err);
 /* Stop watching and free (NULL: nothing); a kill not told yet is not told. */
 void		 oomwatch_remove(struct oomwatch *);
 /* The watched directory, and 1 or 2 for its cgroup version. */

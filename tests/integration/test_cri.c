@@ -407,6 +407,94 @@ Test(cri, forgotten_sandbox_is_shut_down_at_start, .timeout = 60)
 	sbc_close(c);
 }
 
+/* Poll the operator's list until it holds n instances (10 s at most). */
+static size_t
+wait_instances(struct sbc *c, size_t want)
+{
+	struct sbc_instance	*v;
+	struct sbc_error	 err = {0};
+	size_t			 n;
+	int64_t			 deadline = itest_now_ms() + 10000;
+
+	for (;;) {
+		itest_expect(sbc_admin_list_instances(c, &v, &n, &err), 0, &err,
+		    "ListInstances");
+		sbc_instance_list_free(v, n);
+		if (n == want || itest_now_ms() > deadline)
+			return (n);
+		usleep(50 * 1000);
+	}
+}
+
+/*
+ * A pod the sweep removed (containerd forgot it while sandboxd was down)
+ * is one that exited for Stop, Wait and Shutdown: CRI's StopPodSandbox
+ * after a crash sends StopSandbox for it and gives up its teardown,
+ * leaving its netns, on a NotFound.  Ids never seen stay NotFound, and so
+ * does everything else asked of the swept one; a new pod of the same id
+ * ends the memory of the old.
+ */
+Test(cri, swept_sandbox_answers_as_exited, .timeout = 60)
+{
+	struct pod		 p = { .network = rv_NamespaceMode_POD };
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	struct sbc_status	 st;
+	struct timespec		 at = {0};
+	char			 bundle[PATH_MAX];
+	uint32_t		 status = 0;
+	pid_t			 pid;
+
+	ITEST_NEEDS_ROOT("pods make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	pid = cri_run(c, "swept", &p);
+	sbc_close(c);
+	itest_daemon_kill9(&itest_d);
+	snprintf(bundle, sizeof bundle, "%s/bundle-swept", itest_d.dir);
+	cr_assert_eq(rmdir(bundle), 0);
+	itest_daemon_restart(&itest_d);
+	cr_assert(itest_wait_dead(pid, 10000), "the forgotten pod still runs");
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(wait_instances(c, 0), 0, "the swept pod is still listed");
+
+	itest_expect(sbc_shim_stop(c, "swept", 0, &err), 0, &err,
+	    "StopSandbox of the swept pod (CRI's StopPodSandbox)");
+	itest_expect(sbc_ctrl_stop(c, "swept", 0, &err), 0, &err,
+	    "Controller.Stop of the swept pod");
+	itest_expect(sbc_shim_wait(c, "swept", &status, &at, &err), 0, &err,
+	    "WaitSandbox of the swept pod");
+	cr_assert_eq(status, 255, "re-adopted, then killed by the sweep: its "
+	    "status is not the daemon's to read");
+	cr_assert_gt(at.tv_sec, 0, "with the time it ended");
+	itest_expect(sbc_shim_shutdown(c, "swept", &err), 0, &err,
+	    "ShutdownSandbox of the swept pod");
+	cr_assert_eq(sbc_shim_status(c, "swept", false, &st, &err),
+	    STATUS_NOT_FOUND, "Status: no such instance");
+	sbc_error_clear(&err);
+	cr_assert_eq(sbc_shim_ping(c, "swept", &err), STATUS_NOT_FOUND);
+	sbc_error_clear(&err);
+	cr_assert_eq(sbc_shim_stop(c, "never", 0, &err), STATUS_NOT_FOUND,
+	    "an id never seen is still NotFound");
+	sbc_error_clear(&err);
+	cr_assert_eq(sbc_shim_wait(c, "never", &status, &at, &err),
+	    STATUS_NOT_FOUND);
+	sbc_error_clear(&err);
+	cr_assert_eq(sbc_shim_shutdown(c, "never", &err), STATUS_NOT_FOUND);
+	sbc_error_clear(&err);
+	cr_assert_eq(sbc_shim_stop(c, "swept", 0, &err), 0,
+	    "asked twice: the same answer");
+
+	/* The id again, for a pod shut down the ordinary way. */
+	pid = cri_run(c, "swept", &p);
+	itest_expect(sbc_shim_shutdown(c, "swept", &err), 0, &err,
+	    "ShutdownSandbox of the new pod");
+	cr_assert(itest_wait_dead(pid, 10000));
+	cr_assert_eq(sbc_shim_stop(c, "swept", 0, &err), STATUS_NOT_FOUND,
+	    "after a client's Shutdown, Stop is NotFound as the spec says");
+	sbc_error_clear(&err);
+	sbc_close(c);
+}
+
 /* ---- the launcher ---------------------------------------------------- */
 
 /* What a launcher run printed and how it ended. */

@@ -7,11 +7,16 @@
  * them), the records across a daemon restart, and the error paths, where
  * nothing may be left behind.  Real runc and containerd: tests/containerd/.
  */
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +25,18 @@
 
 #include <criterion/criterion.h>
 
+#include <linux/magic.h>
+
+#include "cgstats.h"
+#include "containerd/events/task.pb.h"
+#include "containerd/services/events/ttrpc/v1/events.pb.h"
 #include "containerd/task/v2/shim.pb.h"
+#include "frame.h"
 #include "itest.h"
 #include "pbutil.h"
 #include "protocol.h"
+#include "sandboxd/v1/admin.pb.h"
+#include "ttrpc.pb.h"
 
 #define TASK_SERVICE	"containerd.task.v2.Task"
 
@@ -32,7 +45,8 @@
  * file), then runs <bundle>/fake-cmd with sh; the pid goes to --pid-file.
  * exec runs the process JSON's args at once.  kill, delete, update, pause
  * and resume act on the recorded pid.  <bundle>/fake-fail makes the next
- * create fail with its contents as runc's error.  Every call is appended
+ * create fail with its contents as runc's error; <bundle>/fake-cgroup
+ * names a cgroup directory create moves the container into.  Every call is appended
  * to $dir/runc.log as one line.
  */
 static const char fake_runc[] =
@@ -95,6 +109,9 @@ static const char fake_runc[] =
 "    except OSError:\n"
 "        sh = 'exec sleep 1000'\n"
 "    pid = spawn(['/bin/sh', '-c', sh], os.path.join(state, cid + '.started'))\n"
+"    cg = os.path.join(bundle, 'fake-cgroup')\n"
+"    if os.path.exists(cg):\n"
+"        open(os.path.join(open(cg).read().strip(), 'cgroup.procs'), 'w').write(str(pid))\n"
 "    open(os.path.join(state, cid), 'w').write(str(pid))\n"
 "    open(opts['--pid-file'], 'w').write(str(pid))\n"
 "elif cmd == 'start':\n"
@@ -310,17 +327,16 @@ task_kill(struct sbc *c, const char *id, const char *exec_id, uint32_t sig,
 	    NULL, NULL, NULL, err));
 }
 
-/* Exec with a process spec running argv (a JSON array). */
+/* Exec with the process spec JSON spec, stdout to out (NULL: none). */
 static int
-task_exec(struct sbc *c, const char *id, const char *exec_id,
-    const char *args_json, struct sbc_error *err)
+task_exec_spec(struct sbc *c, const char *id, const char *exec_id,
+    const char *spec, const char *out, struct sbc_error *err)
 {
 	ctv_ExecProcessRequest	req = {0};
-	char			spec[512];
 
 	snprintf(req.id, sizeof req.id, "%s", id);
 	snprintf(req.exec_id, sizeof req.exec_id, "%s", exec_id);
-	snprintf(spec, sizeof spec, "{\"args\":%s,\"cwd\":\"/\"}", args_json);
+	req.stdout = (char *)out;
 	req.has_spec = true;
 	req.spec.type_url = (char *)"types.containerd.io/opencontainers/"
 	    "runtime-spec/1/Process";
@@ -328,6 +344,37 @@ task_exec(struct sbc *c, const char *id, const char *exec_id,
 	req.spec.value.len = strlen(spec);
 	return (sbc_call(c, TASK_SERVICE, "Exec", ctv_ExecProcessRequest_fields,
 	    &req, NULL, NULL, NULL, err));
+}
+
+/*
+ * Exec running argv (a JSON array), stdout to out, its spec padded with
+ * an environment variable of pad bytes (to pass nanopb's 64 KiB arrays).
+ */
+static int
+task_exec_out(struct sbc *c, const char *id, const char *exec_id,
+    const char *args_json, const char *out, size_t pad,
+    struct sbc_error *err)
+{
+	char	*spec, *fill;
+	int	 code;
+
+	cr_assert_not_null(fill = malloc(pad + 1));
+	memset(fill, 'x', pad);
+	fill[pad] = '\0';
+	cr_assert_gt(asprintf(&spec, "{\"args\":%s,\"cwd\":\"/\","
+	    "\"env\":[\"PAD=%s\"]}", args_json, fill), 0);
+	code = task_exec_spec(c, id, exec_id, spec, out, err);
+	free(spec);
+	free(fill);
+	return (code);
+}
+
+/* Exec with a process spec running argv (a JSON array), no stdio. */
+static int
+task_exec(struct sbc *c, const char *id, const char *exec_id,
+    const char *args_json, struct sbc_error *err)
+{
+	return (task_exec_out(c, id, exec_id, args_json, NULL, 0, err));
 }
 
 /* The contents of a small file ("" if missing), static. */
@@ -634,6 +681,244 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	sbc_close(c);
 }
 
+/* SIGUSR2 the daemon and wait until its new image has taken over. */
+static void
+task_reexec(void)
+{
+	int64_t	t0;
+
+	cr_assert_eq(kill(itest_d.pid, SIGUSR2), 0);
+	t0 = itest_now_ms();
+	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
+		cr_assert_lt(itest_now_ms() - t0, 20000, "no re-exec in 20 s");
+		usleep(20000);
+	}
+}
+
+/* State of a process: its stdout path must be want, terminal off. */
+static void
+task_expect_stdout(struct sbc *c, const char *id, const char *exec_id,
+    const char *want)
+{
+	ctv_StateResponse	resp = {0};
+	struct sbc_reply	reply = {0};
+	struct sbc_error	err = {0};
+
+	itest_expect(task_idcall(c, "State", id, exec_id,
+	    ctv_StateResponse_fields, &resp, &reply, &err), 0, &err, "State");
+	cr_assert_str_eq(resp.stdout != NULL ? resp.stdout : "", want,
+	    "%s: the stdout path is kept", exec_id);
+	cr_assert_not(resp.terminal);
+	sbc_reply_free(&reply);
+}
+
+/* A running container of a new sandbox, for the exec tests; its pid. */
+static uint32_t
+task_running(struct sbc *c, const char *pod, const char *id)
+{
+	struct sbc_error	err = {0};
+	char			bundle[PATH_MAX];
+	uint32_t		pid;
+
+	task_sandbox(c, pod);
+	task_bundle(id, pod, "exec sleep 1000", bundle, sizeof bundle);
+	itest_expect(task_create(c, id, bundle, NULL, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, id, NULL);
+	return (pid);
+}
+
+/*
+ * Execs acknowledged but not started when the daemon is killed: after the
+ * restart each can be started (its spec and stdio were recorded), killed,
+ * waited for, or deleted unstarted; a deleted one is gone from the record
+ * (not back after another restart).
+ */
+Test(task, exec_not_started_survives_kill9, .timeout = 90)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	char			 out[PATH_MAX];
+	uint32_t		 pid, epid, rpid, st;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	pid = task_running(c, "pod8", "c8");
+	snprintf(out, sizeof out, "%s/e1.out", itest_d.dir);
+	fclose(fopen(out, "w"));
+	itest_expect(task_exec_out(c, "c8", "e1", "[\"/bin/sh\",\"-c\","
+	    "\"echo from e1; exit 5\"]", out, 200 << 10, &err), 0, &err,
+	    "Exec e1, a 200 KiB spec");
+	itest_expect(task_exec(c, "c8", "e2", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec e2");
+	itest_expect(task_exec(c, "c8", "e3", "[\"true\"]", &err), 0, &err,
+	    "Exec e3");
+	itest_expect(task_exec(c, "c8", "r1", "[\"sleep\",\"1000\"]", &err),
+	    0, &err, "Exec r1");
+	rpid = task_start(c, "c8", "r1");	/* running at the crash */
+	itest_track((pid_t)rpid);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);	/* the Execs were answered: durable */
+	itest_reap_orphans(&itest_d);
+	itest_daemon_restart(&itest_d);
+
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_state(c, "c8", NULL, NULL, NULL), ctv_Status_RUNNING);
+	cr_assert_eq(task_state(c, "c8", "e1", &epid, NULL), ctv_Status_CREATED,
+	    "the exec is still there, not started");
+	cr_assert_eq(epid, 0);
+	task_expect_stdout(c, "c8", "e1", out);
+	cr_assert_eq(task_state(c, "c8", "r1", &epid, NULL), ctv_Status_RUNNING,
+	    "an exec running at the crash is re-adopted");
+	cr_assert_eq(epid, rpid);
+	cr_assert_eq(task_kill(c, "c8", "e2", SIGTERM, false, &err),
+	    STATUS_FAILED_PRECONDITION, "Kill before Start, as before the "
+	    "restart: %s", err.message);
+	sbc_error_clear(&err);
+	epid = task_start(c, "c8", "e1");
+	cr_assert_gt(epid, 0, "Start after the restart runs the recorded spec");
+	cr_assert_neq(epid, pid);
+	cr_assert_eq(task_wait(c, "c8", "e1"), 5, "its real exit status");
+	cr_assert_str_eq(slurp(out), "from e1\n",
+	    "its output reaches the recorded stdout");
+	epid = task_start(c, "c8", "e2");
+	itest_track((pid_t)epid);
+	itest_expect(task_kill(c, "c8", "e2", SIGKILL, false, &err), 0, &err,
+	    "Kill e2");
+	cr_assert_eq(task_wait(c, "c8", "e2"), 128 + SIGKILL);
+	itest_expect(task_delete(c, "c8", "e1", &st, &err), 0, &err,
+	    "Delete e1");
+	cr_assert_eq(st, 5);
+	itest_expect(task_delete(c, "c8", "e2", NULL, &err), 0, &err,
+	    "Delete e2");
+	itest_expect(task_delete(c, "c8", "e3", NULL, &err), 0, &err,
+	    "Delete e3, never started");
+	itest_expect(task_kill(c, "c8", "r1", SIGKILL, false, &err), 0, &err,
+	    "Kill r1");
+	cr_assert_eq(task_wait(c, "c8", "r1"), 255, "re-adopted: no child of "
+	    "the new daemon, its status unknown");
+	itest_expect(task_delete(c, "c8", "r1", NULL, &err), 0, &err,
+	    "Delete r1");
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_state(c, "c8", NULL, NULL, NULL), ctv_Status_RUNNING);
+	cr_assert_eq(task_idcall(c, "State", "c8", "e1", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "a deleted exec is not in the record");
+	sbc_error_clear(&err);
+	cr_assert_eq(task_idcall(c, "State", "c8", "e3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "nor one deleted before its Start");
+	sbc_error_clear(&err);
+	itest_expect(task_kill(c, "c8", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c8", NULL);
+	itest_expect(task_delete(c, "c8", NULL, NULL, &err), 0, &err, "Delete");
+	sbc_close(c);
+}
+
+/*
+ * The same across a SIGUSR2 re-execution, with a Wait for the exec parked
+ * before it: the new image starts the exec and answers that Wait.
+ */
+Test(task, exec_not_started_survives_a_reexec, .timeout = 90)
+{
+	struct sbc		*c, *w;
+	struct sbc_error	 err = {0};
+	ctv_WaitRequest		 wreq = {0};
+	ctv_WaitResponse	 wresp = {0};
+	struct sbc_reply	 reply = {0};
+	uint32_t		 epid, sid;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_running(c, "pod9", "c9");
+	itest_expect(task_exec(c, "c9", "e1", "[\"/bin/sh\",\"-c\","
+	    "\"exit 6\"]", &err), 0, &err, "Exec e1");
+	itest_expect(task_exec(c, "c9", "e2", "[\"true\"]", &err), 0, &err,
+	    "Exec e2");
+	w = itest_connect(&itest_d, "k8s.io");
+	snprintf(wreq.id, sizeof wreq.id, "c9");
+	snprintf(wreq.exec_id, sizeof wreq.exec_id, "e1");
+	cr_assert_eq(sbc_send(w, TASK_SERVICE, "Wait", ctv_WaitRequest_fields,
+	    &wreq, &sid, &err), 0, "Wait sent: %s", err.message);
+	usleep(300000);		/* parked before the re-exec */
+	task_reexec();
+
+	cr_assert_eq(task_state(c, "c9", "e1", NULL, NULL), ctv_Status_CREATED);
+	epid = task_start(c, "c9", "e1");
+	cr_assert_gt(epid, 0, "Start after the re-exec runs the recorded spec");
+	cr_assert_eq(sbc_recv(w, sid, ctv_WaitResponse_fields, &wresp, &reply,
+	    &err), 0, "the Wait parked before the re-exec: %s", err.message);
+	cr_assert_eq(wresp.exit_status, 6, "the exec's real exit status");
+	sbc_reply_free(&reply);
+	itest_expect(task_delete(c, "c9", "e1", NULL, &err), 0, &err,
+	    "Delete e1");
+	itest_expect(task_delete(c, "c9", "e2", NULL, &err), 0, &err,
+	    "Delete e2, never started");
+	sbc_close(w);
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_idcall(c, "State", "c9", "e2", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the deleted exec is not in the record");
+	sbc_error_clear(&err);
+	itest_expect(task_exec(c, "c9", "e3", "[\"true\"]", &err), 0, &err,
+	    "Exec e3, left unstarted");
+	itest_expect(task_kill(c, "c9", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c9", NULL);
+	itest_expect(task_delete(c, "c9", NULL, NULL, &err), 0, &err, "Delete");
+	sbc_close(c);
+
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_idcall(c, "State", "c9", "e3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the container's Delete took its "
+	    "unstarted exec out of the store with it");
+	sbc_error_clear(&err);
+	sbc_close(c);
+}
+
+/*
+ * What a container holds in specs of execs not started is bounded (they
+ * are in its record, rewritten at every change): past the bound an Exec
+ * is refused and leaves nothing; a Start frees room.
+ */
+Test(task, exec_specs_bounded, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	const size_t		 big = 3u << 20;
+
+	ITEST_NEEDS_ROOT("sandboxes make namespaces");
+	c = itest_connect(&itest_d, "k8s.io");
+	task_running(c, "pod10", "c10");
+	itest_expect(task_exec_out(c, "c10", "b1", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b1, 3 MiB");
+	itest_expect(task_exec_out(c, "c10", "b2", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b2, 3 MiB");
+	cr_assert_eq(task_exec_out(c, "c10", "b3", "[\"true\"]", NULL, big,
+	    &err), STATUS_RESOURCE_EXHAUSTED, "a third: past 8 MiB held");
+	cr_assert(strstr(err.message, "not started") != NULL, "%s",
+	    err.message);
+	sbc_error_clear(&err);
+	cr_assert_eq(task_idcall(c, "State", "c10", "b3", NULL, NULL, NULL,
+	    &err), STATUS_NOT_FOUND, "the refused Exec left nothing");
+	sbc_error_clear(&err);
+	task_start(c, "c10", "b1");
+	cr_assert_eq(task_wait(c, "c10", "b1"), 0);
+	itest_expect(task_exec_out(c, "c10", "b3", "[\"true\"]", NULL, big,
+	    &err), 0, &err, "Exec b3 once b1 started");
+	itest_expect(task_kill(c, "c10", NULL, SIGKILL, false, &err), 0, &err,
+	    "Kill");
+	task_wait(c, "c10", NULL);
+	sbc_close(c);
+}
+
 Test(task, kept_across_a_reexec, .timeout = 90)
 {
 	struct sbc		*c, *w;
@@ -644,7 +929,6 @@ Test(task, kept_across_a_reexec, .timeout = 90)
 	struct sbc_reply	 reply = {0};
 	uint32_t		 pid, spid, sid;
 	pid_t			 dpid;
-	int64_t			 t0;
 	size_t			 before;
 
 	ITEST_NEEDS_ROOT("sandboxes make namespaces");
@@ -664,12 +948,7 @@ Test(task, kept_across_a_reexec, .timeout = 90)
 	    &wreq, &sid, &err), 0, "Wait sent: %s", err.message);
 	usleep(300000);		/* parked before the re-exec */
 	dpid = itest_d.pid;
-	cr_assert_eq(kill(dpid, SIGUSR2), 0);
-	t0 = itest_now_ms();
-	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
-		cr_assert_lt(itest_now_ms() - t0, 20000, "no re-exec in 20 s");
-		usleep(20000);
-	}
+	task_reexec();
 	cr_assert(itest_log_contains(&itest_d, "the stdio of 1 container"),
 	    "the container's stdio was handed over");
 	cr_assert_eq(task_state(c, "ticks", NULL, &spid, NULL),
@@ -758,4 +1037,468 @@ Test(task, launcher_delete_removes_a_container, .timeout = 60)
 	cr_assert_eq(status, 0, "again: nothing to do");
 	cr_assert_eq(len, 0, "an empty DeleteResponse");
 	sbc_close(c);
+}
+
+/* ---- OOM kills while the daemon is down ----------------------------- */
+
+#define OOM_LIMIT	"33554432"		/* 32 MiB */
+#define OOM_TOUCH	(256UL * 1024 * 1024)	/* well past it */
+#define EVSRV_MAX	128
+#define TOPIC_OOM	"/tasks/oom"
+#define TOPIC_EXIT	"/tasks/exit"
+
+/*
+ * containerd's events service, played by the test: it answers every
+ * Forward and notes its topic and container (TaskOOM, TaskExit).
+ */
+struct evsrv {
+	char	 path[100];
+	int	 lfd, cfd;
+	uint8_t	 in[1 << 16];
+	size_t	 inlen;
+	struct {
+		char	topic[64];
+		char	cid[80];
+	}	 seen[EVSRV_MAX];
+	int	 nseen;
+};
+
+/* Listen in the test's directory and give the daemon the address. */
+static void
+evsrv_start(struct evsrv *s, struct sbc *c)
+{
+	struct sockaddr_un		 sun = { .sun_family = AF_UNIX };
+	sv_SetEventsAddressRequest	 req = {0};
+	sv_SetEventsAddressResponse	 resp = {0};
+	struct sbc_reply		 reply = {0};
+	struct sbc_error		 err = {0};
+
+	memset(s, 0, sizeof(*s));
+	s->cfd = -1;
+	snprintf(s->path, sizeof s->path, "%s/ev.sock", itest_d.dir);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", s->path);
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_neq(s->lfd, -1);
+	cr_assert_eq(bind(s->lfd, (struct sockaddr *)&sun, sizeof sun), 0,
+	    "bind %s: %s", s->path, strerror(errno));
+	cr_assert_eq(listen(s->lfd, 4), 0);
+	snprintf(req.address, sizeof req.address, "%s", s->path);
+	itest_expect(sbc_call(c, "sandboxd.v1.Admin", "SetEventsAddress",
+	    sv_SetEventsAddressRequest_fields, &req,
+	    sv_SetEventsAddressResponse_fields, &resp, &reply, &err), 0, &err,
+	    "SetEventsAddress");
+	sbc_reply_free(&reply);
+}
+
+/* Note one Forward: its topic, and the container of a TaskOOM/TaskExit. */
+static void
+evsrv_note(struct evsrv *s, const uint8_t *payload, size_t len)
+{
+	t_Request		 req = {0};
+	csetv_ForwardRequest	 fwd = {0};
+	cev_TaskOOM		 oom = {0};
+	cev_TaskExit		 ex = {0};
+	const char		*url;
+	char			*err = NULL;
+	int			 n;
+
+	cr_assert_lt(s->nseen, EVSRV_MAX);
+	n = s->nseen++;
+	cr_assert(msg_decode(t_Request_fields, &req, payload, len, &err),
+	    "request: %s", err);
+	cr_assert(msg_decode(csetv_ForwardRequest_fields, &fwd,
+	    req.payload.data, req.payload.len, &err), "forward: %s", err);
+	snprintf(s->seen[n].topic, sizeof s->seen[n].topic, "%s",
+	    fwd.envelope.topic);
+	url = fwd.envelope.event.type_url;
+	if (strcmp(url, "containerd.events.TaskOOM") == 0) {
+		cr_assert(msg_decode(cev_TaskOOM_fields, &oom,
+		    fwd.envelope.event.value.data,
+		    fwd.envelope.event.value.len, &err), "TaskOOM: %s", err);
+		snprintf(s->seen[n].cid, sizeof s->seen[n].cid, "%s",
+		    oom.container_id);
+		msg_release(cev_TaskOOM_fields, &oom);
+	} else if (strcmp(url, "containerd.events.TaskExit") == 0) {
+		cr_assert(msg_decode(cev_TaskExit_fields, &ex,
+		    fwd.envelope.event.value.data,
+		    fwd.envelope.event.value.len, &err), "TaskExit: %s", err);
+		snprintf(s->seen[n].cid, sizeof s->seen[n].cid, "%s",
+		    ex.container_id);
+		msg_release(cev_TaskExit_fields, &ex);
+	}
+	msg_release(csetv_ForwardRequest_fields, &fwd);
+	msg_release(t_Request_fields, &req);
+}
+
+/* Answer stream sid with an empty OK response. */
+static void
+evsrv_answer(struct evsrv *s, uint32_t sid)
+{
+	t_Response		 resp = {0};
+	struct frame_header	 fh = {0};
+	uint8_t			 hdr[FRAME_HEADER_SIZE], *buf;
+	size_t			 len;
+
+	cr_assert(msg_encode(t_Response_fields, &resp, &buf, &len, NULL));
+	fh.length = (uint32_t)len;
+	fh.stream_id = sid;
+	fh.type = FRAME_TYPE_RESPONSE;
+	frame_header_build(&fh, hdr);
+	cr_assert_eq(write(s->cfd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	if (len > 0)
+		cr_assert_eq(write(s->cfd, buf, len), (ssize_t)len);
+	free(buf);
+}
+
+/* Every complete request frame read so far: note it, answer it. */
+static void
+evsrv_frames(struct evsrv *s)
+{
+	struct frame_header	fh;
+	size_t			whole;
+
+	while (s->inlen >= FRAME_HEADER_SIZE) {
+		frame_header_parse(s->in, &fh);
+		cr_assert_lt(fh.length, sizeof s->in - FRAME_HEADER_SIZE);
+		whole = FRAME_HEADER_SIZE + fh.length;
+		if (s->inlen < whole)
+			return;
+		evsrv_note(s, s->in + FRAME_HEADER_SIZE, fh.length);
+		evsrv_answer(s, fh.stream_id);
+		memmove(s->in, s->in + whole, s->inlen - whole);
+		s->inlen -= whole;
+	}
+}
+
+/* Serve the daemon (and its successors) for ms milliseconds. */
+static void
+evsrv_pump(struct evsrv *s, int ms)
+{
+	struct pollfd	p[2];
+	int64_t		end = itest_now_ms() + ms, left;
+	ssize_t		n;
+
+	while ((left = end - itest_now_ms()) > 0) {
+		p[0] = (struct pollfd){ s->lfd, POLLIN, 0 };
+		p[1] = (struct pollfd){ s->cfd, POLLIN, 0 };
+		if (poll(p, s->cfd != -1 ? 2 : 1, (int)left) <= 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			if (s->cfd != -1)
+				close(s->cfd);
+			s->cfd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+			s->inlen = 0;
+			continue;
+		}
+		if (s->cfd == -1 || p[1].revents == 0)
+			continue;
+		n = read(s->cfd, s->in + s->inlen, sizeof s->in - s->inlen);
+		if (n <= 0) {
+			close(s->cfd);
+			s->cfd = -1;
+			s->inlen = 0;
+			continue;
+		}
+		s->inlen += (size_t)n;
+		evsrv_frames(s);
+	}
+}
+
+/* How many events of topic for container cid were seen (cid NULL: any). */
+static int
+evsrv_count(const struct evsrv *s, const char *topic, const char *cid)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < s->nseen; i++)
+		if (strcmp(s->seen[i].topic, topic) == 0 && (cid == NULL ||
+		    strcmp(s->seen[i].cid, cid) == 0))
+			n++;
+	return (n);
+}
+
+/* Where the first event of topic for cid was seen, or -1. */
+static int
+evsrv_index(const struct evsrv *s, const char *topic, const char *cid)
+{
+	int	i;
+
+	for (i = 0; i < s->nseen; i++)
+		if (strcmp(s->seen[i].topic, topic) == 0 &&
+		    strcmp(s->seen[i].cid, cid) == 0)
+			return (i);
+	return (-1);
+}
+
+/* Forget what was seen. */
+static void
+evsrv_clear(struct evsrv *s)
+{
+	s->nseen = 0;
+}
+
+static void
+evsrv_stop(struct evsrv *s)
+{
+	if (s->cfd != -1)
+		close(s->cfd);
+	close(s->lfd);
+	unlink(s->path);
+}
+
+/* Write text to a file of cgroup dir; false if it fails. */
+static bool
+oom_cg_put(const char *dir, const char *name, const char *text)
+{
+	char	path[PATH_MAX + 64];
+	int	fd;
+	bool	ok;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return (false);
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return (ok);
+}
+
+/*
+ * A memory cgroup of 32 MiB without swap under the test's own, for one
+ * container; skip the test where none can be made.
+ */
+static void
+oom_cg_make(const char *name, char *dir, size_t size)
+{
+	struct statfs	 sfs;
+	char		*parent, *err = NULL;
+
+	if ((parent = cgstats_memory_dir(getpid(), &err)) == NULL)
+		cr_skip_test("no memory cgroup here: %s", err);
+	snprintf(dir, size, "%s/sbd-itest-%s.%d", parent, name, (int)getpid());
+	free(parent);
+	if (mkdir(dir, 0755) == -1)
+		cr_skip_test("mkdir %s: %s", dir, strerror(errno));
+	cr_assert_eq(statfs(dir, &sfs), 0);
+	if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
+		if (!oom_cg_put(dir, "memory.max", OOM_LIMIT)) {
+			rmdir(dir);
+			cr_skip_test("%s: no memory controller enabled", dir);
+		}
+		oom_cg_put(dir, "memory.swap.max", "0");
+	} else {
+		cr_assert(oom_cg_put(dir, "memory.limit_in_bytes", OOM_LIMIT));
+		oom_cg_put(dir, "memory.memsw.limit_in_bytes", OOM_LIMIT);
+	}
+}
+
+/* The cgroups the test made, removed after it even if it fails. */
+static char	oom_cga[PATH_MAX], oom_cgb[PATH_MAX];
+
+/* Remove a cgroup (if made) once its processes are gone. */
+static void
+oom_cg_remove(const char *dir)
+{
+	int	i;
+
+	if (*dir == '\0')
+		return;
+	for (i = 0; i < 100 && rmdir(dir) == -1 && errno == EBUSY; i++)
+		usleep(20000);
+}
+
+/* Kill what is left in a cgroup (a failed test), then remove it. */
+static void
+oom_cg_clear(const char *dir)
+{
+	char	 path[PATH_MAX + 16];
+	FILE	*f;
+	int	 pid;
+
+	if (*dir == '\0')
+		return;
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fscanf(f, "%d", &pid) == 1)
+			kill(pid, SIGKILL);
+		fclose(f);
+	}
+	oom_cg_remove(dir);
+}
+
+/* Before the suite's teardown: the test's cgroups, whatever happened. */
+static void
+oom_teardown(void)
+{
+	oom_cg_clear(oom_cga);
+	oom_cg_clear(oom_cgb);
+}
+
+/*
+ * A process that joins the cgroup and touches far more than its limit:
+ * the kernel OOM-kills it (not the container's small init beside it).
+ */
+static void
+oom_hog(const char *dir)
+{
+	char	 pid[32], *p;
+	size_t	 off;
+	int	 status;
+	pid_t	 child;
+
+	cr_assert_neq(child = fork(), -1);
+	if (child == 0) {
+		snprintf(pid, sizeof pid, "%d", (int)getpid());
+		if (!oom_cg_put(dir, "cgroup.procs", pid))
+			_exit(2);
+		p = mmap(NULL, OOM_TOUCH, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		for (off = 0; off < OOM_TOUCH; off += 4096)
+			p[off] = 1;
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "the hog was not OOM-killed: status %#x", status);
+}
+
+/* A running container whose init is in the cgroup dir; its pid. */
+static uint32_t
+oom_container(struct sbc *c, const char *pod, const char *id,
+    const char *cmd, const char *dir)
+{
+	struct sbc_error	 err = {0};
+	char			 bundle[PATH_MAX], path[PATH_MAX + 16];
+	uint32_t		 pid;
+	FILE			*f;
+
+	task_bundle(id, pod, cmd, bundle, sizeof bundle);
+	snprintf(path, sizeof path, "%s/fake-cgroup", bundle);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(dir, f);
+	fclose(f);
+	itest_expect(task_create(c, id, bundle, NULL, &pid, &err), 0, &err,
+	    "Create");
+	itest_track((pid_t)pid);
+	task_start(c, id, NULL);
+	return (pid);
+}
+
+/* kill -9 the daemon, run what, restart; serve events for ms after. */
+static void
+oom_crash(struct evsrv *s, void (*what)(void *), void *arg, int ms)
+{
+	itest_daemon_kill9(&itest_d);
+	if (what != NULL)
+		what(arg);
+	itest_reap_orphans(&itest_d);
+	evsrv_clear(s);
+	itest_daemon_restart(&itest_d);
+	evsrv_pump(s, ms);
+}
+
+/* While the daemon is down: a kill beside one init, and of the other. */
+struct oom_down {
+	const char	*cg_runs, *go;
+	uint32_t	 dies_pid;
+};
+
+static void
+oom_while_down(void *arg)
+{
+	struct oom_down	*d = arg;
+
+	oom_hog(d->cg_runs);
+	fclose(fopen(d->go, "w"));
+	cr_assert(itest_wait_dead((pid_t)d->dies_pid, 20000),
+	    "the init was not OOM-killed");
+}
+
+/*
+ * OOM kills while the daemon is down are told once it is back, before
+ * the TaskExit of a container that died of one, and never twice: not
+ * after another restart, nor a kill told live whose count was saved with
+ * the container's exit.
+ */
+Test(task, oom_while_down_told_once_after_restart, .timeout = 180,
+    .fini = oom_teardown)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	struct evsrv		 ev;
+	struct oom_down		 d;
+	char			*cga = oom_cga, *cgb = oom_cgb, go[PATH_MAX];
+	char			 cmd[PATH_MAX + 128];
+	uint32_t		 st;
+
+	ITEST_NEEDS_ROOT("memory cgroups and namespaces");
+	oom_cg_make("runs", cga, sizeof oom_cga);
+	oom_cg_make("dies", cgb, sizeof oom_cgb);
+	c = itest_connect(&itest_d, "k8s.io");
+	evsrv_start(&ev, c);
+	task_sandbox(c, "pod11");
+	oom_container(c, "pod11", "oomruns", "exec sleep 1000", cga);
+	snprintf(go, sizeof go, "%s/oom-go", itest_d.dir);
+	snprintf(cmd, sizeof cmd, "while [ ! -e %s ]; do sleep 0.05; done; "
+	    "exec /usr/bin/python3 -c \"x = b'x' * (256 << 20)\"", go);
+	d.dies_pid = oom_container(c, "pod11", "oomdies", cmd, cgb);
+	sbc_close(c);
+	evsrv_pump(&ev, 1000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
+	    "no kill yet");
+
+	d.cg_runs = cga;
+	d.go = go;
+	oom_crash(&ev, oom_while_down, &d, 4000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, "oomruns"), 1,
+	    "the kill beside a running init, told after the restart");
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, "oomdies"), 1,
+	    "the kill of an init that exited meanwhile");
+	cr_assert_eq(evsrv_count(&ev, TOPIC_EXIT, "oomdies"), 1);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_EXIT, "oomruns"), 0,
+	    "no TaskExit for the init that runs on");
+	cr_assert_lt(evsrv_index(&ev, TOPIC_OOM, "oomdies"),
+	    evsrv_index(&ev, TOPIC_EXIT, "oomdies"),
+	    "TaskOOM before the TaskExit");
+	cr_assert(itest_log_contains(&itest_d, "container k8s.io/oomruns: 1 "
+	    "OOM kill"));
+	c = itest_connect(&itest_d, "k8s.io");
+	cr_assert_eq(task_state(c, "oomruns", NULL, NULL, NULL),
+	    ctv_Status_RUNNING);
+	cr_assert_eq(task_state(c, "oomdies", NULL, NULL, NULL),
+	    ctv_Status_STOPPED);
+	sbc_close(c);
+
+	oom_crash(&ev, NULL, NULL, 3000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
+	    "the kills told after the first restart are not told again");
+	cr_assert_eq(evsrv_count(&ev, TOPIC_EXIT, NULL), 0);
+	/* A re-execution reads the same records: nothing to tell either. */
+	task_reexec();
+	evsrv_pump(&ev, 2000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
+	    "nothing told again after a re-execution");
+
+	/* Told live; its count rides in the record of the exit that follows. */
+	oom_hog(cga);
+	evsrv_pump(&ev, 2000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, "oomruns"), 1,
+	    "a kill while the daemon runs, told as it happens");
+	c = itest_connect(&itest_d, "k8s.io");
+	itest_expect(task_kill(c, "oomruns", NULL, SIGKILL, false, &err), 0,
+	    &err, "Kill");
+	task_wait(c, "oomruns", NULL);
+	sbc_close(c);
+	oom_crash(&ev, NULL, NULL, 3000);
+	cr_assert_eq(evsrv_count(&ev, TOPIC_OOM, NULL), 0,
+	    "the live kill is not told again after a restart");
+
+	c = itest_connect(&itest_d, "k8s.io");
+	itest_expect(task_delete(c, "oomruns", NULL, NULL, &err), 0, &err,
+	    "Delete");
+	itest_expect(task_delete(c, "oomdies", NULL, &st, &err), 0, &err,
+	    "Delete");
+	sbc_close(c);
+	evsrv_stop(&ev);
 }

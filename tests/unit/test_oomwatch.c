@@ -314,3 +314,54 @@ Test(oomwatch, bad_directories_are_refused)
 	free(err);
 	cr_assert_eq(h.calls, 0);
 }
+
+Test(oomwatch, count_is_read_without_a_watch)
+{
+	uint64_t	 before, after;
+	char		*err = NULL;
+
+	cr_assert_eq(oomwatch_count(cg, &before, &err), 0, "%s", err);
+	oom_once();
+	cr_assert_eq(oomwatch_count(cg, &after, &err), 0, "%s", err);
+	cr_assert_eq(after, before + 1, "count %ju then %ju", before, after);
+	cr_assert_eq(oomwatch_count("/nonexistent/cg", &after, &err), -1);
+	cr_assert(strstr(err, "/nonexistent/cg") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	cr_assert_eq(oomwatch_count("/tmp", &after, &err), -1);
+	cr_assert(strstr(err, "not a cgroup") != NULL, "%s", err);
+	free(err);
+}
+
+/*
+ * A restarted daemon's watch: a kill counted after the recorded count
+ * (before this watch began) is told at the check, once; a recorded count
+ * above the kernel's is another cgroup's and changes nothing.
+ */
+Test(oomwatch, since_tells_kills_after_a_recorded_count)
+{
+	struct heard	 h = { 0, 0 };
+	struct oomwatch	*w;
+	uint64_t	 recorded;
+	char		*err = NULL;
+
+	cr_assert_eq(oomwatch_count(cg, &recorded, &err), 0, "%s", err);
+	oom_once();
+	w = oomwatch_add(base, cg, heard_cb, &h, &err);
+	cr_assert_not_null(w, "oomwatch_add: %s", err);
+	cr_assert_eq(oomwatch_told(w), recorded + 1);
+	oomwatch_since(w, recorded);
+	cr_assert_eq(oomwatch_told(w), recorded);
+	oomwatch_check(w);
+	cr_assert_eq(h.kills, 1, "the kill before the watch: %ju told",
+	    h.kills);
+	cr_assert_eq(oomwatch_told(w), recorded + 1);
+	oomwatch_check(w);
+	cr_assert_eq(h.calls, 1, "told %d times", h.calls);
+	oomwatch_since(w, recorded + 100);
+	cr_assert_eq(oomwatch_told(w), recorded + 1, "a count from elsewhere");
+	oom_once();
+	loop_for(20);
+	cr_assert_eq(h.kills, 2, "the next kill: %ju told in all", h.kills);
+	oomwatch_remove(w);
+}
