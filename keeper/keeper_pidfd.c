@@ -8,9 +8,12 @@
  *
  * HOLD_PID and DROP_PID are sent without an answer, on the same
  * non-blocking connection as the slots' messages.  A keeper that does not
- * read for a moment (a burst of starts) makes a send wait for room, a
- * little; then that process is just not held, and its status is lost
- * only if the daemon dies before it exits.
+ * read for a moment (a burst of starts) makes a send wait for room once,
+ * for KEEPER_PID_SEND_MS; if it is still full, the connection counts as
+ * congested and later sends do not wait until one gets through, so the
+ * loop is never held up for more than that per episode.  A process not
+ * held loses its status only if the daemon dies before it exits; a DROP
+ * not sent leaves a copy the next restart lets go.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,6 +27,8 @@
 #include "xmalloc.h"
 
 #define KEEPER_PID_SEND_MS	100	/* room awaited for one message */
+
+static bool	kp_congested;		/* the last wait for room failed */
 
 /* Send one pid message (fd: -1 for none); 0, or -1. */
 static int
@@ -41,14 +46,18 @@ kp_send(uint32_t type, int pid, uint64_t start_time, int fd)
 	m.key.start_time = start_time;
 	for (tries = 0; tries < 2; tries++) {
 		if (keeper_msg_send(kfd, &m, sizeof(m), &fd,
-		    fd == -1 ? 0 : 1) == 0)
+		    fd == -1 ? 0 : 1) == 0) {
+			kp_congested = false;
 			return (0);
-		if (errno != EAGAIN)
+		}
+		if (errno != EAGAIN || kp_congested || tries > 0)
 			break;
 		pfd.fd = kfd;
 		pfd.events = POLLOUT;
 		(void)poll(&pfd, 1, KEEPER_PID_SEND_MS);
 	}
+	if (errno == EAGAIN)
+		kp_congested = true;
 	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 		keeper_conn_lost("the keeper closed its connection");
 	else
