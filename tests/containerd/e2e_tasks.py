@@ -22,16 +22,16 @@ Cases (E2E_ONLY=t1,t3 runs some):
       shim): nothing left once sandboxd is back.
   t3  E2E_TASK_PODS (20) pods x 3 containers started and removed in
       parallel; no process, mount, cgroup, FIFO or descriptor left.
-  oom containers past a 32 MiB memory limit: an OOM-killed child gives
-      the reason OOMKilled while the container runs; an OOM-killed init
-      exits 137, reason OOMKilled, TaskOOM queued before TaskExit.
   t4  sandboxd SIGKILLed and restarted while containerd keeps running,
       its keeper holding containerd's connections: the container stays
       RUNNING with its pid, exec works, stop ends it through containerd's
       original Wait (dispatched again by the new daemon: the real status,
       143 or 137, though the process is no child of it), rm, stopp, rmp;
-      containerd never logs
-      "shim disconnected" for the pod or the container.
+      containerd never logs "shim disconnected" for the pod or the
+      container.
+  oom containers past a 32 MiB memory limit: an OOM-killed child gives
+      the reason OOMKilled while the container runs; an OOM-killed init
+      exits 137, reason OOMKilled, TaskOOM queued before TaskExit.
 """
 
 import json
@@ -637,7 +637,7 @@ def main():
     try:
         w = TaskWorld(build, cbin, top, build_images(top))
         for name, fn in (("t1", case_t1), ("t2", case_t2), ("t3", case_t3),
-                         ("oom", case_oom), ("t4", case_t4)):
+                         ("t4", case_t4), ("oom", case_oom)):
             if only and name not in only:
                 continue
             t0 = time.monotonic()
