@@ -132,7 +132,8 @@ status_info(struct call *call, const struct instance *inst,
 		info_add(call, st, "exit_status", "%u", inst->exit_status);
 	if (inst->adopted)
 		info_add(call, st, "adopted", "true: re-adopted after a daemon "
-		    "restart, so its exit status cannot be known (255)");
+		    "restart; not its child, so its exit status comes from "
+		    "the kernel's record of it (255 where none is kept)");
 	dir = inst_bundle_dir(inst);
 	info_add(call, st, "bundle", "%s", dir);
 	free(dir);

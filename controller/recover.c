@@ -3,7 +3,9 @@
  *
  * Each recorded instance that was running is re-adopted if its pid still
  * names the same process (same start time); otherwise it exited while the
- * daemon was down: stopped, status 255, exited_at = now.  A record that
+ * daemon was down: stopped, exited_at = now, with the status the kernel
+ * kept if the keeper held a pidfd of it through the crash
+ * (proc_stash_exited), else 255.  A record that
  * cannot be read is set aside in state unknown, never fatal: one bad
  * record must not keep a node from starting.
  *
@@ -35,6 +37,7 @@ struct recover_counts {
 	size_t	records;
 	size_t	readopted;
 	size_t	gone;
+	size_t	gone_known;	/* of those, with their real status */
 	size_t	set_aside;
 };
 
@@ -88,6 +91,21 @@ resume_stop(struct instance *inst)
 	    (unsigned int)(inst->stop_deadline - now) : 0);
 }
 
+/* The process exited while the daemon was down: stopped, with status. */
+static void
+record_gone(struct instance *inst, struct recover_counts *rc, int status,
+    const char *why)
+{
+	inst->state = SB_STATE_STOPPED;
+	inst->exit_status = (uint8_t)status;
+	ts_now(&inst->exited_at);
+	rc->gone++;
+	if (status != PROC_STATUS_UNKNOWN)
+		rc->gone_known++;
+	log_debug("sandbox %s/%s: pid %u exited while sandboxd was down (%s); "
+	    "status %d", inst->ns, inst->id, inst->pid, why, status);
+}
+
 /*
  * A process that was running: adopt it, or note that it is gone; whether
  * the record must be written.  A re-adopted one is not written: its
@@ -101,7 +119,17 @@ static bool
 readopt(struct instance *inst, struct recover_counts *rc)
 {
 	char	*cause = NULL, *log_path;
+	int	 status;
 
+	switch (proc_stash_exited((pid_t)inst->pid, inst->start_time,
+	    &status)) {
+	case 0:
+		record_gone(inst, rc, status, "its status kept by the keeper");
+		return (true);
+	case 1:
+		record_gone(inst, rc, status, "the kernel kept no status");
+		return (true);
+	}
 	inst->proc = proc_adopt((pid_t)inst->pid, inst->start_time, inst_exit_cb,
 	    inst, &cause);
 	if (inst->proc != NULL) {
@@ -116,12 +144,7 @@ readopt(struct instance *inst, struct recover_counts *rc)
 			resume_stop(inst);
 		return (false);
 	}
-	inst->state = SB_STATE_STOPPED;
-	inst->exit_status = PROC_STATUS_UNKNOWN;
-	ts_now(&inst->exited_at);
-	rc->gone++;
-	log_debug("sandbox %s/%s: pid %u exited while sandboxd was down (%s); "
-	    "status unknown (255)", inst->ns, inst->id, inst->pid, cause);
+	record_gone(inst, rc, PROC_STATUS_UNKNOWN, cause);
 	free(cause);
 	return (true);
 }
@@ -310,8 +333,8 @@ ctrl_recover(void)
 	if (p.counts.records > 0)
 		log_info("recovery: %zu sandbox instance(s) restored in %.1f ms: "
 		    "%zu re-adopted, %zu exited while sandboxd was down "
-		    "(status 255), %zu set aside", p.counts.records,
-		    ms_since(&t0), p.counts.readopted, p.counts.gone,
-		    p.counts.set_aside);
+		    "(%zu with their status, the others 255), %zu set aside",
+		    p.counts.records, ms_since(&t0), p.counts.readopted,
+		    p.counts.gone, p.counts.gone_known, p.counts.set_aside);
 	sweep_netns();
 }

@@ -310,9 +310,21 @@ static bool
 recover_proc(struct tproc *tp)
 {
 	char	*cause = NULL;
+	int	 status;
 
 	if (tp->state == TASK_STOPPED || tp->pid == 0)
 		return (false);
+	/* The keeper held its pidfd: a status the kernel kept. */
+	if (tp->start_time != 0 && proc_stash_exited((pid_t)tp->pid,
+	    tp->start_time, &status) == 0) {
+		log_info("%s: pid %u exited while sandboxd was down, with "
+		    "status %d", task_name(tp), tp->pid, status);
+		tp->state = TASK_STOPPED;
+		tp->exit_status = (uint32_t)status;
+		ts_now(&tp->exited_at);
+		tp->reported = false;
+		return (true);
+	}
 	if (tp->start_time != 0 && task_watch(tp, &cause) == 0) {
 		if (tp->exec_id == NULL)
 			tp->task->cgroup = task_cgroup_dir((pid_t)tp->pid);

@@ -550,6 +550,27 @@ keeper_import_fd(int fd, char **err)
 	return (0);
 }
 
+/* keeper_pidfd.c's way to the connection: its fd (-1: none). */
+int
+keeper_conn_fd(void)
+{
+	return (kc.fd);
+}
+
+/* keeper_pidfd.c: wait for the keeper's answer, as the slots' take does. */
+int
+keeper_conn_recv(struct keeper_packet *p, char **err)
+{
+	return (kc_recv(kc.fd, p, err));
+}
+
+/* keeper_pidfd.c: the keeper is gone or confused; carry on without. */
+void
+keeper_conn_lost(const char *why)
+{
+	kc_lost(why);
+}
+
 void
 keeper_detach(void)
 {

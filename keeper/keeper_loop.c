@@ -146,6 +146,7 @@ keeper_release_all(void)
 		}
 	}
 	k.nheld = 0;
+	keeper_pids_release();
 }
 
 /* Send a message to fd; the peer is the daemon or one being refused. */
@@ -193,7 +194,7 @@ keeper_daemon_gone(const char *why)
 	k.daemon_fd = -1;
 	k.daemon_pid = 0;
 	k.hello = false;
-	if (k.nheld > 0)
+	if (k.nheld > 0 || keeper_pids_count() > 0)
 		keeper_wait_start(k.conf->grace_secs);
 }
 
@@ -316,6 +317,18 @@ keeper_on_msg(struct keeper_packet *p)
 		return (0);
 	case KEEPER_MSG_DROP:
 		keeper_on_drop(p->m.slot.slot);
+		return (0);
+	case KEEPER_MSG_HOLD_PID:
+		keeper_pids_hold(&p->m.pid.key, p->fds[0]);
+		return (0);
+	case KEEPER_MSG_DROP_PID:
+		keeper_pids_drop(&p->m.pid.key);
+		return (0);
+	case KEEPER_MSG_TAKE_PIDS:
+		if (keeper_pids_take(k.daemon_fd, &p->m.pid.key) == -1) {
+			log_warn("keeper: sending pidfds to the daemon");
+			return (-1);
+		}
 		return (0);
 	default:
 		log_warnx("keeper: message %u is not the daemon's to send",
@@ -512,7 +525,7 @@ keeper_serve(void)
 	while (k.status == -1) {
 		if (k.daemon_fd != -1)
 			served = true;
-		else if (served && k.nheld == 0) {
+		else if (served && k.nheld == 0 && keeper_pids_count() == 0) {
 			log_info("keeper: no daemon and nothing held, exiting");
 			k.status = KEEPER_EXIT_OK;
 			break;

@@ -339,6 +339,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	raise_nofile(conf.nslots);
+	keeper_pids_raise_nofile();
 	if ((status = claim_socket(&conf, &lock_fd, &listen_fd)) != -1)
 		goto out;
 	if (keeper_setup(&conf, listen_fd, sig_fd) == -1)

@@ -24,4 +24,13 @@ struct keeper_conf {
 int	keeper_setup(const struct keeper_conf *, int, int);
 int	keeper_serve(void);
 
+/* keeper_pids.c: the pidfds of the daemon's processes (keeper_wire.h) */
+struct keeper_pid_key;
+unsigned int keeper_pids_count(void);
+void	keeper_pids_raise_nofile(void);
+void	keeper_pids_hold(const struct keeper_pid_key *, int);
+void	keeper_pids_drop(const struct keeper_pid_key *);
+int	keeper_pids_take(int, const struct keeper_pid_key *);
+void	keeper_pids_release(void);
+
 #endif /* SANDBOXD_KEEPER_PROG_H */

@@ -160,6 +160,10 @@ keeper_msg_len(uint32_t type)
 	case KEEPER_MSG_END:
 	case KEEPER_MSG_MAP:
 		return (sizeof(struct keeper_hdr));
+	case KEEPER_MSG_HOLD_PID:
+	case KEEPER_MSG_DROP_PID:
+	case KEEPER_MSG_TAKE_PIDS:
+		return (sizeof(struct keeper_msg_pid));
 	default:
 		return (0);
 	}
@@ -172,9 +176,12 @@ keeper_msg_nfds(const union keeper_msg *m)
 	switch (m->hdr.type) {
 	case KEEPER_MSG_WELCOME:
 	case KEEPER_MSG_HOLD:
+	case KEEPER_MSG_HOLD_PID:
 		return (1);
 	case KEEPER_MSG_FDS:
 		return ((int)m->fds.n);
+	case KEEPER_MSG_PIDS:
+		return ((int)m->pids.n);
 	default:
 		return (0);
 	}
@@ -189,6 +196,25 @@ keeper_fds_check(const struct keeper_packet *p)
 	if (p->m.fds.n < 1 || p->m.fds.n > KEEPER_FDS_MAX)
 		return (0);
 	return (p->len == keeper_fds_len(p->m.fds.n));
+}
+
+/* Length of a PIDS message with n keys. */
+size_t
+keeper_pids_len(uint32_t n)
+{
+	return (offsetof(struct keeper_msg_pids, keys) +
+	    n * sizeof(struct keeper_pid_key));
+}
+
+/* Is the PIDS message p holds consistent: a count in range, its length? */
+static int
+keeper_pids_check(const struct keeper_packet *p)
+{
+	if (p->len < offsetof(struct keeper_msg_pids, keys))
+		return (0);
+	if (p->m.pids.n < 1 || p->m.pids.n > KEEPER_FDS_MAX)
+		return (0);
+	return (p->len == keeper_pids_len(p->m.pids.n));
 }
 
 /*
@@ -212,6 +238,11 @@ keeper_msg_check(const struct keeper_packet *p, const char **why)
 	if (m->hdr.type == KEEPER_MSG_FDS) {
 		if (!keeper_fds_check(p)) {
 			*why = "a count or length FDS cannot have";
+			return (-1);
+		}
+	} else if (m->hdr.type == KEEPER_MSG_PIDS) {
+		if (!keeper_pids_check(p)) {
+			*why = "a bad PIDS message";
 			return (-1);
 		}
 	} else if (keeper_msg_len(m->hdr.type) == 0) {

@@ -23,6 +23,15 @@
  *
  * TAKE is pulled one batch at a time so that no more than 64 descriptors
  * are ever in flight and the keeper never waits for the daemon to read.
+ *
+ * The same for the pidfds of the processes the daemon watches (kept so
+ * that their exit statuses outlive a crash; keeper_pids.c):
+ *
+ *	HOLD_PID {pid, start} + fd ->	(no answer; replaces an earlier one)
+ *	DROP_PID {pid, start}	->	(no answer)
+ *	TAKE_PIDS {pid, start}	->	(the last key received; 0, 0 first)
+ *				<-	PIDS {n, keys[n]} + n fds (n <= 64,
+ *					keys after it, ascending), or END
  */
 #ifndef SANDBOXD_KEEPER_WIRE_H
 #define SANDBOXD_KEEPER_WIRE_H
@@ -46,6 +55,10 @@ enum keeper_msg_type {
 	KEEPER_MSG_HOLD,
 	KEEPER_MSG_DROP,
 	KEEPER_MSG_MAP,
+	KEEPER_MSG_HOLD_PID,
+	KEEPER_MSG_DROP_PID,
+	KEEPER_MSG_TAKE_PIDS,
+	KEEPER_MSG_PIDS,
 };
 
 struct keeper_hdr {
@@ -86,6 +99,25 @@ struct keeper_msg_fds {
 	uint32_t	slots[KEEPER_FDS_MAX];	/* only n sent */
 };
 
+/* A process by pid and start time (HOLD_PID, DROP_PID, TAKE_PIDS). */
+struct keeper_pid_key {
+	uint32_t	pid;
+	uint32_t	pad;
+	uint64_t	start_time;	/* /proc/<pid>/stat field 22 */
+};
+
+struct keeper_msg_pid {
+	struct keeper_hdr hdr;
+	struct keeper_pid_key key;
+};
+
+struct keeper_msg_pids {
+	struct keeper_hdr hdr;
+	uint32_t	n;		/* 1..KEEPER_FDS_MAX, as many fds attached */
+	uint32_t	pad;
+	struct keeper_pid_key keys[KEEPER_FDS_MAX];	/* only n sent */
+};
+
 /* Any message, as received. */
 union keeper_msg {
 	struct keeper_hdr		hdr;
@@ -94,6 +126,8 @@ union keeper_msg {
 	struct keeper_msg_refused	refused;
 	struct keeper_msg_slot		slot;
 	struct keeper_msg_fds		fds;
+	struct keeper_msg_pid		pid;
+	struct keeper_msg_pids		pids;
 };
 
 /* One received packet: the message, its length, what came with it. */
@@ -107,6 +141,7 @@ struct keeper_packet {
 /* keeper_wire.c */
 void	keeper_msg_init(struct keeper_hdr *, uint32_t);
 size_t	keeper_fds_len(uint32_t);
+size_t	keeper_pids_len(uint32_t);
 int	keeper_msg_send(int, const void *, size_t, const int *, int);
 int	keeper_msg_recv(int, struct keeper_packet *);
 int	keeper_msg_check(const struct keeper_packet *, const char **);

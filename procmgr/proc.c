@@ -5,12 +5,17 @@
  * Two ways to learn that a process exited:
  *
  * - pidfd mode (Linux >= 5.4): every process has a pidfd on the loop.  A
- *   child is reaped with waitid(P_PIDFD) when it becomes readable; for an
- *   adopted process that is not our child the pidfd only says "gone" and
- *   the status is PROC_STATUS_UNKNOWN.
+ *   child is reaped with waitid(P_PIDFD) when it becomes readable.  An
+ *   adopted process that is not our child (its parent died with the last
+ *   daemon) is reaped by its new parent; pidinfo.c reads its status from
+ *   /proc while it is a zombie, or from the pidfd once it is reaped.  If
+ *   neither can tell yet, it is asked again, on a timer, until the reap
+ *   (PROC_REAP_WAIT_MS at most: a parent that never reaps must not keep
+ *   an exit from being told); PROC_STATUS_UNKNOWN where it cannot be told.
  * - signalfd mode (no pidfds, or proc_force_signalfd): SIGCHLD drives a
  *   waitpid(-1, WNOHANG) loop that routes each status by pid through
- *   proc_tree.  An adopted non-child is polled once a second.
+ *   proc_tree.  An adopted non-child is polled once a second; its status
+ *   is known only if the poll finds it a zombie.
  *
  * The SIGCHLD signalfd exists in both modes.  In pidfd mode it only reaps
  * children nobody tracks (a proc freed while its process ran, or a helper
@@ -45,6 +50,9 @@
 #include "xmalloc.h"
 
 #define PROC_POLL_SECS	1	/* adopted non-child without pidfds */
+#define PROC_REAP_WAIT_MS 30000	/* an adopted zombie's reap, at most */
+#define PROC_REAP_STEP_MS 2	/* the first look again, then doubling */
+#define PROC_REAP_STEP_MAX 500
 
 RB_HEAD(proc_tree, proc);
 static int	proc_cmp(struct proc *, struct proc *);
@@ -58,9 +66,11 @@ static struct event	 proc_sigev;
 static int		 proc_sigfd = -1;
 static sigset_t		 proc_oldmask;
 static bool		 proc_no_pidfd;		/* proc_force_signalfd */
+static unsigned int	 proc_reap_wait = PROC_REAP_WAIT_MS;
 
 static void	proc_pidfd_cb(int, short, void *);
 static void	proc_poll_cb(int, short, void *);
+static void	proc_reap_wait_cb(int, short, void *);
 static void	proc_stop_cb(int, short, void *);
 static void	proc_sigchld_cb(int, short, void *);
 
@@ -92,7 +102,7 @@ proc_now_ms(void)
 }
 
 /* Shell-convention status of a waitpid status. */
-static int
+int
 proc_wstatus(int st)
 {
 	if (WIFEXITED(st))
@@ -130,6 +140,13 @@ proc_probe_pidfd(void)
 	    errno == ECHILD;
 	close(fd);
 	return (ok);
+}
+
+/* Tests: how long an adopted zombie may wait for its reap. */
+void
+proc_set_reap_wait(unsigned int ms)
+{
+	proc_reap_wait = ms;
 }
 
 /* Use the SIGCHLD fallback even if pidfds work; call before proc_init. */
@@ -316,6 +333,7 @@ proc_exited(struct proc *p, int status)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	proc_unwatch(p);
+	proc_unhold(p);
 	p->flags |= PROC_EXITED;
 	proc_log_later_now(p, true);
 	proc_log_drain(p->log);
@@ -394,6 +412,53 @@ proc_sigchld_cb(int fd, __attribute__((unused)) short events,
 		proc_reap_all();
 }
 
+/*
+ * An adopted process that is not ours has exited: report its status if
+ * it can be known now; else look again a little later (a zombie its new
+ * parent has not reaped yet), for PROC_REAP_WAIT_MS at most.
+ */
+static void
+proc_reap_adopted(struct proc *p)
+{
+	struct timeval	tv;
+	uint32_t	step;
+	int		wst;
+
+	switch (pidinfo_exit(p->pidfd, p->pid, p->start_time, &wst)) {
+	case PIDINFO_EXITED:
+		proc_exited(p, proc_wstatus(wst));
+		return;
+	case PIDINFO_UNKNOWN:
+		proc_exited(p, PROC_STATUS_UNKNOWN);
+		return;
+	case PIDINFO_WAIT:
+		break;
+	}
+	if (p->reap_waited >= proc_reap_wait) {
+		log_warnx("pid %d: exited, but its parent has not reaped it "
+		    "in %u ms: status unknown (%d)", (int)p->pid,
+		    p->reap_waited, PROC_STATUS_UNKNOWN);
+		proc_exited(p, PROC_STATUS_UNKNOWN);
+		return;
+	}
+	step = p->reap_waited == 0 ? PROC_REAP_STEP_MS : p->reap_waited;
+	if (step > PROC_REAP_STEP_MAX)
+		step = PROC_REAP_STEP_MAX;
+	p->reap_waited += step;
+	tv.tv_sec = step / 1000;
+	tv.tv_usec = (step % 1000) * 1000;
+	evtimer_assign(&p->watch, proc_base, proc_reap_wait_cb, p);
+	evtimer_add(&p->watch, &tv);
+}
+
+/* Time to look again at an adopted zombie. */
+static void
+proc_reap_wait_cb(__attribute__((unused)) int fd,
+    __attribute__((unused)) short events, void *arg)
+{
+	proc_reap_adopted(arg);
+}
+
 /* p's pidfd is readable: the process has exited; reap it if ours. */
 static void
 proc_reap_pidfd(struct proc *p)
@@ -401,20 +466,21 @@ proc_reap_pidfd(struct proc *p)
 	siginfo_t	si;
 	int		status = PROC_STATUS_UNKNOWN;
 
-	if (p->flags & PROC_CHILD) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PIDFD, (id_t)p->pidfd, &si,
-		    WEXITED | WNOHANG) == -1)
-			log_warn("%s: waitid pid %d", __func__, (int)p->pid);
-		else if (si.si_pid == 0) {
-			/* Readable but not yet waitable: look again. */
-			event_add(&p->watch, NULL);
-			return;
-		} else
-			status = proc_sistatus(&si);
-		proc_untree(p);
-		proc_reap_untracked();
+	if (!(p->flags & PROC_CHILD)) {
+		proc_reap_adopted(p);
+		return;
 	}
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == -1)
+		log_warn("%s: waitid pid %d", __func__, (int)p->pid);
+	else if (si.si_pid == 0) {
+		/* Readable but not yet waitable: look again. */
+		event_add(&p->watch, NULL);
+		return;
+	} else
+		status = proc_sistatus(&si);
+	proc_untree(p);
+	proc_reap_untracked();
 	proc_exited(p, status);
 }
 
@@ -432,8 +498,13 @@ proc_poll_cb(__attribute__((unused)) int fd,
     __attribute__((unused)) short events, void *arg)
 {
 	struct proc	*p = arg;
+	int		 wst;
 
-	if (!proc_alive(p))
+	if (proc_alive(p))
+		return;
+	if (pidinfo_zombie_status(p->pid, p->start_time, &wst) == 0)
+		proc_exited(p, proc_wstatus(wst));
+	else
 		proc_exited(p, PROC_STATUS_UNKNOWN);
 }
 
@@ -534,6 +605,43 @@ proc_free(struct proc *p)
 	free(p);
 }
 
+/* Is pid our child with this start time (unreaped, so not reused)? */
+static bool
+proc_is_ours(const struct proc_stat *st)
+{
+	static pid_t	self;
+
+	/* Cached: one syscall less per sandbox when thousands are adopted. */
+	if (self == 0)
+		self = getpid();
+	return (st->ppid == self);
+}
+
+/*
+ * Adopt with a pidfd a holder kept through a crash: it is the recorded
+ * process whatever /proc says now.  Gone, or its pid reused, it exited:
+ * the pidfd is readable and its status is reported from the loop.
+ */
+static struct proc *
+proc_adopt_held(pid_t pid, uint64_t start_time, int pidfd, proc_exit_cb cb,
+    void *arg, char **cause)
+{
+	struct proc_stat	 st;
+	struct proc		*p;
+	bool			 child;
+
+	child = proc_read_stat(pid, &st) == 0 && st.start_time == start_time &&
+	    proc_is_ours(&st);
+	if (child && proc_find_child(pid) != NULL) {
+		xasprintf(cause, "pid %d: already watched", (int)pid);
+		close(pidfd);
+		return (NULL);
+	}
+	p = proc_new(pid, pidfd, child, cb, arg);
+	p->start_time = start_time;
+	return (p);
+}
+
 /* Watch an existing process, e.g. after a daemon restart. */
 struct proc *
 proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
@@ -543,7 +651,6 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 	struct proc		*p;
 	int			 pidfd = -1;
 	bool			 child;
-	static pid_t		 self;
 
 	if (proc_base == NULL)
 		fatalx("%s: procmgr not initialized", __func__);
@@ -551,6 +658,9 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 		xasprintf(cause, "invalid pid %d", (int)pid);
 		return (NULL);
 	}
+	if (proc_pidfd && (pidfd = proc_stash_take(pid, start_time)) != -1)
+		return (proc_adopt_held(pid, start_time, pidfd, cb, arg,
+		    cause));
 	/* pidfd first: if the start time then matches, it is the same one. */
 	if (proc_pidfd && (pidfd = pidfd_open(pid, 0)) == -1) {
 		xasprintf(cause, "pid %d: %s", (int)pid, strerror(errno));
@@ -565,16 +675,14 @@ proc_adopt(pid_t pid, uint64_t start_time, proc_exit_cb cb, void *arg,
 		    PRIu64 " (pid reused)", (int)pid, st.start_time, start_time);
 		goto fail;
 	}
-	/* Cached: one syscall less per sandbox when thousands are adopted. */
-	if (self == 0)
-		self = getpid();
-	child = st.ppid == self;
+	child = proc_is_ours(&st);
 	if (child && proc_find_child(pid) != NULL) {
 		xasprintf(cause, "pid %d: already watched", (int)pid);
 		goto fail;
 	}
 	p = proc_new(pid, pidfd, child, cb, arg);
 	p->start_time = start_time;
+	proc_hold(p);
 	return (p);
 
 fail:

@@ -1,8 +1,8 @@
 /*
  * proc_read.c: what /proc says about a process: its start time (which
- * tells a reused pid from the one recorded), parent, state, name, and the
- * resource use of it and its descendants.  Every reader fails with -1
- * once the process is gone.
+ * tells a reused pid from the one recorded), parent, state, name, the
+ * exit code a zombie shows, and the resource use of it and its
+ * descendants.  Every reader fails with -1 once the process is gone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -114,6 +114,38 @@ proc_read_stat(pid_t pid, struct proc_stat *st)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * State, start time and exit code (fields 3, 22 and 52: a wait status,
+ * set once the process has exited) of pid; -1 if it is gone.
+ */
+int
+proc_read_exit_code(pid_t pid, uint64_t *start_time, char *state, int *code)
+{
+	char		 path[64], buf[2048];
+	const char	*s;
+	int64_t		 start, v;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (proc_read_file(path, buf, sizeof buf) == -1)
+		return (-1);
+	if ((s = strrchr(buf, ')')) == NULL)
+		goto bad;
+	for (s++; *s == ' '; s++)
+		;
+	if (*s == '\0')
+		goto bad;
+	*state = *s++;
+	if (stat_skip(&s, 18) == -1 || stat_next(&s, &start) == -1 ||
+	    stat_skip(&s, 29) == -1 || stat_next(&s, &v) == -1)
+		goto bad;
+	*start_time = start > 0 ? (uint64_t)start : 0;
+	*code = (int)v;
+	return (0);
+bad:
+	errno = EINVAL;
+	return (-1);
 }
 
 /* Start time of pid in clock ticks since boot (stat field 22). */

@@ -387,6 +387,7 @@ proc_spawn(const struct proc_launch *l, proc_exit_cb cb, proc_ready_cb ready,
 	p->log = pl;
 	if (proc_read_start_time(pid, &p->start_time) == -1)
 		log_warn("%s: start time of pid %d", __func__, (int)pid);
+	proc_hold(p);
 	proc_start_watch(p, l, ready, errp[0], gatep[1], stack);
 	log_debug("%s: %s pid %d%s", __func__, l->path, (int)pid,
 	    l->hold ? " (held)" : "");

@@ -21,7 +21,7 @@
 struct proc_start;
 
 /*
- * One watched process: 368 bytes on x86_64 (two embedded struct event of
+ * One watched process: 376 bytes on x86_64 (two embedded struct event of
  * 128 bytes each, the tree links, the pending-log links and a few words),
  * one allocation.
  */
@@ -36,6 +36,7 @@ struct proc {
 	pid_t		 pid;
 	int		 pidfd;		/* -1 without pidfds or once exited */
 	unsigned int	 flags;
+	uint32_t	 reap_waited;	/* ms an adopted zombie waited */
 #define PROC_CHILD	0x01		/* ours to reap */
 #define PROC_INTREE	0x02		/* in proc_tree */
 #define PROC_WATCH	0x04		/* watch is added */
@@ -107,6 +108,7 @@ struct proc_stat {
 extern struct event_base	*proc_base;
 extern bool			 proc_pidfd;
 struct proc	*proc_new(pid_t, int, bool, proc_exit_cb, void *);
+int		 proc_wstatus(int);
 void		 proc_untree(struct proc *);
 void		 proc_reap_failed(struct proc *);
 
@@ -117,8 +119,23 @@ void		 proc_start_free(struct proc *);
 /* proc_log.c */
 void		 proc_log_later_now(struct proc *, bool);
 
+/* proc_hold.c */
+void		 proc_hold(const struct proc *);
+void		 proc_unhold(const struct proc *);
+int		 proc_stash_take(pid_t, uint64_t);
+
 /* proc_read.c */
 int		 proc_read_stat(pid_t, struct proc_stat *);
+int		 proc_read_exit_code(pid_t, uint64_t *, char *, int *);
+
+/* pidinfo.c: the exit status of an adopted process that is not ours. */
+enum pidinfo_result {
+	PIDINFO_EXITED,		/* the wait status is known */
+	PIDINFO_WAIT,		/* known once its parent reaps it */
+	PIDINFO_UNKNOWN,	/* never known (PROC_STATUS_UNKNOWN) */
+};
+enum pidinfo_result pidinfo_exit(int, pid_t, uint64_t, int *);
+int		 pidinfo_zombie_status(pid_t, uint64_t, int *);
 
 /* proc_clone.c */
 struct proc_stack;

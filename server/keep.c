@@ -260,7 +260,7 @@ keep_opts(struct keeper_opts *o, char **logp)
 }
 
 /* Connect to the keeper (spawning it if need be); false if there is none. */
-static bool
+bool
 keep_connect(bool take)
 {
 	struct keeper_opts	 o;
@@ -388,7 +388,8 @@ keep_resume(struct event_base *base)
 	char			*cause = NULL;
 	size_t			 i;
 
-	if (!keep_enabled() || !keep_connect(true))
+	/* keep_pids_take may have connected already, before recovery. */
+	if (!keep_enabled() || (!keeper_active() && !keep_connect(true)))
 		return;
 	if (keeper_take(keep_take_cb, &t, &cause) == -1) {
 		log_warnx("keeper: the sockets it holds were not all taken "

@@ -445,7 +445,11 @@ serve(void)
 	handlers_configure(cfg->state_dir, cfg->run_dir, cfg->default_runtime,
 	    cfg->max_sandboxes_per_namespace);
 	handover_give_io();
+	/* After a crash: the keeper's pidfds, for recovery (keep_pids.c). */
+	if (!handover_loaded())
+		keep_pids_take();
 	handlers_recover(server_base);
+	keep_pids_done();
 	if (store_pending() && store_commit(&cause) == -1)
 		fatalx("cannot save recovered state: %s", cause);
 	if (handover_listen(server_base, &cause) == -1)
@@ -468,6 +472,7 @@ serve(void)
 		handover_restore(server_base);
 	else
 		keep_resume(server_base);
+	keep_pids_attach();
 	loop_after_iteration();
 
 	status = loop_run(server_base);

@@ -176,6 +176,12 @@ void		 keep_conn_carried(struct conn *, unsigned int);
 void		 keep_carried_done(struct conn *);
 void		 keep_resume(struct event_base *);
 void		 keep_import(struct event_base *, int);
+bool		 keep_connect(bool);
+
+/* keep_pids.c */
+void		 keep_pids_take(void);
+void		 keep_pids_done(void);
+void		 keep_pids_attach(void);
 
 /* reexec.c */
 #define HANDOVER_ENV	"SANDBOXD_HANDOVER_FD"

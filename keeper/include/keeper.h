@@ -84,4 +84,18 @@ int	keeper_import_fd(int fd, char **err);
 /* Daemon exit: close the connection (the keeper starts its grace period). */
 void	keeper_detach(void);
 
+/* keeper_pidfd.c */
+/* Give the keeper a duplicate of the pidfd of a watched process, keyed by pid and start
+ * time (a second one for the same key replaces the first), so that its exit status
+ * outlives a crash of the daemon.  -1 if it could not be sent (no keeper, or it is
+ * not reading). */
+int	keeper_hold_pid(int pidfd, int pid, uint64_t start_time);
+/* The exit of that process was seen: the keeper closes its copy (unknown keys: nothing). */
+void	keeper_drop_pid(int pid, uint64_t start_time);
+/* After keeper_start(take=true): every pidfd the keeper holds, one call each; the fd is
+ * now the caller's own (the keeper keeps its copy until keeper_drop_pid).  Returns the
+ * number taken, or -1 with *err. */
+int	keeper_take_pids(void (*cb)(void *arg, int pid, uint64_t start_time, int fd),
+	    void *arg, char **err);
+
 #endif /* SANDBOXD_KEEPER_H */

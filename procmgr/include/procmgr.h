@@ -20,7 +20,11 @@
 struct event_base;
 struct proc;
 
-/* Exit status that means "unknown" (re-adopted process, or gone). */
+/*
+ * Exit status that means "unknown": a re-adopted process reaped before the
+ * daemon could read its status (a kernel before 6.15, or no pidfd of it
+ * open at the reap), or one gone while no daemon watched it.
+ */
 #define PROC_STATUS_UNKNOWN	255
 
 /* How to start a sandbox's init process; built by runtime_prepare. */
@@ -53,7 +57,9 @@ struct proc_usage {
 /*
  * Called once, from the loop, after the process exited and was reaped.
  * status follows the shell convention: exit code, or 128 + signal number;
- * PROC_STATUS_UNKNOWN when it cannot be known (an adopted process).
+ * PROC_STATUS_UNKNOWN when it cannot be known.  An adopted process that
+ * is not the daemon's child is reported once it is reaped or its status
+ * is readable as a zombie's (see proc.c).
  */
 typedef void (*proc_exit_cb)(struct proc *, int status,
     const struct timespec *exited_at, void *arg);
@@ -81,6 +87,30 @@ uint64_t	 proc_start_time(const struct proc *);
 int		 proc_kill(struct proc *, int);
 void		 proc_stop(struct proc *, unsigned int);
 void		 proc_free(struct proc *);
+
+/*
+ * proc_hold.c: a holder outside the daemon for a duplicate of each
+ * watched process's pidfd, so that its exit status survives a crash of
+ * the daemon.  hold(arg, pidfd, pid, start_time) sends a copy (the pidfd
+ * stays the caller's); drop(arg, pid, start_time) says its exit was seen.
+ * After a crash, proc_stash gives back each pidfd the holder kept (the
+ * stash owns it).  proc_stash_exited, for recovery before it adopts:
+ * 0 if that process has exited and *status (shell convention) is known,
+ * 1 if it has exited and its status is lost (*status 255), -1 if it is
+ * to be adopted (it runs, or its status comes later, or nothing is
+ * stashed for it).  proc_adopt of that pid and start time uses the
+ * stashed pidfd; proc_stash_flush, after recovery, drops and closes the
+ * rest and says how many.
+ */
+struct proc_holder {
+	int	(*hold)(void *, int, pid_t, uint64_t);
+	void	(*drop)(void *, pid_t, uint64_t);
+	void	 *arg;
+};
+void		 proc_set_holder(const struct proc_holder *);
+void		 proc_stash(pid_t, uint64_t, int);
+int		 proc_stash_exited(pid_t, uint64_t, int *);
+size_t		 proc_stash_flush(void);
 
 /*
  * proc_spawn.c: proc_spawn clones and returns at once, pid and start time

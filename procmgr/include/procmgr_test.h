@@ -11,11 +11,23 @@
 /*
  * proc.c.  proc_force_signalfd(true), before proc_init, uses the SIGCHLD
  * fallback even where pidfds work.  proc_have_pidfd: exits are seen
- * through pidfds.  proc_is_child: the real exit status will be known.
+ * through pidfds.  proc_is_child: reaped by the daemon itself.
  */
 void		 proc_force_signalfd(bool);
 bool		 proc_have_pidfd(void);
 bool		 proc_is_child(const struct proc *);
+
+/*
+ * proc.c: proc_set_reap_wait(ms): how long an adopted process that is not
+ * ours may stay a zombie before its status is given up as unknown.
+ * pidinfo.c: pidinfo_test_disable(PIDINFO_TEST_NO_*) leaves out a source
+ * of such a process's exit status: the pidfd ioctl (as on a kernel before
+ * 6.15), or /proc's exit code of a zombie.
+ */
+#define PIDINFO_TEST_NO_IOCTL	0x1
+#define PIDINFO_TEST_NO_PROC	0x2
+void		 proc_set_reap_wait(unsigned int);
+void		 pidinfo_test_disable(unsigned int);
 
 /* proc_spawn.c: not yet exec'd, nor failed to. */
 bool		 proc_is_starting(const struct proc *);

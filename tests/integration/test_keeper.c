@@ -4,8 +4,9 @@
  *
  * The promise, test by test: an idle connection is the same connection
  * after kill -9 and a restart; a pending Wait is answered after the
- * restart on its own stream (at once, 255, for a sandbox that died while
- * the daemon was down); a request the daemon died under gets its
+ * restart on its own stream (at once, with its real status, for a sandbox
+ * that died while the daemon was down: the keeper held its pidfd); a
+ * request the daemon died under gets its
  * connection closed, not a hang; without a daemon back within the grace
  * period the keeper closes everything and goes; with --keeper-grace 0
  * kill -9 closes the connections as it always did; a keeper killed under
@@ -155,8 +156,9 @@ Test(keeper, idle_connection_survives_kill9, .timeout = 60)
 /*
  * (b) Pending Controller/Waits survive the crash and are answered on
  * their streams: one when its sandbox is stopped after the restart, one
- * at once for a sandbox killed while the daemon was down.  A process the
- * restarted daemon re-adopted is not its child: status 255 either way.
+ * at once for a sandbox killed while the daemon was down.  Neither is
+ * the restarted daemon's child, but both give their real status (137):
+ * one read from the pidfd the keeper held through the crash.
  */
 Test(keeper, pending_waits_survive_kill9, .timeout = 90)
 {
@@ -182,10 +184,10 @@ Test(keeper, pending_waits_survive_kill9, .timeout = 90)
 	itest_reap_orphans(&itest_d);
 	itest_daemon_restart(&itest_d);
 
-	expect_wait(w, s_gone, 255, "gone");
+	expect_wait(w, s_gone, 128 + SIGKILL, "gone");
 	itest_expect(sbc_ctrl_stop(c, "runs", 0, &err), 0, &err,
 	    "stop after the restart");
-	expect_wait(w, s_run, 255, "runs");
+	expect_wait(w, s_run, 128 + SIGKILL, "runs");
 	cr_assert(itest_log_contains(&itest_d, "re-dispatched 2 waits"),
 	    "%s", itest_log_tail(&itest_d, 4096));
 	expect_answers(w, "the waiting connection, after");
@@ -340,7 +342,7 @@ Test(keeper, reexec_then_kill9, .timeout = 90)
 	crash_and_restart();
 	expect_answers(c, "after the re-exec and a crash");
 	itest_expect(sbc_ctrl_stop(c, "sl", 0, &err), 0, &err, "stop");
-	expect_wait(w, sid, 255, "sl");
+	expect_wait(w, sid, 128 + SIGKILL, "sl");
 	cr_assert(itest_log_contains(&itest_d, "re-dispatched 1 waits"),
 	    "%s", itest_log_tail(&itest_d, 4096));
 	sbc_close(w);
@@ -364,7 +366,7 @@ Test(keeper, sigterm_restart_keeps_connections, .timeout = 90)
 	itest_daemon_restart(&itest_d);		/* SIGTERM, exit 0, start */
 	expect_answers(c, "after a clean restart");
 	itest_expect(sbc_ctrl_stop(c, "st", 0, &err), 0, &err, "stop");
-	expect_wait(w, sid, 255, "st");
+	expect_wait(w, sid, 128 + SIGKILL, "st");
 	sbc_close(w);
 	sbc_close(c);
 }

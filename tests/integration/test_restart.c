@@ -1,15 +1,18 @@
 /*
  * test_restart.c: sandboxes across daemon restarts (spec section 8):
  * kill -9 of the daemon while sandboxes run, then re-adoption of the same
- * processes (whose exit status is then unknown: 255); a sandbox that died
- * while the daemon was down; store records and created instances kept;
- * a clean SIGTERM stop that leaves sandboxes running.
+ * processes, whose real exit statuses are still reported; a sandbox that
+ * died while the daemon was down (its status kept through the keeper's
+ * pidfd; without a keeper, 255; still a zombie: its status); store
+ * records and created instances kept; a clean SIGTERM
+ * stop that leaves sandboxes running.
  *
  * The harness makes the test a child subreaper, so sandbox processes
  * orphaned by a killed daemon become the test's children: the restarted
  * daemon is not their parent, which is exactly the situation of spec
- * section 8.  Every sandbox process is passed to itest_track (through
- * itest_ctrl_start) and SIGKILLed in .fini.
+ * section 8.  The test reaps them only when it says so (as a slow init
+ * would), or not at all.  Every sandbox process is passed to itest_track
+ * (through itest_ctrl_start) and SIGKILLed in .fini.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -121,18 +124,22 @@ Test(restart, kill9_readopts_running_sandboxes, .timeout = 90)
 	cr_assert_str_eq(itest_info_get(&st, "netns_path"), netns);
 	sbc_status_free(&st);
 
-	/* The exit of a re-adopted process is seen; its status is not. */
+	/*
+	 * The exit of a re-adopted process is seen, and its status too
+	 * although the daemon is not its parent: the test, its parent now,
+	 * has not reaped it yet.
+	 */
 	w = itest_connect(&itest_d, NULL);
 	sid = itest_send_wait(w, ids[0]);
 	expect_status(w, ids[0], "SANDBOX_READY", pid[0], true); /* parked */
 	cr_assert_eq(kill(pid[0], SIGKILL), 0);
 	itest_expect(itest_recv_wait(w, sid, &code, NULL, &err), 0, &err,
 	    "the pending Wait");
-	cr_assert_eq(code, 255, "a re-adopted process is not the daemon's "
-	    "child: its status is unknown (255), got %u", code);
+	cr_assert_eq(code, 128 + SIGKILL, "a re-adopted process killed by "
+	    "SIGKILL: status %u, want %d", code, 128 + SIGKILL);
 	itest_reap_orphans(&itest_d);
 	expect_status(c, ids[0], "SANDBOX_NOTREADY", -1, false);
-	cr_assert_eq(itest_ctrl_wait(c, ids[0], NULL), 255);
+	cr_assert_eq(itest_ctrl_wait(c, ids[0], NULL), 128 + SIGKILL);
 
 	/* Stop works on re-adopted processes, pause included. */
 	t0 = itest_now_ms();
@@ -141,8 +148,10 @@ Test(restart, kill9_readopts_running_sandboxes, .timeout = 90)
 	cr_assert_lt(itest_now_ms() - t0, 4000, "Stop of re-adopted "
 	    "processes that exit on SIGTERM took %lld ms",
 	    (long long)(itest_now_ms() - t0));
-	cr_assert_eq(itest_ctrl_wait(c, ids[1], NULL), 255);
-	cr_assert_eq(itest_ctrl_wait(c, ids[2], NULL), 255);
+	cr_assert_eq(itest_ctrl_wait(c, ids[1], NULL), 128 + SIGTERM,
+	    "sleep stopped by SIGTERM");
+	cr_assert_eq(itest_ctrl_wait(c, ids[2], NULL), 0,
+	    "the pause process exits 0 on SIGTERM");
 
 	for (i = 0; i < 3; i++) {
 		itest_expect(sbc_ctrl_shutdown(c, ids[i], &err), 0, &err,
@@ -156,13 +165,19 @@ Test(restart, kill9_readopts_running_sandboxes, .timeout = 90)
 	sbc_close(c);
 }
 
-Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
+/*
+ * A sandbox killed and reaped while the daemon was down: stopped at the
+ * restart, with want as its status (Status and Wait, at once).
+ */
+static void
+killed_while_down(uint32_t want)
 {
 	struct sbc		*c;
 	struct sbc_status	 st;
 	struct sbc_start_info	 si;
 	struct sbc_error	 err = {0};
 	struct timespec		 killed, at;
+	char			 want_s[16];
 	uint32_t		 code;
 	int64_t			 t0;
 	pid_t			 dead, alive;
@@ -188,14 +203,15 @@ Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
 	cr_assert_geq(st.exited_at.tv_sec, killed.tv_sec, "exited_at is "
 	    "before the process was killed");
 	cr_assert_not_null(itest_info_get(&st, "exit_status"));
-	cr_assert_str_eq(itest_info_get(&st, "exit_status"), "255");
+	snprintf(want_s, sizeof want_s, "%u", want);
+	cr_assert_str_eq(itest_info_get(&st, "exit_status"), want_s);
 	sbc_status_free(&st);
 	t0 = itest_now_ms();
 	code = itest_ctrl_wait(c, "kd", &at);
 	cr_assert_lt(itest_now_ms() - t0, 1000, "Wait on a sandbox that "
 	    "exited while the daemon was down did not answer at once");
-	cr_assert_eq(code, 255, "status of a process gone while the daemon "
-	    "was down: %u, want 255 (unknown)", code);
+	cr_assert_eq(code, want, "status of a process gone while the daemon "
+	    "was down: %u, want %u", code, want);
 	cr_assert_geq(at.tv_sec, killed.tv_sec);
 	itest_expect(sbc_ctrl_start(c, "kd", &si, &err),
 	    STATUS_FAILED_PRECONDITION, &err, "start of an exited sandbox");
@@ -203,6 +219,176 @@ Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
 	itest_expect(sbc_ctrl_shutdown(c, "kd", &err), 0, &err, "shutdown");
 	itest_expect(sbc_ctrl_status(c, "kd", false, &st, &err),
 	    STATUS_NOT_FOUND, &err, "status after shutdown");
+	sbc_close(c);
+}
+
+/*
+ * The keeper held the sandbox's pidfd through the crash, so the kernel
+ * kept its status when the test (its parent now) reaped it: 137.
+ */
+Test(restart, sandbox_killed_while_daemon_down, .timeout = 60)
+{
+	killed_while_down(128 + SIGKILL);
+	cr_assert(itest_log_contains(&itest_d, "pidfds of watched processes "
+	    "taken back"), "%s", itest_log_tail(&itest_d, 4096));
+}
+
+/*
+ * A SIGUSR2 re-execution keeps the keeper's pidfds (the new image holds
+ * what it starts from then on): a sandbox killed after a re-exec and a
+ * crash still reports its status.
+ */
+Test(restart, reexec_then_killed_while_down, .timeout = 90)
+{
+	struct sbc	*c;
+	pid_t		 pid;
+	uint32_t	 code;
+	int64_t		 end;
+	int		 wst;
+
+	c = itest_connect(&itest_d, NULL);
+	pid = run(c, "rx", RUNTIME_EXEC, SLEEP_SPEC);
+	sbc_close(c);
+	cr_assert_eq(kill(itest_d.pid, SIGUSR2), 0);
+	end = itest_now_ms() + 20000;
+	while (!itest_log_contains(&itest_d, "re-executed: kept")) {
+		cr_assert_lt(itest_now_ms(), end, "no re-exec:\n%s",
+		    itest_log_tail(&itest_d, 4096));
+		usleep(20000);
+	}
+	c = itest_connect(&itest_d, NULL);
+	expect_status(c, "rx", "SANDBOX_READY", pid, false);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(waitpid(pid, &wst, 0), pid);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, NULL);
+	code = itest_ctrl_wait(c, "rx", NULL);
+	cr_assert_eq(code, 128 + SIGTERM, "status after a re-exec, a crash "
+	    "and a SIGTERM while down: %u", code);
+	sbc_close(c);
+}
+
+/* Without a keeper nothing held a pidfd at the reap: 255, unknown. */
+Test(restart, sandbox_killed_while_down_no_keeper, .timeout = 60)
+{
+	itest_daemon_stop(&itest_d);
+	itest_daemon_start(&itest_d, "--keeper-grace", "0", NULL);
+	killed_while_down(255);
+}
+
+/* An exec sandbox that exits with 7 once <dir>/<name> exists. */
+static void
+exit7_spec(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "{\"process\":{\"args\":[\"sh\",\"-c\","
+	    "\"while [ ! -e %s/%s ]; do sleep 0.05; done; exit 7\"],"
+	    "\"env\":[\"PATH=/usr/bin:/bin\"],\"cwd\":\"/\"}}", itest_d.dir,
+	    name);
+}
+
+/* Create <dir>/<name>. */
+static void
+touch(const char *name)
+{
+	char	path[PATH_MAX];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", itest_d.dir, name);
+	cr_assert_not_null(f = fopen(path, "w"), "%s: %s", path,
+	    strerror(errno));
+	fclose(f);
+}
+
+/*
+ * Re-adopted processes that end on their own: the status they exit with
+ * is reported (Wait, Status), whether the daemon reads it before their
+ * new parent reaps them or after (the pidfd it has held since the
+ * restart keeps it).
+ */
+Test(restart, readopted_exit_status_is_real, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_status	 st;
+	struct sbc_error	 err = {0};
+	char			 spec[PATH_MAX + 256];
+	pid_t			 early, late;
+	uint32_t		 code;
+	int			 wst;
+
+	c = itest_connect(&itest_d, NULL);
+	exit7_spec(spec, sizeof spec, "go-early");
+	early = run(c, "x-early", RUNTIME_EXEC, spec);
+	exit7_spec(spec, sizeof spec, "go-late");
+	late = run(c, "x-late", RUNTIME_EXEC, spec);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, NULL);
+	expect_status(c, "x-early", "SANDBOX_READY", early, true);
+	expect_status(c, "x-late", "SANDBOX_READY", late, true);
+
+	/* Left unreaped: read while a zombie. */
+	touch("go-early");
+	code = itest_ctrl_wait(c, "x-early", NULL);
+	cr_assert_eq(code, 7, "re-adopted sandbox that exits 7: Wait says %u",
+	    code);
+	/* Reaped by the test as soon as it exits: read from the pidfd. */
+	touch("go-late");
+	cr_assert_eq(waitpid(late, &wst, 0), late);
+	cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 7);
+	code = itest_ctrl_wait(c, "x-late", NULL);
+	cr_assert_eq(code, 7, "re-adopted sandbox that exited 7 and was "
+	    "reaped by its new parent: Wait says %u", code);
+
+	itest_expect(sbc_ctrl_status(c, "x-late", true, &st, &err), 0, &err,
+	    "status");
+	cr_assert_str_eq(st.state, "SANDBOX_NOTREADY");
+	cr_assert_not_null(itest_info_get(&st, "exit_status"));
+	cr_assert_str_eq(itest_info_get(&st, "exit_status"), "7");
+	sbc_status_free(&st);
+	itest_reap_orphans(&itest_d);
+	itest_expect(sbc_ctrl_shutdown(c, "x-early", &err), 0, &err,
+	    "shutdown");
+	itest_expect(sbc_ctrl_shutdown(c, "x-late", &err), 0, &err,
+	    "shutdown");
+	sbc_close(c);
+}
+
+/*
+ * A sandbox that died while the daemon was down but is not reaped yet
+ * (a zombie at the restart): its status is still there to read.
+ */
+Test(restart, killed_while_down_not_yet_reaped, .timeout = 60)
+{
+	struct sbc		*c;
+	struct sbc_status	 st;
+	struct sbc_error	 err = {0};
+	pid_t			 pid;
+	uint32_t		 code;
+
+	c = itest_connect(&itest_d, NULL);
+	pid = run(c, "zd", RUNTIME_EXEC, SLEEP_SPEC);
+	sbc_close(c);
+
+	itest_daemon_kill9(&itest_d);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert(itest_wait_dead(pid, 5000));	/* a zombie of the test's */
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, NULL);
+	code = itest_ctrl_wait(c, "zd", NULL);
+	cr_assert_eq(code, 128 + SIGTERM, "status of a sandbox killed by "
+	    "SIGTERM while the daemon was down, unreaped: %u", code);
+	itest_expect(sbc_ctrl_status(c, "zd", true, &st, &err), 0, &err,
+	    "status");
+	cr_assert_str_eq(st.state, "SANDBOX_NOTREADY");
+	cr_assert_str_eq(itest_info_get(&st, "exit_status"), "143");
+	sbc_status_free(&st);
+	itest_reap_orphans(&itest_d);
+	itest_expect(sbc_ctrl_shutdown(c, "zd", &err), 0, &err, "shutdown");
 	sbc_close(c);
 }
 

@@ -621,7 +621,7 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	char			 bundle[PATH_MAX];
 	ctv_ConnectResponse	 conn = {0};
 	struct sbc_reply	 reply = {0};
-	uint32_t		 pid, pid2, spid, st;
+	uint32_t		 pid, pid2, epid, spid, st;
 
 	ITEST_NEEDS_ROOT("sandboxes make namespaces");
 	c = itest_connect(&itest_d, "k8s.io");
@@ -631,6 +631,10 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	    "Create");
 	itest_track((pid_t)pid);
 	task_start(c, "runs", NULL);
+	itest_expect(task_exec(c, "runs", "e1", "[\"sleep\",\"1000\"]",
+	    &err), 0, &err, "Exec");
+	epid = task_start(c, "runs", "e1");
+	itest_track((pid_t)epid);
 	task_bundle("dies", "pod5", "exec sleep 1000", bundle, sizeof bundle);
 	itest_expect(task_create(c, "dies", bundle, NULL, &pid2, &err), 0,
 	    &err, "Create");
@@ -657,12 +661,21 @@ Test(task, survives_a_daemon_restart, .timeout = 90)
 	sbc_reply_free(&reply);
 	cr_assert_eq(task_state(c, "dies", NULL, NULL, &st), ctv_Status_STOPPED,
 	    "an exit while the daemon was down is recorded");
-	cr_assert_eq(st, 255, "as lost, not made up");
+	cr_assert_eq(st, 128 + SIGKILL, "with the status the kernel kept for "
+	    "the keeper's pidfd, got %u", st);
 	cr_assert(itest_log_contains(&itest_d, "exited while sandboxd was down"));
+	/* Not the daemon's children any more: their real statuses still. */
+	itest_expect(task_kill(c, "runs", "e1", SIGTERM, false, &err), 0, &err,
+	    "Kill of the exec after the restart");
+	cr_assert_eq(task_wait(c, "runs", "e1"), 128 + SIGTERM,
+	    "a re-adopted exec stopped by SIGTERM");
 	itest_expect(task_kill(c, "runs", NULL, SIGKILL, false, &err), 0, &err,
 	    "Kill after the restart");
-	task_wait(c, "runs", NULL);
+	cr_assert_eq(task_wait(c, "runs", NULL), 128 + SIGKILL,
+	    "a re-adopted container init killed by SIGKILL");
 	cr_assert(itest_wait_dead((pid_t)pid, 5000));
+	itest_expect(task_delete(c, "runs", "e1", NULL, &err), 0, &err,
+	    "Delete e1");
 	itest_expect(task_delete(c, "runs", NULL, NULL, &err), 0, &err, "Delete");
 	itest_expect(task_delete(c, "dies", NULL, NULL, &err), 0, &err, "Delete");
 	sbc_close(c);
@@ -784,8 +797,8 @@ Test(task, exec_not_started_survives_kill9, .timeout = 90)
 	    "Delete e3, never started");
 	itest_expect(task_kill(c, "c8", "r1", SIGKILL, false, &err), 0, &err,
 	    "Kill r1");
-	cr_assert_eq(task_wait(c, "c8", "r1"), 255, "re-adopted: no child of "
-	    "the new daemon, its status unknown");
+	cr_assert_eq(task_wait(c, "c8", "r1"), 128 + SIGKILL, "re-adopted: no "
+	    "child of the new daemon, its real status all the same");
 	itest_expect(task_delete(c, "c8", "r1", NULL, &err), 0, &err,
 	    "Delete r1");
 	sbc_close(c);

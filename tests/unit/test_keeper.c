@@ -10,6 +10,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -806,6 +807,112 @@ Test(keeper, not_a_socket_is_left_alone, .init = setup, .fini = teardown,
 	free(err);
 	cr_assert_eq(access(sock_path, F_OK), 0, "a regular file was removed");
 	cr_assert_eq(keeper_pid(), -1, "a pid file was left");
+}
+
+/* keeper_take_pids: what came back, by key. */
+struct taken_pids {
+	int		pid[8];
+	uint64_t	start[8];
+	int		fd[8];
+	unsigned int	n;
+};
+
+static void
+take_pid_cb(void *arg, int pid, uint64_t start_time, int fd)
+{
+	struct taken_pids	*t = arg;
+
+	cr_assert_lt(t->n, 8);
+	t->pid[t->n] = pid;
+	t->start[t->n] = start_time;
+	t->fd[t->n] = fd;
+	t->n++;
+}
+
+/* The pid a pidfd refers to, from its fdinfo (-1 once reaped). */
+static int
+pidfd_pid(int fd)
+{
+	char	path[64], line[128];
+	FILE	*f;
+	int	pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return (pid);
+}
+
+/*
+ * Pidfds of watched processes: held by pid and start time through a
+ * daemon's death (the keeper stays for them alone), dropped one by one,
+ * taken back in key order (and kept), released by a fresh start.
+ */
+Test(keeper, pidfds_held_through_a_crash, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct taken_pids	 t = { .n = 0 };
+	char			*err = NULL;
+	pid_t			 c[3], kpid;
+	int			 pfd[3], i;
+
+	/* Forked first: a child must not hold the keeper connection. */
+	for (i = 0; i < 3; i++) {
+		if ((c[i] = fork()) == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			pause();
+			_exit(0);
+		}
+		cr_assert_gt(c[i], 0);
+		cr_assert_neq(pfd[i] = (int)syscall(SYS_pidfd_open, c[i], 0),
+		    -1);
+	}
+	start(8, 60, false);
+	kpid = keeper_pid();
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(keeper_hold_pid(pfd[i], c[i], 1000 + i), 0);
+	keeper_drop_pid(c[1], 1001);
+	keeper_drop_pid(c[1], 7);		/* unknown: nothing */
+	keeper_detach();			/* the daemon dies */
+	for (i = 0; i < 3; i++)
+		close(pfd[i]);
+	kill(c[0], SIGKILL);
+	cr_assert_eq(waitpid(c[0], NULL, 0), c[0]);
+	cr_assert_eq(reap(kpid, 300), -1, "the keeper left its pidfds");
+
+	start(8, 60, true);
+	cr_assert_eq(keeper_take_pids(take_pid_cb, &t, &err), 2,
+	    "keeper_take_pids: %s", err != NULL ? err : "a wrong count");
+	/* Key order: by pid, then start time. */
+	i = c[0] < c[2] ? 0 : 1;
+	cr_assert_eq(t.pid[i], c[0]);
+	cr_assert_eq(t.start[i], 1000);
+	cr_assert_eq(t.pid[1 - i], c[2]);
+	cr_assert_eq(t.start[1 - i], 1002);
+	cr_assert_eq(pidfd_pid(t.fd[1 - i]), c[2], "not c[2]'s pidfd");
+	cr_assert_eq(pidfd_pid(t.fd[i]), -1, "c[0] was reaped");
+	for (i = 0; i < 2; i++)
+		close(t.fd[i]);
+	keeper_detach();
+
+	/* Taking kept them; a fresh start lets them go, and then the
+	 * keeper, holding nothing, goes as its daemon does. */
+	t.n = 0;
+	start(8, 60, true);
+	cr_assert_eq(keeper_take_pids(take_pid_cb, &t, &err), 2);
+	for (i = 0; i < 2; i++)
+		close(t.fd[i]);
+	keeper_detach();
+	start(8, 60, false);
+	keeper_detach();
+	cr_assert_eq(reap(kpid, 5000), 0, "the keeper kept something");
+	kill(c[1], SIGKILL);
+	kill(c[2], SIGKILL);
+	waitpid(c[1], NULL, 0);
+	waitpid(c[2], NULL, 0);
 }
 
 /* Count what keeper_take hands back, checking it is the one socket. */

@@ -571,31 +571,51 @@ is_ns_init(pid_t pid)
 }
 
 /*
+ * In a forked child: close every descriptor above stderr but a, b and c,
+ * so that it holds no pipe end another test process waits on.
+ */
+static void
+keep_only_fds(int a, int b, int c)
+{
+	int	fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != a && fd != b && fd != c)
+			close(fd);
+}
+
+/*
  * Fork a grandchild b, not our child: its parent a reaps it and exits
  * (then a is an untracked child of ours, for procmgr's sweep to reap; no
- * orphan is left to an init that may not reap).  b exits when *wfd is
- * closed.
+ * orphan is left to an init that may not reap).  b exits with status when
+ * *wfd is closed.  With holdfd, a reaps b only once *holdfd is closed
+ * too: b stays a zombie until then.
  */
 static pid_t
-grandchild(int *wfd, pid_t *parent)
+grandchild_ex(int *wfd, int *holdfd, pid_t *parent, int status)
 {
-	int	ctl[2], back[2];
+	int	ctl[2], back[2], hold[2] = { -1, -1 };
 	pid_t	a, b = -1;
 	char	c;
 
 	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(back, O_CLOEXEC), 0);
+	if (holdfd != NULL)
+		cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
 	if ((a = fork()) == 0) {
+		keep_only_fds(ctl[0], back[1], hold[0]);
 		if ((b = fork()) == 0) {
-			close(ctl[1]);
 			while (read(ctl[0], &c, 1) == -1 && errno == EINTR)
 				;
-			_exit(0);
+			_exit(status);
 		}
 		close(ctl[0]);
-		close(ctl[1]);
 		if (write(back[1], &b, sizeof b) != sizeof b)
 			_exit(1);
+		if (hold[0] != -1) {
+			while (read(hold[0], &c, 1) == -1 && errno == EINTR)
+				;
+		}
 		while (waitpid(b, NULL, 0) == -1 && errno == EINTR)
 			;
 		_exit(0);
@@ -606,8 +626,39 @@ grandchild(int *wfd, pid_t *parent)
 	close(back[1]);
 	close(ctl[0]);
 	*wfd = ctl[1];
+	if (holdfd != NULL) {
+		close(hold[0]);
+		*holdfd = hold[1];
+	}
 	*parent = a;
 	return (b);
+}
+
+/* A grandchild that exits 0 when *wfd is closed (see grandchild_ex). */
+static pid_t
+grandchild(int *wfd, pid_t *parent)
+{
+	return (grandchild_ex(wfd, NULL, parent, 0));
+}
+
+/*
+ * Fork an orphan: its parent exits at once, so it is re-parented to init
+ * (or to a subreaper above us).  It exits with status when *wfd is
+ * closed.
+ */
+static pid_t
+orphan(int *wfd, int status)
+{
+	pid_t	pid, a;
+	int	hfd;
+
+	pid = grandchild_ex(wfd, &hfd, &a, status);
+	/* a dies before it could reap anything. */
+	kill(a, SIGKILL);
+	while (waitpid(a, NULL, 0) == -1 && errno == EINTR)
+		;
+	close(hfd);
+	return (pid);
 }
 
 /* Fork a child that exits with status when *wfd is closed. */
@@ -1412,7 +1463,7 @@ PTest(proc, adopt_nonchild, .init = setup, .fini = teardown, .timeout = TEST_TIM
 	cr_assert_eq(proc_kill(p, 0), 0);
 	close(wfd);
 	run_until(&r.calls, 1, 10);
-	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
+	cr_assert_eq(r.status, 0, "status %d", r.status);
 	cr_assert_eq(added_events(), base_events);
 	proc_free(p);
 	run_until_gone(a, 5);
@@ -1474,10 +1525,349 @@ PTest(proc, adopt_refused, .init = setup, .fini = teardown, .timeout = TEST_TIME
 	cr_assert_not_null(p, "adopt: %s", cause);
 	cr_assert_eq(proc_kill(p, SIGKILL), 0);
 	run_until(&r.calls, 1, 10);
-	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d", r.status);
 	proc_free(p);
 	close(wfd);
 	run_until_gone(a, 5);
+	cr_assert(no_children());
+}
+
+/* Skip unless the kernel keeps exit statuses with pidfds (Linux 6.15). */
+static void
+need_pidfd_exit_info(void)
+{
+	struct utsname	u;
+	int		major = 0, minor = 0;
+
+	need_pidfd();
+	cr_assert_eq(uname(&u), 0);
+	if (sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+	    major < 6 || (major == 6 && minor < 15))
+		cr_skip_test("Linux %s keeps no exit status with a pidfd "
+		    "(PIDFD_INFO_EXIT needs 6.15)", u.release);
+}
+
+/* Adopt pid (not our child) with its current start time. */
+static struct proc *
+adopt_nonchild(pid_t pid, struct exitrec *r)
+{
+	struct proc	*p;
+	uint64_t	 t;
+	char		*cause = NULL;
+
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	p = proc_adopt(pid, t, exit_cb, r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	cr_assert_not(proc_is_child(p));
+	return (p);
+}
+
+/*
+ * An adopted process that is not our child: the status it exits with, or
+ * the signal that kills it (SIGKILL, or a Stop's SIGTERM), is reported,
+ * as for a child.
+ */
+PTest(proc, adopt_nonchild_statuses, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r[3];
+	struct proc	*p[3];
+	pid_t		 pid[3], a[3];
+	int		 wfd[3], i;
+
+	need_pidfd();
+	memset(r, 0, sizeof r);
+	for (i = 0; i < 3; i++) {
+		pid[i] = grandchild_ex(&wfd[i], NULL, &a[i], 42);
+		p[i] = adopt_nonchild(pid[i], &r[i]);
+	}
+	close(wfd[0]);
+	wfd[0] = -1;
+	cr_assert_eq(proc_kill(p[1], SIGKILL), 0);
+	proc_stop(p[2], 10);
+	for (i = 0; i < 3; i++)
+		run_until(&r[i].calls, 1, 10);
+	cr_assert_eq(r[0].status, 42, "exit 42 reported as %d", r[0].status);
+	cr_assert_eq(r[1].status, 128 + SIGKILL, "SIGKILL reported as %d",
+	    r[1].status);
+	cr_assert_eq(r[2].status, 128 + SIGTERM, "SIGTERM reported as %d",
+	    r[2].status);
+	cr_assert_eq(added_events(), base_events);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(r[i].calls, 1);
+		proc_free(p[i]);
+		if (wfd[i] != -1)
+			close(wfd[i]);
+		run_until_gone(a[i], 5);
+	}
+	cr_assert(no_children());
+}
+
+/*
+ * The pidfd alone (no /proc): while the zombie is not reaped, nothing is
+ * reported; once its parent reaps it, PIDFD_GET_INFO gives the status.
+ */
+PTest(proc, adopt_status_after_reap, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid, a;
+	int		 wfd, hfd;
+
+	need_pidfd_exit_info();
+	pidinfo_test_disable(PIDINFO_TEST_NO_PROC);
+	pid = grandchild_ex(&wfd, &hfd, &a, 42);
+	p = adopt_nonchild(pid, &r);
+	close(wfd);
+	wait_zombie(pid);
+	run_ms(300);
+	cr_assert_eq(r.calls, 0, "reported before the reap (status %d)",
+	    r.status);
+	close(hfd);			/* a reaps it now */
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 42, "status %d", r.status);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(p);
+	run_until_gone(a, 5);
+	cr_assert(no_children());
+}
+
+/* /proc alone (as before Linux 6.15): the zombie's status, at once. */
+PTest(proc, adopt_status_of_zombie, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, rk = { 0 };
+	struct proc	*p, *k;
+	pid_t		 pid, kpid, a, ka;
+	int		 wfd, hfd, kfd, khfd;
+
+	need_pidfd();
+	pidinfo_test_disable(PIDINFO_TEST_NO_IOCTL);
+	pid = grandchild_ex(&wfd, &hfd, &a, 42);
+	kpid = grandchild_ex(&kfd, &khfd, &ka, 0);
+	p = adopt_nonchild(pid, &r);
+	k = adopt_nonchild(kpid, &rk);
+	close(wfd);
+	cr_assert_eq(proc_kill(k, SIGKILL), 0);
+	run_until(&r.calls, 1, 10);
+	run_until(&rk.calls, 1, 10);
+	cr_assert_eq(pstate(pid), 'Z', "told before it was reaped");
+	cr_assert_eq(r.status, 42, "status %d", r.status);
+	cr_assert_eq(rk.status, 128 + SIGKILL, "status %d", rk.status);
+	proc_free(p);
+	proc_free(k);
+	close(hfd);
+	close(khfd);
+	close(kfd);
+	run_until_gone(a, 5);
+	run_until_gone(ka, 5);
+	cr_assert(no_children());
+}
+
+/*
+ * Nothing can tell the status: a kernel without PIDFD_GET_INFO and a
+ * process reaped before it was looked at; or a parent that never reaps
+ * (after proc_set_reap_wait): 255, and nothing left on the loop.
+ */
+PTest(proc, adopt_status_unknown, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 }, rz = { 0 };
+	struct proc	*p, *z;
+	pid_t		 pid, zpid, a, za;
+	int		 wfd, zfd, hfd, i;
+	double		 t0;
+
+	need_pidfd();
+	pidinfo_test_disable(PIDINFO_TEST_NO_IOCTL);
+	pid = grandchild(&wfd, &a);
+	p = adopt_nonchild(pid, &r);
+	close(wfd);
+	/* Reaped by a before the loop looks: /proc has nothing to say. */
+	for (i = 0; i < 500 && pstate(pid) != 0; i++)
+		nap(10);
+	cr_assert_eq(pstate(pid), 0, "pid %d never reaped", (int)pid);
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN, "status %d", r.status);
+	proc_free(p);
+	run_until_gone(a, 5);
+
+	/* A zombie nobody reaps, its status hidden from us: given up. */
+	pidinfo_test_disable(PIDINFO_TEST_NO_PROC);
+	proc_set_reap_wait(300);
+	zpid = grandchild_ex(&zfd, &hfd, &za, 42);
+	z = adopt_nonchild(zpid, &rz);
+	close(zfd);
+	wait_zombie(zpid);
+	t0 = now_secs();
+	run_until(&rz.calls, 1, 10);
+	cr_assert_geq(now_secs() - t0, 0.2, "given up after %.3f s",
+	    now_secs() - t0);
+	cr_assert_eq(rz.status, PROC_STATUS_UNKNOWN, "status %d", rz.status);
+	cr_assert_eq(added_events(), base_events);
+	proc_free(z);
+	close(hfd);
+	run_until_gone(za, 5);
+	cr_assert(no_children());
+}
+
+/*
+ * The real case: a process whose parent died, re-parented to init, which
+ * reaps it on its own schedule.  Its status is reported, through /proc
+ * or (with /proc left out) through the pidfd after init's reap.
+ */
+PTest(proc, adopt_orphan_of_init, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct exitrec	 r = { 0 };
+	struct proc	*p;
+	pid_t		 pid, ppid;
+	char		 state;
+	int		 i, wfd;
+
+	need_pidfd_exit_info();
+	for (i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof r);
+		pidinfo_test_disable(i == 0 ? 0 : PIDINFO_TEST_NO_PROC);
+		pid = orphan(&wfd, 42);
+		cr_assert_eq(proc_read_parent(pid, &ppid, &state), 0);
+		if (ppid != 1)
+			cr_skip_test("orphans go to pid %d here, not init",
+			    (int)ppid);
+		p = adopt_nonchild(pid, &r);
+		close(wfd);
+		run_until(&r.calls, 1, 20);
+		cr_assert_eq(r.status, 42, "round %d: status %d", i, r.status);
+		proc_free(p);
+	}
+	cr_assert(no_children());
+}
+
+/* A holder that counts what it is given and let go of. */
+struct fake_holder {
+	int		holds, drops;
+	pid_t		pid;		/* of the last call */
+	uint64_t	start_time;
+	bool		fd_valid;	/* the last hold's pidfd was open */
+};
+
+static int
+fake_hold(void *arg, int pidfd, pid_t pid, uint64_t start_time)
+{
+	struct fake_holder	*h = arg;
+
+	h->holds++;
+	h->pid = pid;
+	h->start_time = start_time;
+	h->fd_valid = fcntl(pidfd, F_GETFD) != -1;
+	return (0);
+}
+
+static void
+fake_drop(void *arg, pid_t pid, uint64_t start_time)
+{
+	struct fake_holder	*h = arg;
+
+	h->drops++;
+	h->pid = pid;
+	h->start_time = start_time;
+}
+
+/*
+ * A holder gets every watched process's pidfd, spawned or adopted, and is
+ * told when its exit was seen; a proc freed while its process runs is
+ * not let go.
+ */
+PTest(proc, holder_told, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct fake_holder	 h = { 0 };
+	struct proc_holder	 ph = { fake_hold, fake_drop, &h };
+	struct exitrec		 r = { 0 }, ra = { 0 };
+	struct proc		*p, *a;
+	pid_t			 pid, parent;
+	int			 wfd;
+
+	need_pidfd();
+	proc_set_holder(&ph);
+	p = spawn_sh_nowait("exit 3", &r);
+	cr_assert_eq(h.holds, 1);
+	cr_assert(h.fd_valid);
+	cr_assert_eq(h.pid, proc_pid(p));
+	cr_assert_eq(h.start_time, proc_start_time(p));
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(h.drops, 1, "drops %d", h.drops);
+	cr_assert_eq(h.pid, proc_pid(p));
+	proc_free(p);
+
+	pid = grandchild(&wfd, &parent);
+	a = adopt_nonchild(pid, &ra);
+	cr_assert_eq(h.holds, 2);
+	cr_assert_eq(h.pid, pid);
+	proc_free(a);			/* still running: not let go */
+	cr_assert_eq(h.drops, 1);
+	close(wfd);
+	run_until_gone(parent, 5);
+	proc_set_holder(NULL);
+	cr_assert(no_children());
+}
+
+/*
+ * A process that exited and was reaped while no daemon watched it, but
+ * whose pidfd a holder kept: adopted from the stash, it reports its real
+ * status.  Without the stash it could not be adopted at all.  What no
+ * adoption claimed is let go and closed by the flush.
+ */
+PTest(proc, adopt_from_stash, .init = setup, .fini = teardown,
+    .timeout = TEST_TIMEOUT)
+{
+	struct fake_holder	 h = { 0 };
+	struct proc_holder	 ph = { fake_hold, fake_drop, &h };
+	struct exitrec		 r = { 0 }, rl = { 0 };
+	struct proc		*p, *l;
+	uint64_t		 t, tl;
+	char			*cause = NULL;
+	pid_t			 pid, live, a, la;
+	int			 wfd, lfd, pidfd, fds;
+
+	need_pidfd_exit_info();
+	fds = count_fds();
+	pid = grandchild_ex(&wfd, NULL, &a, 42);
+	live = grandchild(&lfd, &la);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	cr_assert_eq(proc_read_start_time(live, &tl), 0);
+	cr_assert_neq(pidfd = (int)syscall(SYS_pidfd_open, pid, 0), -1);
+	close(wfd);
+	run_until_gone(pid, 5);		/* exited and reaped by a */
+	run_until_gone(a, 5);
+	cr_assert_null(proc_adopt(pid, t, exit_cb, &r, &cause));
+	free(cause);
+	cause = NULL;
+
+	proc_set_holder(&ph);
+	proc_stash(pid, t, pidfd);
+	proc_stash(live, tl + 1, (int)syscall(SYS_pidfd_open, live, 0));
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt from the stash: %s", cause);
+	cr_assert_eq(h.holds, 0, "a stashed pidfd is still held");
+	run_until(&r.calls, 1, 10);
+	cr_assert_eq(r.status, 42, "status %d", r.status);
+	proc_free(p);
+
+	/* Another start time: not this process's pidfd. */
+	l = proc_adopt(live, tl, exit_cb, &rl, &cause);
+	cr_assert_not_null(l, "adopt: %s", cause);
+	cr_assert_eq(h.holds, 1, "opened itself, so held");
+	cr_assert_eq(proc_stash_flush(), 1);
+	cr_assert_eq(h.pid, live);
+	cr_assert_eq(h.start_time, tl + 1);
+	cr_assert_eq(proc_stash_flush(), 0);
+	proc_free(l);
+	close(lfd);
+	run_until_gone(la, 5);
+	proc_set_holder(NULL);
+	cr_assert_eq(count_fds(), fds, "fds leaked");
 	cr_assert(no_children());
 }
 
@@ -1631,7 +2021,7 @@ PTest(proc_fallback, adopt, .init = setup_fallback, .fini = teardown,
 	uint64_t	 t;
 	char		*cause = NULL;
 	pid_t		 pid, a;
-	int		 wfd, cfd;
+	int		 wfd, cfd, hfd, i;
 
 	pid = grandchild(&wfd, &a);
 	cr_assert_eq(proc_read_start_time(pid, &t), 0);
@@ -1642,9 +2032,27 @@ PTest(proc_fallback, adopt, .init = setup_fallback, .fini = teardown,
 	cr_assert_not(proc_is_child(p));
 	cr_assert_eq(proc_kill(p, 0), 0);
 	close(wfd);
+	/* Reaped by a before the poll looks: nothing to read. */
+	for (i = 0; i < 500 && pstate(pid) != 0; i++)
+		nap(10);
+	cr_assert_eq(pstate(pid), 0, "pid %d never reaped", (int)pid);
 	run_until(&r.calls, 1, 5);	/* polled once a second */
 	cr_assert_eq(r.status, PROC_STATUS_UNKNOWN);
 	proc_free(p);
+	run_until_gone(a, 5);
+
+	/* A zombie the poll finds still tells its status through /proc. */
+	memset(&r, 0, sizeof r);
+	pid = grandchild_ex(&wfd, &hfd, &a, 42);
+	cr_assert_eq(proc_read_start_time(pid, &t), 0);
+	p = proc_adopt(pid, t, exit_cb, &r, &cause);
+	cr_assert_not_null(p, "adopt: %s", cause);
+	close(wfd);
+	wait_zombie(pid);
+	run_until(&r.calls, 1, 5);
+	cr_assert_eq(r.status, 42, "status %d", r.status);
+	proc_free(p);
+	close(hfd);
 	run_until_gone(a, 5);
 
 	pid = fork_child(&cfd, 9);
