@@ -31,9 +31,8 @@
 
 /*
  * Shutdown's last step: remove bundle and record, answer, forget.  The
- * answers come after the delete: an answer is tagged with the open batch
- * only if that holds something when it is parked, so parked before the
- * delete it could leave before the delete is synced.
+ * answers wait for the delete's commit in either order (the loop tags
+ * them at the end of the iteration); answering last reads as it happens.
  */
 static void
 teardown_finish(struct instance *inst)

@@ -5,10 +5,14 @@
  * right away by its handler, or later (deferred: a Create making its
  * netns, a Start waiting for the exec, Wait, Stop, Shutdown) by whoever
  * completes it.  An answer is encoded at once into a frame and parked,
- * tagged with the storage batch it depends on (store_seq_needed: every
- * change made before it); the loop sends parked frames only once that
- * batch is synced (loop.c), so no client hears of a change that could
- * still be lost.  Commit hooks are tagged the same way.
+ * untagged; at the end of the loop iteration, before the open batch goes
+ * to the commit thread, the loop tags every answer parked during it with
+ * the batch it depends on (call_tag_parked with store_seq_needed: every
+ * change made in that iteration, whether queued before or after the
+ * answer).  The loop sends parked frames only once that batch is synced
+ * (loop.c), so no client hears of a change that could still be lost, in
+ * whatever order a handler answers and writes.  Commit hooks are tagged
+ * the same way.
  *
  * This file implements the call API of controller/include/call/call.h, the
  * contract the controller and the handlers use.
@@ -62,7 +66,10 @@ struct call {
 	char			*err_msg;
 	uint8_t			*frame;		/* the encoded answer */
 	size_t			 frame_len;
-	uint64_t		 seq;		/* parked: the batch it waits for */
+	uint64_t		 seq;		/* parked: the batch it waits for,
+						 * CALL_UNTAGGED till the
+						 * iteration's end */
+	uint64_t		 need_ops;	/* store ops queued by then */
 	struct call_carry	*carry;		/* deferred and carried by re-exec */
 	int			 kentry;	/* entry of the keeper slot
 						 * recording it, -1: none */
@@ -82,18 +89,25 @@ struct call_carry {
 	uint8_t		 body[];
 };
 
+/*
+ * The tag of an answer or hook parked during the current iteration: it
+ * waits for anything until the loop tags it (call_tag_parked).
+ */
+#define CALL_UNTAGGED	UINT64_MAX
+
 /* An effect waiting for the iteration's commit (call_after_commit). */
 struct commit_hook {
-	STAILQ_ENTRY(commit_hook)	 entry;
+	TAILQ_ENTRY(commit_hook)	 entry;
 	call_commit_fn			 fn;
 	void				*arg;
 	uint64_t			 seq;	/* the batch it waits for */
+	uint64_t			 need_ops;	/* as a call's */
 };
 
-static STAILQ_HEAD(, commit_hook) commit_hooks =
-    STAILQ_HEAD_INITIALIZER(commit_hooks);
+static TAILQ_HEAD(commit_hook_list, commit_hook) commit_hooks =
+    TAILQ_HEAD_INITIALIZER(commit_hooks);
 static TAILQ_HEAD(, call) deferred = TAILQ_HEAD_INITIALIZER(deferred);
-static TAILQ_HEAD(, call) parked = TAILQ_HEAD_INITIALIZER(parked);
+static TAILQ_HEAD(call_list, call) parked = TAILQ_HEAD_INITIALIZER(parked);
 
 static void	call_free(struct call *);
 static void	call_park_frame(struct call *, int, const char *,
@@ -381,7 +395,7 @@ call_park_frame(struct call *call, int code, const char *msg,
 		    call->conn != NULL ? (unsigned long long)call->conn->id : 0,
 		    call->stream_id, status_code_name(code), msg);
 	call->state = CALL_PARKED;
-	call->seq = store_seq_needed();
+	call->seq = CALL_UNTAGGED;
 	TAILQ_INSERT_TAIL(&parked, call, state_entry);
 }
 
@@ -418,8 +432,60 @@ call_after_commit(call_commit_fn fn, void *arg)
 	h = xmalloc(sizeof(*h));
 	h->fn = fn;
 	h->arg = arg;
-	h->seq = store_seq_needed();
-	STAILQ_INSERT_TAIL(&commit_hooks, h, entry);
+	h->seq = CALL_UNTAGGED;
+	TAILQ_INSERT_TAIL(&commit_hooks, h, entry);
+}
+
+/*
+ * The loop iteration is over (loop.c, before it hands the open batch to
+ * the commit thread): the answers and hooks parked during it wait for
+ * seq, the batch that holds every change made so far, and for the store
+ * operations queued so far (ops, for the check in call_check_release).
+ * They are the untagged tail of their lists: walk it backwards.  seq
+ * never decreases, so neither do the tags along the lists.
+ */
+void
+call_tag_parked(uint64_t seq, uint64_t ops)
+{
+	struct call		*call;
+	struct commit_hook	*h;
+
+	TAILQ_FOREACH_REVERSE(call, &parked, call_list, state_entry) {
+		if (call->seq != CALL_UNTAGGED)
+			break;
+		call->seq = seq;
+		call->need_ops = ops;
+	}
+	TAILQ_FOREACH_REVERSE(h, &commit_hooks, commit_hook_list, entry) {
+		if (h->seq != CALL_UNTAGGED)
+			break;
+		h->seq = seq;
+		h->need_ops = ops;
+	}
+}
+
+/*
+ * Debug builds: something parked is being released with the batches up
+ * to settled written.  Every store operation queued before the end of its
+ * iteration must be among the settled ones by now, or a crash could still
+ * lose a change the client or the hook's effect tells of.  It checks the
+ * batch tags against a plain count of operations, kept apart from them.
+ */
+static void
+call_check_release(uint64_t seq, uint64_t need_ops, uint64_t settled)
+{
+#ifndef NDEBUG
+	if (seq == CALL_UNTAGGED && settled != UINT64_MAX)
+		fatalx("%s: an untagged answer or hook released", __func__);
+	if (settled != UINT64_MAX && need_ops > store_ops_settled())
+		fatalx("%s: released with %llu store operations not yet "
+		    "written", __func__, (unsigned long long)(need_ops -
+		    store_ops_settled()));
+#else
+	(void)seq;
+	(void)need_ops;
+	(void)settled;
+#endif
 }
 
 /*
@@ -432,9 +498,11 @@ call_run_commit_hooks(uint64_t settled, bool committed)
 {
 	struct commit_hook	*h;
 
-	while ((h = STAILQ_FIRST(&commit_hooks)) != NULL &&
+	while ((h = TAILQ_FIRST(&commit_hooks)) != NULL &&
 	    (!committed || h->seq <= settled)) {
-		STAILQ_REMOVE_HEAD(&commit_hooks, entry);
+		TAILQ_REMOVE(&commit_hooks, h, entry);
+		if (committed)
+			call_check_release(h->seq, h->need_ops, settled);
 		h->fn(committed, h->arg);
 		free(h);
 	}
@@ -511,6 +579,7 @@ call_flush_parked(uint64_t settled)
 
 	while ((call = TAILQ_FIRST(&parked)) != NULL && call->seq <= settled) {
 		TAILQ_REMOVE(&parked, call, state_entry);
+		call_check_release(call->seq, call->need_ops, settled);
 		if (call->conn != NULL && !call->conn->dead)
 			conn_send(call->conn, call->frame, call->frame_len);
 		call_free(call);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "procmgr.h"
 #include "server.h"
+#include "xmalloc.h"
 
 static int	keep_pid_hold_cb(void *, int, pid_t, uint64_t);
 static void	keep_pid_drop_cb(void *, pid_t, uint64_t);
@@ -33,12 +34,44 @@ keep_pid_hold_cb(__attribute__((unused)) void *arg, int pidfd, pid_t pid,
 	return (keeper_hold_pid(pidfd, (int)pid, start_time));
 }
 
-/* procmgr: its exit was seen; the keeper closes its copy. */
+/* A process whose exit was seen, waiting for the commit that records it. */
+struct keep_pid_drop {
+	pid_t		pid;
+	uint64_t	start_time;
+};
+
+/*
+ * The record of the exit is on disk: the keeper may close its copy.  If
+ * it could not be written the daemon is exiting; the copy stays, so the
+ * next daemon still reads the real status.
+ */
+static void
+keep_pid_dropped_cb(bool committed, void *arg)
+{
+	struct keep_pid_drop	*d = arg;
+
+	if (committed)
+		keeper_drop_pid((int)d->pid, d->start_time);
+	free(d);
+}
+
+/*
+ * procmgr: its exit was seen.  The keeper closes its copy only after the
+ * commit that records the exit (the exit callback writes it later in
+ * this same iteration, which is what the hook waits for): dropped before,
+ * a crash in between would leave the next daemon neither the record nor
+ * a pidfd to read the status from, and it would report 255.
+ */
 static void
 keep_pid_drop_cb(__attribute__((unused)) void *arg, pid_t pid,
     uint64_t start_time)
 {
-	keeper_drop_pid((int)pid, start_time);
+	struct keep_pid_drop	*d;
+
+	d = xmalloc(sizeof(*d));
+	d->pid = pid;
+	d->start_time = start_time;
+	call_after_commit(keep_pid_dropped_cb, d);
 }
 
 /* keeper_take_pids: into procmgr's stash, for proc_adopt. */

@@ -4,6 +4,8 @@
  * libevent 2.1 has no "before sleep" hook, so the loop runs one iteration
  * at a time (EVLOOP_ONCE) and then, in this order:
  *
+ *   0. tags the answers and commit hooks parked during the iteration with
+ *      the batch they wait for (call_tag_parked);
  *   1. if the commit thread has finished writing a batch, collects it;
  *      then, if nothing is in flight and writes are pending, hands the
  *      open batch to the thread (storage's store_commit_begin) and goes
@@ -15,12 +17,16 @@
  *   4. releases the answers whose batch is written;
  *   5. frees connections that died during the iteration.
  *
- * Every answer and commit hook is tagged, when it is parked, with the
- * batch it depends on: the open one if it holds anything, else the one
- * before (store_seq_needed).  So an answer, a read's included, leaves
- * only after every change made before it is on disk, and a read on a
- * quiet store (nothing open, nothing in flight) leaves after the
- * iteration that made it.  One batch is in flight at a time; everything
+ * Every answer and commit hook parked during an iteration is tagged at
+ * its end, not when it is parked, with the batch it depends on: the open
+ * one if it holds anything, else the one before (store_seq_needed).  A
+ * handler may thus answer first and write after (a Shutdown answered
+ * before its record's delete, say): the answer still waits for the
+ * write.  So an answer, a read's included, leaves only after every
+ * change made before it, or later in its iteration, is on disk, and a
+ * read on a quiet store (nothing open, nothing in flight) leaves after
+ * the iteration that made it.  A hook run at step 2 may park or write in
+ * turn; what it parks is tagged again before step 4.  One batch is in flight at a time; everything
  * that arrives meanwhile goes into the next one, so a batch grows with
  * the load (group commit).  The thread's eventfd is an event on the loop:
  * it wakes the loop when a write is over.
@@ -124,6 +130,16 @@ loop_collect(bool wait)
 }
 
 /*
+ * What was parked since the last call waits for every change made so
+ * far: the open batch if it holds anything, else the one before.
+ */
+static void
+loop_tag(void)
+{
+	call_tag_parked(store_seq_needed(), store_ops_queued());
+}
+
+/*
  * Collect the batch in flight if it is written, then hand the open batch
  * to the commit thread if nothing is in flight.  wait: until everything
  * pending is written.
@@ -157,7 +173,7 @@ loop_commit(bool wait)
 static void
 loop_release(void)
 {
-	uint64_t	settled = store_seq_settled();
+	uint64_t	settled;
 
 	if (failed) {
 		call_run_commit_hooks(0, false);
@@ -165,7 +181,9 @@ loop_release(void)
 		call_flush_parked(UINT64_MAX);
 		return;
 	}
+	settled = store_seq_settled();
 	call_run_commit_hooks(settled, true);
+	loop_tag();
 	/* Nothing open and nothing in flight: every pid is written. */
 	if (!store_pending())
 		proc_release_held();
@@ -179,6 +197,7 @@ void
 loop_after_iteration(void)
 {
 	loop_watch_commits();
+	loop_tag();
 	loop_commit(false);
 	loop_release();
 	conn_free_dead();
@@ -188,6 +207,7 @@ loop_after_iteration(void)
 static void
 loop_finish(void)
 {
+	loop_tag();
 	loop_commit(true);
 	loop_release();
 	conn_free_dead();

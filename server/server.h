@@ -140,6 +140,7 @@ void		 call_park_response(struct call *, const pb_msgdesc_t *,
 void		 call_arm_deadline(struct call *, struct event_base *);
 void		 call_detach_conn(struct call *);
 void		 call_cancel_all(int, const char *);
+void		 call_tag_parked(uint64_t, uint64_t);
 void		 call_flush_parked(uint64_t);
 void		 call_run_commit_hooks(uint64_t, bool);
 void		 call_fail_parked(int, const char *);

@@ -151,6 +151,8 @@ static struct store_batch	 store_flight = {	/* being written */
 	.pends = RB_INITIALIZER(&store_flight.pends), .flag = ENT_FLIGHT,
 };
 static uint64_t			 store_settled;	/* last batch decided */
+static uint64_t			 store_ops_total;	/* ever queued */
+static uint64_t			 store_ops_done;	/* of those, decided */
 static unsigned int		 store_delay_ms;	/* test hook */
 static struct store_index	 store_index[STORE_NKINDS];
 static long			 store_fail_after = -1;
@@ -366,6 +368,7 @@ store_settle(struct store_batch *b, bool ok)
 	}
 	if (b->wb != NULL)
 		leveldb_writebatch_clear(b->wb);
+	store_ops_done += b->nops;
 	b->nops = 0;
 }
 
@@ -886,6 +889,7 @@ store_put(enum store_kind kind, const char *ns, const char *id,
 	key = store_key(kind, ns, id, &klen);
 	leveldb_writebatch_put(store_cur.wb, key, klen, val, len);
 	store_cur.nops++;
+	store_ops_total++;
 	free(key);
 }
 
@@ -911,6 +915,7 @@ store_del(enum store_kind kind, const char *ns, const char *id)
 	key = store_key(kind, ns, id, &klen);
 	leveldb_writebatch_delete(store_cur.wb, key, klen);
 	store_cur.nops++;
+	store_ops_total++;
 	free(key);
 }
 
@@ -1029,6 +1034,23 @@ uint64_t
 store_seq_needed(void)
 {
 	return (store_cur.nops != 0 ? store_cur.seq : store_cur.seq - 1);
+}
+
+/*
+ * Operations ever queued, and of those the ones decided (written, dropped
+ * by a read-only store, or rolled back): a count apart from the batch
+ * numbers, for the loop's debug check that nothing is released early.
+ */
+uint64_t
+store_ops_queued(void)
+{
+	return (store_ops_total);
+}
+
+uint64_t
+store_ops_settled(void)
+{
+	return (store_ops_done);
 }
 
 /* The last batch settled: written, or dropped by a read-only store. */

@@ -9,8 +9,10 @@
  * open batch to a commit thread (store_commit_begin), which writes it with
  * sync = 1 while the loop goes on and a new open batch gathers the next
  * writes; store_commit_end collects the result.  Batches are numbered:
- * an answer given when store_seq_needed() is n may leave the daemon once
- * store_seq_settled() >= n.  If a write fails, the index changes of both
+ * an answer that store_seq_needed() gives n for, asked after the last
+ * write its change needs was queued, may leave the daemon once
+ * store_seq_settled() >= n (the server asks at the end of the loop
+ * iteration, see server/loop.c).  If a write fails, the index changes of both
  * batches are rolled back.  store_commit does all of it and waits.
  *
  * The index (one red-black tree of ids per namespace and kind, rebuilt from
@@ -84,6 +86,10 @@
  *		it holds anything, else the one before it.  Never decreases.
  * store_seq_settled
  *		the last batch written (or dropped by a read-only store).
+ * store_ops_queued, store_ops_settled
+ *		how many operations were ever queued, and how many of them
+ *		are decided (written, dropped or rolled back); a count kept
+ *		apart from the batch numbers, for debug checks.
  * store_commit	end the batch in flight, begin the open one and end it,
  *		waiting: 0 when everything is written (or nothing was
  *		pending), -1 with *cause as store_commit_end.
@@ -136,6 +142,8 @@ bool	 store_commit_busy(void);
 int	 store_commit_fd(void);
 uint64_t store_seq_needed(void);
 uint64_t store_seq_settled(void);
+uint64_t store_ops_queued(void);
+uint64_t store_ops_settled(void);
 int	 store_commit(char **);
 const char *store_readonly(void);
 void	 store_set_reserve(size_t);

@@ -5,7 +5,10 @@
  * process must not run its program before its pid is written, a read
  * must wait for the batch in flight, a read on a quiet daemon must not,
  * and a kill -9 while the Start's batch is in flight leaves nothing
- * running and the sandbox recorded as created.
+ * running and the sandbox recorded as created.  A kill -9 while the
+ * batch recording an exit is in flight loses nothing either: the keeper
+ * still holds the pidfd, so the next daemon reads the real status.  An
+ * acknowledged Shutdown survives a kill -9 right after its answer.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -197,5 +200,77 @@ Test(commit, kill9_during_the_start_commit, .timeout = 90)
 	cr_assert_eq(st.pid, 0);
 	sbc_status_free(&st);
 	itest_expect(sbc_ctrl_shutdown(c, "lost", &err), 0, &err, "shutdown");
+	sbc_close(c);
+}
+
+/*
+ * The sandbox is killed and its exit seen, but the daemon is killed
+ * while the batch recording that exit is in flight.  The keeper lets its
+ * pidfd go only after that commit, so the restarted daemon takes it back
+ * and reports SIGKILL's 137, not an unknown 255.
+ */
+Test(commit, kill9_during_the_exit_commit_keeps_the_status, .timeout = 90)
+{
+	struct sbc	*c;
+	pid_t		 pid;
+	uint32_t	 code;
+
+	ITEST_NEEDS_ROOT("sandbox processes");
+	start_slow_daemon();
+	c = itest_connect(&itest_d, "default");
+	itest_make_sandbox(c, "gone", RUNTIME_EXEC, "{\"process\":{\"args\":"
+	    "[\"sleep\",\"300\"],\"env\":[\"PATH=/usr/bin:/bin\"],"
+	    "\"cwd\":\"/\"}}");
+	pid = itest_ctrl_start(c, "gone");
+	sbc_close(c);
+	/* Nothing else is being written: the exit's batch leaves at once. */
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	usleep(DELAY_MS * 1000 / 2);
+	itest_daemon_kill9(&itest_d);
+	itest_daemon_clearenv(&itest_d);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "default");
+	code = itest_ctrl_wait(c, "gone", NULL);
+	cr_assert_eq(code, 128 + SIGKILL, "status of a sandbox whose exit "
+	    "was seen but not yet written at the crash: %u", code);
+	sbc_close(c);
+}
+
+/*
+ * A Shutdown of an exited sandbox is answered only once the delete of
+ * its record is written, whatever order the controller parks the answer
+ * and queues the delete in (the answer is tagged at the end of the loop
+ * iteration): a kill -9 the moment the client has it loses nothing.
+ */
+Test(commit, kill9_right_after_a_shutdown_answer, .timeout = 90)
+{
+	struct sbc		*c;
+	struct sbc_error	 err = {0};
+	struct sbc_status	 st;
+	pid_t			 pid;
+	int64_t			 t0;
+
+	ITEST_NEEDS_ROOT("sandbox processes");
+	start_slow_daemon_grace("0");
+	c = itest_connect(&itest_d, "default");
+	itest_make_sandbox(c, "done", RUNTIME_EXEC, "{\"process\":{\"args\":"
+	    "[\"sleep\",\"300\"],\"env\":[\"PATH=/usr/bin:/bin\"],"
+	    "\"cwd\":\"/\"}}");
+	pid = itest_ctrl_start(c, "done");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(itest_ctrl_wait(c, "done", NULL), 128 + SIGKILL);
+	t0 = itest_now_ms();
+	itest_expect(sbc_ctrl_shutdown(c, "done", &err), 0, &err, "shutdown");
+	itest_daemon_kill9(&itest_d);
+	sbc_close(c);
+	cr_assert_geq(itest_now_ms() - t0, DELAY_MS * 9 / 10, "Shutdown "
+	    "answered after %lld ms, before its delete's commit",
+	    (long long)(itest_now_ms() - t0));
+	itest_daemon_clearenv(&itest_d);
+	itest_daemon_restart(&itest_d);
+	c = itest_connect(&itest_d, "default");
+	itest_expect(sbc_ctrl_status(c, "done", false, &st, &err),
+	    STATUS_NOT_FOUND, &err, "status after an acknowledged Shutdown "
+	    "and a crash");
 	sbc_close(c);
 }

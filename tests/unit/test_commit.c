@@ -308,3 +308,109 @@ Test(commit, failed_commit_answers_internal)
 	cr_assert(loop_quitting());
 	store_fail_commits_after(-1);
 }
+
+/* What the handler-shaped callbacks below saw. */
+struct late_write {
+	uint64_t	write_seq;	/* the batch the write went into */
+	uint64_t	quiet_seq;	/* store_seq_needed before it */
+	bool		hook_ran;
+	bool		hook_committed;
+	uint64_t	hook_settled;	/* store_seq_settled when it ran */
+};
+
+/* Queue a record's write, as a handler does after it has answered. */
+static void
+late_write(struct late_write *lw, const char *id)
+{
+	lw->quiet_seq = store_seq_needed();
+	store_put(STORE_SANDBOX, "default", id, "x", 1);
+	lw->write_seq = store_seq_needed();
+}
+
+/*
+ * Runs in the same loop pass as the Get dispatched just before it, as
+ * the second half of a handler that answered first: a pass activates its
+ * I/O events before the timeouts that expired (a zero timeout would be
+ * activated at once, before the I/O: hence the microsecond, and a sleep
+ * before the pass longer than a tick of libevent's coarse clock).
+ */
+static void
+late_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	late_write(arg, "late");
+}
+
+static void
+late_hook_cb(bool committed, void *arg)
+{
+	struct late_write	*lw = arg;
+
+	lw->hook_ran = true;
+	lw->hook_committed = committed;
+	lw->hook_settled = store_seq_settled();
+}
+
+/* A hook asked for, then a write, in one callback. */
+static void
+hook_then_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	call_after_commit(late_hook_cb, arg);
+	late_write(arg, "hooked");
+}
+
+/*
+ * An answer parked on a quiet store, then a write queued later in the
+ * same iteration (the shape of a Shutdown that answered before its
+ * record's delete): the answer must wait for that write's commit, not
+ * leave with the iteration as a quiet read does.
+ */
+Test(commit, answer_parked_before_a_write_waits_for_it)
+{
+	struct late_write	lw = { 0 };
+	struct timeval		soon = { 0, 1 };
+	int64_t			t0, tb;
+
+	store_delay_commits(DELAY_MS);
+	send_get(peer_b, 1, "missing");
+	cr_assert_eq(event_base_once(server_base, -1, EV_TIMEOUT,
+	    late_write_cb, &lw, &soon), 0);
+	usleep(20000);
+	t0 = now_ms();
+	pump_once();
+	cr_assert_gt(lw.write_seq, lw.quiet_seq, "the write was not queued "
+	    "in the first pass, or the store was not quiet");
+	expect_silence(peer_b, DELAY_MS / 2, "Get answered before a write "
+	    "of its iteration");
+	tb = expect_within(peer_b, 5000, 1, STATUS_NOT_FOUND);
+	cr_assert_geq(store_seq_settled(), lw.write_seq);
+	cr_assert_geq(tb - t0, DELAY_MS - 50, "answered after %lld ms",
+	    (long long)(tb - t0));
+}
+
+/* The same for a commit hook asked for before the write. */
+Test(commit, hook_asked_before_a_write_waits_for_it)
+{
+	struct late_write	lw = { 0 };
+	struct timeval		now = { 0, 0 };
+	int			i;
+
+	store_delay_commits(DELAY_MS);
+	cr_assert_eq(event_base_once(server_base, -1, EV_TIMEOUT,
+	    hook_then_write_cb, &lw, &now), 0);
+	pump_once();
+	cr_assert_gt(lw.write_seq, lw.quiet_seq);
+	for (i = 0; i < 5000 && !lw.hook_ran; i++) {
+		pump_once();
+		usleep(1000);
+	}
+	cr_assert(lw.hook_ran, "the hook never ran");
+	cr_assert(lw.hook_committed);
+	cr_assert_geq(lw.hook_settled, lw.write_seq, "the hook ran with "
+	    "batch %llu settled, before its iteration's write (batch %llu)",
+	    (unsigned long long)lw.hook_settled,
+	    (unsigned long long)lw.write_seq);
+}
