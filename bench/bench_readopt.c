@@ -399,8 +399,8 @@ print_ab(const char *label, int first, int r, const double *ready,
 	}
 	if (n > 0)
 		printf("RESULT readopt %s: restart to ready %.1f ms = %.2fx the "
-		    "raw loop (%.1f ms); recovery itself %.1f ms; daemon (+ keeper) CPU "
-		    "%.2fx the raw loop's (medians of %d)\n", label,
+		    "raw loop (%.1f ms); recovery itself %.1f ms; daemon (+ "
+		    "keeper) CPU %.2fx the raw loop's (medians of %d)\n", label,
 		    bench_median(a, n) * 1e3, bench_median(c, n),
 		    bench_median(b, n) * 1e3, bench_median(d, n) * 1e3,
 		    bench_median(e, n), n);
@@ -413,7 +413,8 @@ main(int argc, char **argv)
 	struct pid_list		l = { 0 };
 	/* Zeroed: gcc cannot tell that print_ab reads only rounds run. */
 	double			ready[MAX_ROUNDS] = { 0 };
-	double			raw[MAX_ROUNDS] = { 0 }, rec[MAX_ROUNDS] = { 0 };
+	double			raw[MAX_ROUNDS] = { 0 };
+	double			rec[MAX_ROUNDS] = { 0 };
 	double			fixed[MAX_ROUNDS];
 	double			ratio[MAX_ROUNDS], rec_ratio[MAX_ROUNDS];
 	double			cpu_ratio[MAX_ROUNDS], dcpu, ecpu, kcpu;
@@ -447,8 +448,9 @@ main(int argc, char **argv)
 	printf("  %zu sandbox processes running, %zu failed to start\n", l.n,
 	    errors);
 	if ((keeper = bench_keeper_pid(&d)) != 0)
-		printf("  sandboxd-keeper pid %d holds %d fds (a pidfd of every "
-		    "sandbox process, a copy of every open connection)\n",
+		printf("  sandboxd-keeper pid %d holds %d fds (a pidfd of "
+		    "every sandbox process, a copy of every open "
+		    "connection)\n",
 		    (int)keeper, bench_fd_count(keeper, NULL));
 	else
 		printf("  no sandboxd-keeper%s: restarts open their pidfds "
@@ -518,9 +520,10 @@ main(int argc, char **argv)
 	}
 	if (r > 0)
 		printf("RESULT readopt keeper: %s (pidfds taken back from "
-		    "sandboxd-keeper in %d of %d restarts)\n", with_keeper == r ?
-		    "with a keeper" : with_keeper == 0 ? "without a keeper" :
-		    "with a keeper in some restarts only", with_keeper, r);
+		    "sandboxd-keeper in %d of %d restarts)\n",
+		    with_keeper == r ? "with a keeper" : with_keeper == 0 ?
+		    "without a keeper" : "with a keeper in some restarts only",
+		    with_keeper, r);
 	errors += drive(&d, down, sizeof(down) / sizeof(down[0]));
 	bench_sleep_ms(100);
 	reap_sandboxes(&l);
