@@ -2,6 +2,12 @@
  * bench_memory.c: sandboxd's own memory per sandbox.  One daemon runs
  * every sandbox, so what a sandbox costs it is (RSS with N running - RSS
  * idle) / N; the sandbox's init process is a separate cost, reported too.
+ * sandboxd-keeper holds a pidfd of every sandbox process and a copy of
+ * every connection for the daemon, so it is pod-management cost: the
+ * figures are the daemon's and the keeper's together, and the keeper's
+ * alone on rows of its own.  Its slot table is a memfd the daemon maps
+ * and the keeper only holds; its pages are counted once, at the memfd's
+ * allocated size, in place of what the daemon's mapping shows of them.
  *
  * For each runtime (exec running /bin/sleep 1000, and pause), a fresh
  * daemon takes one sandbox through a whole lifecycle (so lazily made state
@@ -51,19 +57,36 @@ static const enum bench_step whole[] = {
 	STEP_WAIT, STEP_SHUTDOWN, STEP_STORE_DELETE,
 };
 
-/* A memory reading of the daemon. */
-struct reading {
+/* The name of the keeper's slot table (keeper/keeper_loop.c). */
+#define KEEPER_MEMFD	"sandboxd-keeper-slots"
+
+/* Memory (KiB) and open fds of some processes. */
+struct usage {
 	long	rss;
 	long	pss;
 	int	fds;
-	double	kid_pss;	/* KiB per sandbox process, with N up */
+};
+
+/* A reading of the daemon and its keeper. */
+struct reading {
+	struct usage	all;		/* daemon + keeper, memfd once */
+	struct usage	keeper;		/* the keeper alone */
+	long		kpriv;		/* the keeper's private KiB */
+	long		memfd;		/* KiB allocated to the slot table */
+	long		memfd_size;	/* its size, KiB */
+	double		kid_pss;	/* KiB per sandbox process, N up */
 };
 
 /* What one runtime's daemon measured. */
 struct runtime_result {
-	long	rss_per;	/* bytes per sandbox, round 1 */
+	long	rss_per;	/* bytes per sandbox, round 1, with keeper */
 	long	pss_per;
+	long	krss_per;	/* the keeper's share of those */
+	long	kpss_per;
+	long	kpriv_per;
+	double	fds_per;	/* daemon + keeper */
 	double	kid_pss;	/* KiB per sandbox process, round 1 */
+	bool	keeper;		/* whether a keeper was found */
 };
 
 /* -n SANDBOXES and -r ROUNDS, with their defaults. */
@@ -106,15 +129,40 @@ sleep_baseline(long *rss, long *pss)
 	return (rc);
 }
 
-/* The daemon's memory and its fds but LevelDB's, after settling. */
+/*
+ * After settling: the daemon's memory and fds (LevelDB's aside) plus its
+ * keeper's, with the slot memfd's pages counted once.
+ */
 static struct reading
 daemon_reading(const struct bench_daemon *d)
 {
 	struct reading	r;
+	unsigned long	ino;
+	long		mrss, mpss;
+	pid_t		k;
 
+	memset(&r, 0, sizeof r);
 	bench_sleep_ms(SETTLE_MS);
-	bench_mem(d->pid, &r.rss, &r.pss);
-	r.fds = bench_daemon_fds(d);
+	bench_mem(d->pid, &r.all.rss, &r.all.pss);
+	r.all.fds = bench_daemon_fds(d);
+	if ((k = bench_keeper_pid(d)) == 0)
+		return (r);
+	bench_mem(k, &r.keeper.rss, &r.keeper.pss);
+	r.kpriv = bench_private(k);
+	r.keeper.fds = bench_fd_count(k, NULL);
+	r.all.rss += r.keeper.rss;
+	r.all.pss += r.keeper.pss;
+	r.all.fds += r.keeper.fds;
+	if (bench_memfd(k, KEEPER_MEMFD, &ino, &r.memfd,
+	    &r.memfd_size) == 0) {
+		/* Both may map it; each counts what it touched. */
+		bench_mapped(d->pid, ino, &mrss, &mpss);
+		r.all.rss += r.memfd - mrss;
+		r.all.pss += r.memfd - mpss;
+		bench_mapped(k, ino, &mrss, &mpss);
+		r.all.rss -= mrss;
+		r.all.pss -= mpss;
+	}
 	return (r);
 }
 
@@ -134,6 +182,8 @@ print_helpers(const struct bench_daemon *d)
 		if (proc_read_comm(pids[i], comm, sizeof comm) == -1 ||
 		    bench_mem(pids[i], &rss, &pss) == -1)
 			continue;
+		if (strcmp(comm, KEEPER_PROGRAM_NAME) == 0)
+			continue;	/* on rows of its own */
 		printf("    (its helper %s, pid %d: VmRSS %ld KiB, Pss %ld KiB, "
 		    "fixed)\n", comm, (int)pids[i], rss, pss);
 	}
@@ -193,11 +243,15 @@ drive(const struct bench_daemon *d, const char *runtime, size_t first,
 	return (true);
 }
 
-/* Print one reading as a table row. */
+/* Print one reading as two table rows: daemon + keeper, the keeper. */
 static void
 print_reading(const char *label, const struct reading *r)
 {
-	printf("    %-30s %9ld %9ld %5d\n", label, r->rss, r->pss, r->fds);
+	printf("    %-30s %9ld %9ld %5d\n", label, r->all.rss, r->all.pss,
+	    r->all.fds);
+	printf("    %-30s %9ld %9ld %5d   private %ld KiB, slot memfd %ld "
+	    "of %ld KiB\n", "  of which sandboxd-keeper", r->keeper.rss,
+	    r->keeper.pss, r->keeper.fds, r->kpriv, r->memfd, r->memfd_size);
 }
 
 /* One round: N up, measure, N down, measure; the reading with N up. */
@@ -228,12 +282,41 @@ run_round(const struct bench_daemon *d, const char *runtime, int round,
 	after = daemon_reading(d);
 	snprintf(label, sizeof label, "after teardown, round %d", round + 1);
 	print_reading(label, &after);
-	if (after.fds != idle->fds) {
-		printf("    PROBLEM: %d fds idle, %d after teardown\n",
-		    idle->fds, after.fds);
+	if (after.all.fds != idle->all.fds) {
+		printf("    PROBLEM: %d fds idle, %d after teardown (daemon + "
+		    "keeper)\n", idle->all.fds, after.all.fds);
 		problems++;
 	}
 	return (peak);
+}
+
+/*
+ * The keeper's slot table after connections come and go: the daemon
+ * takes slots round-robin and clears each as it takes it, so every
+ * connection ever accepted may touch a new part of the memfd until the
+ * whole table is resident.  Opens and closes CHURN connections, one at a
+ * time, and prints what the memfd holds before and after.
+ */
+#define CHURN	500
+static void
+slot_churn(const struct bench_daemon *d)
+{
+	struct reading	 before, after;
+	struct sbc	*c;
+	int		 i;
+
+	before = daemon_reading(d);
+	for (i = 0; i < CHURN && !bench_interrupted; i++) {
+		if ((c = bench_connect(d)) == NULL)
+			break;
+		sbc_close(c);
+	}
+	after = daemon_reading(d);
+	printf("    %d connections opened and closed, one at a time: slot "
+	    "memfd %ld -> %ld KiB (%.2f KiB per connection; the whole table "
+	    "%ld KiB); daemon + keeper VmRSS %+ld KiB\n", i, before.memfd,
+	    after.memfd, i > 0 ? (double)(after.memfd - before.memfd) / i : 0,
+	    after.memfd_size, after.all.rss - before.all.rss);
 }
 
 /* Measure one runtime in a fresh daemon; per-sandbox figures of round 1. */
@@ -241,31 +324,48 @@ static struct runtime_result
 run_runtime(const char *runtime)
 {
 	struct bench_daemon	d;
-	struct runtime_result	res = { 0, 0, 0 };
+	struct runtime_result	res;
 	struct reading		idle, peak[MAX_ROUNDS];
 	int			i;
 
 	printf("  runtime %s:%s\n", runtime, strcmp(runtime,
 	    BENCH_RUNTIME_EXEC) == 0 ? " /bin/sleep 1000" : "");
-	printf("    %-30s %9s %9s %5s\n", "", "VmRSS KiB", "Pss KiB", "fds");
+	printf("    %-30s %9s %9s %5s\n", "daemon + keeper", "VmRSS KiB",
+	    "Pss KiB", "fds");
+	memset(&res, 0, sizeof res);
 	bench_daemon_start(&d, "warn");
 	drive(&d, runtime, 0, 1, whole, 7);
 	idle = daemon_reading(&d);
+	if (!(res.keeper = bench_keeper_pid(&d) != 0))
+		printf("    (no sandboxd-keeper: the daemon alone)\n");
 	print_reading("idle, after one lifecycle", &idle);
 	print_helpers(&d);
 	for (i = 0; i < opts.rounds; i++)
 		peak[i] = bench_interrupted ? idle :
 		    run_round(&d, runtime, i, &idle);
+	if (res.keeper && strcmp(runtime, BENCH_RUNTIME_EXEC) == 0)
+		slot_churn(&d);
 	problems += bench_daemon_stop(&d);
-	res.rss_per = (peak[0].rss - idle.rss) * 1024 / (long)opts.n;
-	res.pss_per = (peak[0].pss - idle.pss) * 1024 / (long)opts.n;
+	res.rss_per = (peak[0].all.rss - idle.all.rss) * 1024 / (long)opts.n;
+	res.pss_per = (peak[0].all.pss - idle.all.pss) * 1024 / (long)opts.n;
+	res.krss_per = (peak[0].keeper.rss - idle.keeper.rss) * 1024 /
+	    (long)opts.n;
+	res.kpss_per = (peak[0].keeper.pss - idle.keeper.pss) * 1024 /
+	    (long)opts.n;
+	res.kpriv_per = (peak[0].kpriv - idle.kpriv) * 1024 / (long)opts.n;
+	res.fds_per = (double)(peak[0].all.fds - idle.all.fds) /
+	    (double)opts.n;
 	res.kid_pss = peak[0].kid_pss;
-	printf("    per sandbox (round 1): VmRSS %.2f KiB, Pss %.2f KiB; "
-	    "peak VmRSS change from round 1:", res.rss_per / 1024.0,
-	    res.pss_per / 1024.0);
+	printf("    per sandbox (round 1), daemon + keeper: VmRSS %.2f KiB, "
+	    "Pss %.2f KiB, %.2f fds; the keeper alone: VmRSS %.2f KiB, Pss "
+	    "%.2f KiB, private %.2f KiB, %.2f fds; peak VmRSS change from "
+	    "round 1:", res.rss_per / 1024.0, res.pss_per / 1024.0,
+	    res.fds_per, res.krss_per / 1024.0, res.kpss_per / 1024.0,
+	    res.kpriv_per / 1024.0,
+	    (double)(peak[0].keeper.fds - idle.keeper.fds) / (double)opts.n);
 	for (i = 1; i < opts.rounds; i++)
 		printf("%s round %d %+ld KiB", i > 1 ? "," : "", i + 1,
-		    peak[i].rss - peak[0].rss);
+		    peak[i].all.rss - peak[0].all.rss);
 	printf("\n");
 	return (res);
 }
@@ -300,6 +400,16 @@ main(int argc, char **argv)
 	    pa.rss_per / 1024.0 / (double)rss, rss,
 	    ex.kid_pss > 0 ? ex.pss_per / 1024.0 / ex.kid_pss : 0,
 	    pa.kid_pss > 0 ? pa.pss_per / 1024.0 / pa.kid_pss : 0);
+	printf("RESULT memory keeper: %s; of those figures sandboxd-keeper "
+	    "grows %.2f KiB VmRSS (%.2f KiB Pss, %.2f KiB private) per exec "
+	    "sandbox and %.2f KiB (%.2f KiB Pss, %.2f KiB private) per pause "
+	    "sandbox; daemon + keeper hold %.2f and %.2f more fds per "
+	    "sandbox\n", ex.keeper && pa.keeper ?
+	    "counted (daemon + keeper, slot memfd once)" :
+	    "no keeper found, the daemon alone", ex.krss_per / 1024.0,
+	    ex.kpss_per / 1024.0, ex.kpriv_per / 1024.0,
+	    pa.krss_per / 1024.0, pa.kpss_per / 1024.0,
+	    pa.kpriv_per / 1024.0, ex.fds_per, pa.fds_per);
 	printf("  (%.1f s spent driving sandboxes through the daemon)\n",
 	    elapsed);
 	return (bench_finish(problems, 0));

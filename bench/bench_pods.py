@@ -16,12 +16,18 @@ containerd 1.7.13:
             pod and container managed by the one sandboxd
 
 Per half: the memory attributable to pod management (go: the sum of the
-shims' VmRSS and Pss; sandboxd: the growth of sandboxd's and its helpers'
-VmRSS and Pss from before the pods to all of them running), management
-processes per pod (the shims; sandboxd and its helpers), all processes
-per pod (those and everything below them: pause, the containers), the
-wall time to start every pod and its containers, the wall time to stop
-and remove them.  Then the ratios: sandboxd's memory per pod against the
+shims' VmRSS and Pss; sandboxd: the growth of the VmRSS and Pss of
+sandboxd, its helpers and sandboxd-keeper from before the pods to all of
+them running), management processes per pod (the shims; sandboxd, its
+helpers and the keeper), all processes per pod (those and everything
+below them: pause, the containers), open descriptors per pod (the shims';
+the growth of sandboxd's, its helpers' and the keeper's, which holds a
+copy of every connection and a pidfd of every process), the wall time to
+start every pod and its containers, the wall time to stop and remove
+them.  The keeper's slot table is a memfd that the daemon maps and the
+keeper only holds: its pages are counted once, at their allocated size
+(st_blocks), in place of whatever share of them the mappers' VmRSS and
+Pss show.  Then the ratios: sandboxd's memory per pod against the
 Go shim's (target <= 1/100) and its start time (target: no slower).
 After each half, a PROBLEM line for anything left: a container's sleep,
 a process below sandboxd but its helpers, a mount below the temp dir
@@ -62,6 +68,8 @@ BUSYBOX_REF = "localhost/sandboxd/busybox:bench"
 PAUSE_REF = "localhost/sandboxd/pause:bench"
 CRICTL_TIMEOUT = 60
 SLEEP_SECS = "1000000"
+KEEPER_COMM = "sandboxd-keeper"
+KEEPER_MEMFD = "sandboxd-keeper-slots"
 
 
 class Skip(Exception):
@@ -159,6 +167,56 @@ def mem_kib(pid):
                     pss = int(line.split()[1])
     except OSError:
         return 0, 0
+    return rss, pss
+
+
+def fd_count(pid):
+    """The number of open descriptors of pid, 0 once it is gone."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def memfd_of(pid, name):
+    """(device, inode, KiB allocated) of the memfd called name that pid
+    holds open, or None.  The allocated size (st_blocks) is every page
+    the memfd holds, mapped by anyone or not."""
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return None
+    for fd in fds:
+        path = "/proc/%d/fd/%s" % (pid, fd)
+        try:
+            if not os.readlink(path).startswith("/memfd:%s " % name):
+                continue
+            st = os.stat(path)
+        except OSError:
+            continue
+        return st.st_dev, st.st_ino, st.st_blocks * 512 // 1024
+    return None
+
+
+def mapped_kib(pid, ino):
+    """(Rss, Pss) in KiB of pid's mappings of inode ino (/proc/<pid>/smaps)."""
+    rss = pss = 0
+    inside = False
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                head = line.split()
+                if not head:
+                    continue
+                if not head[0].endswith(":"):
+                    # A mapping's first line: range perms offset dev inode
+                    inside = len(head) >= 5 and head[4] == str(ino)
+                elif inside and head[0] == "Rss:":
+                    rss += int(head[1])
+                elif inside and head[0] == "Pss:":
+                    pss += int(head[1])
+    except OSError:
+        pass
     return rss, pss
 
 
@@ -372,12 +430,27 @@ class World:
             return []
 
     def sd_pids(self):
-        """sandboxd and its helpers (its children that are sandboxd too)."""
+        """sandboxd, its helpers (its children that are sandboxd too) and
+        its keeper."""
         if self.sd is None or self.sd.poll() is not None:
             return []
         exe = exe_of(self.sd.pid)
-        return [self.sd.pid] + [c for c in all_pids() if ppid_of(c) ==
+        pids = [self.sd.pid] + [c for c in all_pids() if ppid_of(c) ==
                                 self.sd.pid and exe_of(c) == exe]
+        k = self.keeper_pid()
+        return pids + [k] if k is not None and k not in pids else pids
+
+    def keeper_pid(self):
+        """The pid of sandboxd-keeper serving this sandboxd's run dir (from
+        its pid file), or None."""
+        try:
+            with open(os.path.join(self.top, "sd", "run", "keeper.pid")) as f:
+                pid = int(f.read().split()[0])
+            with open("/proc/%d/comm" % pid) as f:
+                comm = f.read().strip()
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if comm == KEEPER_COMM else None
 
     # -- containerd
     def start_containerd(self):
@@ -553,13 +626,40 @@ def management_pids(w, half):
     return w.sd_pids() + w.shim_pids("containerd-shim-sandboxd-v2")
 
 
+def mgmt_reading(w, half, pids):
+    """The management processes' memory and descriptors, a dict: rss and
+    pss (KiB), fds, and the keeper's slot memfd (memfd_kib, its pages).
+    The memfd's pages are counted once: whoever maps them (the daemon
+    does, the keeper only holds the descriptor) has them in its VmRSS
+    and a share in its Pss; those are taken out and the memfd's
+    allocated size put in once, mapped or not."""
+    r = {"rss": 0, "pss": 0, "fds": 0, "memfd_kib": 0, "memfd_rss": 0,
+         "memfd_pss": 0}
+    for pid in pids:
+        rss, pss = mem_kib(pid)
+        r["rss"] += rss
+        r["pss"] += pss
+        r["fds"] += fd_count(pid)
+    k = w.keeper_pid() if half == "sandboxd" else None
+    mf = memfd_of(k, KEEPER_MEMFD) if k is not None else None
+    if mf is not None:
+        for pid in pids:
+            rss, pss = mapped_kib(pid, mf[1])
+            r["memfd_rss"] += rss
+            r["memfd_pss"] += pss
+        r["memfd_kib"] = mf[2]
+        r["rss"] += mf[2] - r["memfd_rss"]
+        r["pss"] += mf[2] - r["memfd_pss"]
+    return r
+
+
 def run_half(w, half, args):
     """Start N pods of C containers on one runtime, measure, remove them;
     a dict of figures."""
     runtime = "runc" if half == "go" else "sandboxd"
     n, ncont = args.pods, args.containers
     files = [pod_files(w, half, i, ncont) for i in range(n)]
-    before = [mem_kib(p) for p in management_pids(w, half)]
+    before = mgmt_reading(w, half, management_pids(w, half))
     mounts0 = mounts_under(w.top)
     t0 = time.monotonic()
     pods, err = parallel(lambda pp, cps: start_pod(w, runtime, pp, cps),
@@ -576,16 +676,32 @@ def run_half(w, half, args):
                          % (len(pods), n, why), False)
     time.sleep(1)  # let the shims' memory settle after their start
     mgr = management_pids(w, half)
-    after = [mem_kib(p) for p in mgr]
+    after = mgmt_reading(w, half, mgr)
     procs = len(set(mgr) | descendants(mgr))
+    keeper = w.keeper_pid() if half == "sandboxd" else None
     if half == "go":
-        rss = sum(r for r, _ in after)
-        pss = sum(p for _, p in after)
-        note = "%d shims: sum of their VmRSS and Pss" % len(mgr)
+        rss, pss, fds = after["rss"], after["pss"], after["fds"]
+        note = ("%d shims: sum of their VmRSS, Pss and open fds"
+                % len(mgr))
     else:
-        rss = sum(r for r, _ in after) - sum(r for r, _ in before)
-        pss = sum(p for _, p in after) - sum(p for _, p in before)
-        note = "growth of sandboxd and its %d helpers" % (len(mgr) - 1)
+        rss = after["rss"] - before["rss"]
+        pss = after["pss"] - before["pss"]
+        fds = after["fds"] - before["fds"]
+        note = ("growth of sandboxd, its helpers (%d) and %s: VmRSS, Pss "
+                "and open fds; the keeper's slot memfd counted once: %d "
+                "KiB allocated, mapped %d KiB VmRSS / %d KiB Pss in all "
+                "(%d KiB before)" % (
+                    len(mgr) - 1 - (keeper is not None),
+                    "sandboxd-keeper" if keeper is not None else
+                    "no keeper (none found)", after["memfd_kib"],
+                    after["memfd_rss"], after["memfd_pss"],
+                    before["memfd_kib"]))
+    keeper_fig = None
+    if keeper is not None:
+        krss, kpss = mem_kib(keeper)
+        keeper_fig = {"pid": keeper, "rss_kib": krss, "pss_kib": kpss,
+                      "fds": fd_count(keeper),
+                      "memfd_kib": after["memfd_kib"]}
     t0 = time.monotonic()
     _, err = parallel(lambda pod: remove_pod(w, pod), [(p,) for p in pods],
                       args.workers)
@@ -600,15 +716,23 @@ def run_half(w, half, args):
             "processes_per_pod": procs / n,
             "management_processes": len(mgr),
             "management_processes_per_pod": len(mgr) / n,
+            "fds": fds, "fds_per_pod": fds / n, "keeper": keeper_fig,
             "start_s": t_start, "remove_s": t_remove, "memory_note": note,
             "shims_left": len(left), "leaks": leaks}
 
 
 def print_half(half, r):
-    print("  %-9s %5d %9.0f %9.0f %9.1f %9.1f %8.2f %9.2f %8.2f %8.2f" % (
-        half, r["pods"], r["rss_kib"], r["pss_kib"], r["rss_kib_per_pod"],
-        r["pss_kib_per_pod"], r["management_processes_per_pod"],
-        r["processes_per_pod"], r["start_s"], r["remove_s"]))
+    print("  %-9s %5d %9.0f %9.0f %9.1f %9.1f %8.2f %9.2f %7.2f %8.2f %8.2f"
+          % (half, r["pods"], r["rss_kib"], r["pss_kib"],
+             r["rss_kib_per_pod"], r["pss_kib_per_pod"],
+             r["management_processes_per_pod"], r["processes_per_pod"],
+             r["fds_per_pod"], r["start_s"], r["remove_s"]))
+    k = r.get("keeper")
+    if k:
+        print("    (of which sandboxd-keeper, pid %d, with every pod up: "
+              "VmRSS %d KiB, Pss %d KiB, %d fds; its slot memfd %d KiB)"
+              % (k["pid"], k["rss_kib"], k["pss_kib"], k["fds"],
+                 k["memfd_kib"]))
 
 
 def find_bins(args):
@@ -656,7 +780,8 @@ def main():
     try:
         cbin, runc = find_bins(args)
         # sandboxd-pause is in the pause image of both halves.
-        for b in ("sandboxd", "sandboxd-pause", "containerd-shim-sandboxd-v2"):
+        for b in ("sandboxd", "sandboxd-pause", "sandboxd-keeper",
+                  "containerd-shim-sandboxd-v2"):
             if b == "sandboxd-pause" or "sandboxd" in halves:
                 if not os.access(os.path.join(build, b), os.X_OK):
                     raise Skip("%s/%s not found (--build DIR)" % (build, b))
@@ -678,7 +803,7 @@ def main():
         print("%d pods x %d sleeping busybox containers, %d crictl workers, "
               "runc %s" % (args.pods, args.containers, args.workers, runc))
         print("  half       pods   RSS KiB   Pss KiB   RSS/pod   Pss/pod "
-              "mgmt/pod procs/pod  start s remove s")
+              "mgmt/pod procs/pod fds/pod  start s remove s")
         for half in halves:
             try:
                 r = run_half(w, half, args)
@@ -713,10 +838,13 @@ def main():
             print("RESULT pods: %d pods x %d: sandboxd %.1f KiB Pss per pod "
                   "= %.4fx the Go shim's %.1f KiB (target <= 0.01x); start "
                   "%.2f s = %.2fx the Go shim's %.2f s (target <= 1x); "
-                  "remove %.2fx" % (
+                  "remove %.2fx; fds per pod %.2f against %.2f; %s" % (
                       args.pods, args.containers, s["pss_kib_per_pod"],
                       out["mem_ratio"], g["pss_kib_per_pod"], s["start_s"],
-                      out["start_ratio"], g["start_s"], out["remove_ratio"]))
+                      out["start_ratio"], g["start_s"], out["remove_ratio"],
+                      s["fds_per_pod"], g["fds_per_pod"],
+                      "sandboxd-keeper counted" if s.get("keeper") else
+                      "no sandboxd-keeper running"))
         elif g:
             print("RESULT pods: %d pods x %d: Go shim %.1f KiB Pss (%.1f KiB "
                   "VmRSS) per pod, start %.2f s, remove %.2f s; sandboxd: %s"

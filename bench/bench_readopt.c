@@ -12,9 +12,19 @@
  * epoll_ctl to watch the pidfd.  Rounds (-r) repeat the kill and restart
  * on the same sandboxes: the first re-adoption marks every record
  * adopted, later ones find them so already.
+ *
+ * With sandboxd-keeper (the default) the restarted daemon takes a pidfd
+ * of every process back from the keeper instead of opening one: the
+ * figure is still kill -9 to ready, and the raw loop still the least a
+ * re-adoption without a keeper does.  Each round says how many pidfds
+ * came from the keeper (the daemon's own log line), and the CPU column
+ * adds the keeper's CPU over the restart to the daemon's: the keeper's
+ * work is part of the restart.  BENCH_NO_KEEPER=1 runs the daemons with
+ * keeper_grace_secs = 0 (no keeper), for a comparison.
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -198,6 +208,32 @@ reap_sandboxes(const struct pid_list *l)
 #define DAEMON_FDS_SMALL	(128 + 64 + 64 + 128)
 
 static char	config_path[64];
+static bool	small_limits;	/* the fd limit could not be raised */
+static bool	no_keeper;	/* BENCH_NO_KEEPER=1 */
+
+/* A config file for the daemons, if they need one; exits on error. */
+static void
+write_config(void)
+{
+	FILE	*f;
+	int	 fd;
+
+	if (!small_limits && !no_keeper)
+		return;
+	snprintf(config_path, sizeof config_path, "/tmp/sbdbench-conf.XXXXXX");
+	if ((fd = mkstemp(config_path)) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		perror("config");
+		exit(1);
+	}
+	if (no_keeper)
+		fprintf(f, "keeper_grace_secs = 0\n");
+	if (small_limits)
+		fprintf(f, "[limits]\nmax_connections = 64\n"
+		    "max_connections_per_uid = 64\nsandbox_log_bytes = 0\n");
+	fclose(f);
+	bench_daemon_config = config_path;
+}
 
 /*
  * Room for N sandboxes.  With capped logs (the default) the daemon holds
@@ -214,8 +250,6 @@ fit_fd_limit(size_t n)
 {
 	struct rlimit	 rl;
 	rlim_t		 want = (rlim_t)(3 * n + DAEMON_FDS_DEFAULT);
-	FILE		*f;
-	int		 fd;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -228,16 +262,7 @@ fit_fd_limit(size_t n)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_max >= want)
 		return;
-	snprintf(config_path, sizeof config_path, "/tmp/sbdbench-conf.XXXXXX");
-	if ((fd = mkstemp(config_path)) == -1 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		perror("config");
-		exit(1);
-	}
-	fprintf(f, "[limits]\nmax_connections = 64\n"
-	    "max_connections_per_uid = 64\nsandbox_log_bytes = 0\n");
-	fclose(f);
-	bench_daemon_config = config_path;
+	small_limits = true;
 	printf("fd limit %llu (cannot raise it): %zu sandboxes with capped "
 	    "logs need %llu; daemons run with limits.sandbox_log_bytes = 0 "
 	    "(1 fd a sandbox) and limits.max_connections = 64\n",
@@ -267,6 +292,41 @@ recovery_ms(const struct bench_daemon *d)
 	}
 	fclose(f);
 	return (ms);
+}
+
+/*
+ * How many pidfds the daemon took back from its keeper, from its log: the
+ * last "keeper: N pidfds of watched processes taken back" line after
+ * byte offset from (the log is appended to by every start), or 0.
+ */
+static long
+keeper_pidfds(const struct bench_daemon *d, long from)
+{
+	FILE	*f;
+	char	 line[1024], *s;
+	long	 n = 0;
+
+	if ((f = fopen(d->log_path, "re")) == NULL)
+		return (0);
+	if (fseek(f, from, SEEK_SET) == 0) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			if ((s = strstr(line, "keeper: ")) != NULL &&
+			    strstr(s, " pidfds of watched processes taken "
+			    "back") != NULL)
+				n = strtol(s + strlen("keeper: "), NULL, 10);
+		}
+	}
+	fclose(f);
+	return (n);
+}
+
+/* The size of the daemon's log so far, where a restart's lines start. */
+static long
+log_size(const struct bench_daemon *d)
+{
+	struct stat	st;
+
+	return (stat(d->log_path, &st) == 0 ? (long)st.st_size : 0);
 }
 
 /*
@@ -339,8 +399,8 @@ print_ab(const char *label, int first, int r, const double *ready,
 	}
 	if (n > 0)
 		printf("RESULT readopt %s: restart to ready %.1f ms = %.2fx the "
-		    "raw loop (%.1f ms); recovery itself %.1f ms; daemon CPU "
-		    "%.2fx the raw loop's (medians of %d)\n", label,
+		    "raw loop (%.1f ms); recovery itself %.1f ms; daemon (+ "
+		    "keeper) CPU %.2fx the raw loop's (medians of %d)\n", label,
 		    bench_median(a, n) * 1e3, bench_median(c, n),
 		    bench_median(b, n) * 1e3, bench_median(d, n) * 1e3,
 		    bench_median(e, n), n);
@@ -351,14 +411,19 @@ main(int argc, char **argv)
 {
 	struct bench_daemon	d, empty;
 	struct pid_list		l = { 0 };
-	double			ready[MAX_ROUNDS], raw[MAX_ROUNDS];
-	double			fixed[MAX_ROUNDS], rec[MAX_ROUNDS];
+	/* Zeroed: gcc cannot tell that print_ab reads only rounds run. */
+	double			ready[MAX_ROUNDS] = { 0 };
+	double			raw[MAX_ROUNDS] = { 0 };
+	double			rec[MAX_ROUNDS] = { 0 };
+	double			fixed[MAX_ROUNDS];
 	double			ratio[MAX_ROUNDS], rec_ratio[MAX_ROUNDS];
-	double			cpu_ratio[MAX_ROUNDS], dcpu, ecpu;
+	double			cpu_ratio[MAX_ROUNDS], dcpu, ecpu, kcpu;
 	double			m[4][MAX_ROUNDS];
 	const char		*which;
 	size_t			errors = 0;
-	int			problems = 0, r, i, fds;
+	long			from, kfds[MAX_ROUNDS];
+	pid_t			keeper;
+	int			problems = 0, r, i, fds, with_keeper = 0;
 
 	if (bench_parse_args(argc, argv, &opts) == -1)
 		return (2);
@@ -371,7 +436,10 @@ main(int argc, char **argv)
 		printf("A/B: odd rounds restart %s (before), even rounds %s "
 		    "(after)\n", before_bin, after_bin != NULL ? after_bin :
 		    "the daemon built here");
+	no_keeper = getenv("BENCH_NO_KEEPER") != NULL &&
+	    strcmp(getenv("BENCH_NO_KEEPER"), "1") == 0;
 	fit_fd_limit(opts.n);
+	write_config();
 	bench_daemon_start(&d, "info");
 	bench_daemon_start(&empty, "info");
 	printf("starting %zu exec sandboxes (/bin/sleep 86400)...\n", opts.n);
@@ -379,19 +447,35 @@ main(int argc, char **argv)
 	bench_for_children(d.pid, add_sandbox_cb, &l);
 	printf("  %zu sandbox processes running, %zu failed to start\n", l.n,
 	    errors);
+	if ((keeper = bench_keeper_pid(&d)) != 0)
+		printf("  sandboxd-keeper pid %d holds %d fds (a pidfd of "
+		    "every sandbox process, a copy of every open "
+		    "connection)\n",
+		    (int)keeper, bench_fd_count(keeper, NULL));
+	else
+		printf("  no sandboxd-keeper%s: restarts open their pidfds "
+		    "themselves\n", no_keeper ? " (BENCH_NO_KEEPER=1: "
+		    "keeper_grace_secs = 0)" : " found");
 	printf("fixed: kill -9 and restart of an empty daemon (no records)\n"
 	    "recovery: the daemon's own \"restored in\" time\n"
-	    "cpu: the daemon's CPU time from exec to ready / the raw loop's / "
-	    "the empty daemon's, ms\n");
+	    "cpu: the daemon's CPU time from exec to ready, plus its keeper's "
+	    "over the restart / the raw loop's / the empty daemon's, ms\n"
+	    "kept: pidfds the restarted daemon took back from its keeper\n");
 	printf("round   restart to ready   raw loop      ratio      fixed   "
-	    "recovery  rec/raw   cpu d/raw/empty   daemon fds\n");
+	    "recovery  rec/raw   cpu d/raw/empty   daemon fds   kept\n");
 	for (r = 0; r < opts.rounds && !bench_interrupted; r++) {
 		which = pick_daemon(r);
 		fixed[r] = bench_daemon_restart(&empty, "info");
 		ecpu = cpu_time(empty.pid);
+		from = log_size(&d);
+		kcpu = keeper != 0 ? cpu_time(keeper) : 0;
 		ready[r] = bench_daemon_restart(&d, "info");
 		/* Now: after ready the loop attaches logs (proc_log_later). */
 		dcpu = cpu_time(d.pid);
+		if (keeper != 0 && bench_keeper_pid(&d) == keeper)
+			dcpu += cpu_time(keeper) - kcpu;
+		kfds[r] = keeper_pidfds(&d, from);
+		with_keeper += kfds[r] > 0;
 		raw[r] = raw_loop(&l);
 		rec[r] = recovery_ms(&d) / 1e3;
 		cpu_ratio[r] = raw_cpu > 0 && dcpu >= 0 ? dcpu / raw_cpu : 0;
@@ -399,10 +483,10 @@ main(int argc, char **argv)
 		rec_ratio[r] = raw[r] > 0 && rec[r] >= 0 ? rec[r] / raw[r] : 0;
 		fds = bench_daemon_fds(&d);
 		printf("  %d       %9.1f ms   %8.1f ms   %7.2fx   %5.1f ms   "
-		    "%5.1f ms   %5.2fx   %4.0f/%.0f/%-4.0f  %d %s\n", r + 1,
-		    ready[r] * 1e3, raw[r] * 1e3, ratio[r], fixed[r] * 1e3,
-		    rec[r] * 1e3, rec_ratio[r], dcpu * 1e3, raw_cpu * 1e3,
-		    ecpu * 1e3, fds, which);
+		    "%5.1f ms   %5.2fx   %4.0f/%.0f/%-4.0f  %10d %6ld %s\n",
+		    r + 1, ready[r] * 1e3, raw[r] * 1e3, ratio[r],
+		    fixed[r] * 1e3, rec[r] * 1e3, rec_ratio[r], dcpu * 1e3,
+		    raw_cpu * 1e3, ecpu * 1e3, fds, kfds[r], which);
 		if (raw_gone > 0)
 			printf("  (%zu sandbox processes gone by themselves)\n",
 			    raw_gone);
@@ -428,12 +512,18 @@ main(int argc, char **argv)
 		    "(kill -9 to ready, median of %d) = %.2fx the raw "
 		    "pidfd_open + /proc/<pid>/stat + epoll_ctl loop (%.1f ms); "
 		    "fixed startup %.1f ms; recovery itself %.1f ms = %.2fx; "
-		    "daemon CPU to ready %.2fx the raw loop's\n",
+		    "daemon (+ keeper) CPU to ready %.2fx the raw loop's\n",
 		    l.n, bench_median(m[0], r) * 1e3, r,
 		    bench_median(ratio, r), bench_median(m[1], r) * 1e3,
 		    bench_median(m[2], r) * 1e3, bench_median(m[3], r) * 1e3,
 		    bench_median(rec_ratio, r), bench_median(cpu_ratio, r));
 	}
+	if (r > 0)
+		printf("RESULT readopt keeper: %s (pidfds taken back from "
+		    "sandboxd-keeper in %d of %d restarts)\n",
+		    with_keeper == r ? "with a keeper" : with_keeper == 0 ?
+		    "without a keeper" : "with a keeper in some restarts only",
+		    with_keeper, r);
 	errors += drive(&d, down, sizeof(down) / sizeof(down[0]));
 	bench_sleep_ms(100);
 	reap_sandboxes(&l);

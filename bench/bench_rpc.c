@@ -22,11 +22,20 @@
  * Create, Get, Update, List, Get of a missing id and Delete, in cycles on
  * 16 connections, with the daemon's RSS read at intervals: in the steady
  * state it must not grow.
+ *
+ * Last, what sandboxd-keeper costs a connection (-K connections, 0:
+ * none): the daemon sends the keeper a copy of every connection it
+ * accepts and a message when it closes it, so connections opened, used
+ * for one Store.Get and closed, one at a time, are timed against this
+ * daemon (with its keeper) and a second one without a keeper
+ * (keeper_grace_secs = 0), in alternating rounds; with the CPU time of
+ * the daemon's loop thread and the keeper per connection.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -66,6 +75,8 @@
 #define MIX_STEPS		6	/* one cycle: also the depth */
 #define MIX_SAMPLES		8	/* RSS readings */
 #define MIX_PREFIX		"bench-mix-"
+#define KEEP_ROUNDS		3
+#define KEEP_TIMEOUT_S		2
 /* Latency histogram: 32 buckets per power of two, ~3% wide. */
 #define HIST_SUB		32
 #define HIST_BUCKETS		(HIST_SUB * 60)
@@ -122,6 +133,7 @@ static struct {
 	uint8_t		*payload;	/* encoded t_Request */
 	size_t		 plen;
 	size_t		 mix_n;		/* requests of the mixed load */
+	size_t		 keep_n;	/* connections per keeper round */
 	uint8_t		*mix[MIX_CONNS][MIX_STEPS];
 	size_t		 mixlen[MIX_CONNS][MIX_STEPS];
 	bool		 progress;
@@ -1113,6 +1125,186 @@ rpc_mix(const char *path, pid_t pid)
 	    MIX_STEPS : 0) + r.inflight;
 }
 
+/* ---- a connection's cost with and without a keeper ---- */
+
+/* Write all of buf to fd; false on error. */
+static bool
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) <= 0)
+			return (false);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return (true);
+}
+
+/* Read exactly len bytes from fd into buf; false on error or EOF. */
+static bool
+read_all(int fd, uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = read(fd, buf, len)) <= 0)
+			return (false);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return (true);
+}
+
+/*
+ * One connection: connect to path, send the Store.Get, read its answer
+ * (which must be NotFound), close.  Blocking, with a timeout; false on
+ * any error.
+ */
+static bool
+conn_once(const char *path)
+{
+	struct frame_header	 h = { 0, 1, FRAME_TYPE_REQUEST, 0 };
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { KEEP_TIMEOUT_S, 0 };
+	uint8_t			 buf[4096];
+	bool			 ok = false;
+	int			 fd;
+
+	if (!sun_fill(&sun, path) ||
+	    rpc.plen > sizeof buf - FRAME_HEADER_SIZE ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (false);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	h.length = (uint32_t)rpc.plen;
+	frame_header_build(&h, buf);
+	memcpy(buf + FRAME_HEADER_SIZE, rpc.payload, rpc.plen);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+	    write_all(fd, buf, FRAME_HEADER_SIZE + rpc.plen) &&
+	    read_all(fd, buf, FRAME_HEADER_SIZE)) {
+		frame_header_parse(buf, &h);
+		ok = h.length <= sizeof buf && read_all(fd, buf, h.length) &&
+		    response_code(buf, h.length) == STATUS_NOT_FOUND;
+	}
+	close(fd);
+	return (ok);
+}
+
+/* Seconds pid's main thread (the daemon's loop) has run (schedstat). */
+static double
+thread_cpu(pid_t pid)
+{
+	char			 path[64];
+	unsigned long long	 ns;
+	FILE			*f;
+	int			 n;
+
+	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (0);
+	n = fscanf(f, "%llu", &ns);
+	fclose(f);
+	return (n == 1 ? (double)ns / 1e9 : 0);
+}
+
+/*
+ * rpc.keep_n connections to d, one after the other: seconds per
+ * connection; the CPU of the daemon's loop and of its keeper (if any)
+ * per connection in *cpu, failed connections added to *errors.
+ */
+static double
+churn(const struct bench_daemon *d, double *cpu, size_t *errors)
+{
+	pid_t	k = bench_keeper_pid(d);
+	double	t0, c0;
+	size_t	i;
+
+	c0 = thread_cpu(d->pid) + (k != 0 ? thread_cpu(k) : 0);
+	t0 = bench_now();
+	for (i = 0; i < rpc.keep_n && !bench_interrupted; i++) {
+		if (!conn_once(d->socket))
+			(*errors)++;
+	}
+	t0 = bench_now() - t0;
+	*cpu = (thread_cpu(d->pid) + (k != 0 ? thread_cpu(k) : 0) - c0) /
+	    (double)rpc.keep_n;
+	return (t0 / (double)rpc.keep_n);
+}
+
+/* Start a daemon without a keeper (keeper_grace_secs = 0). */
+static void
+start_keeperless(struct bench_daemon *d, char *conf, size_t len)
+{
+	FILE	*f;
+	int	 fd;
+
+	snprintf(conf, len, "/tmp/sbdbench-conf.XXXXXX");
+	if ((fd = mkstemp(conf)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		perror("config");
+		exit(1);
+	}
+	fprintf(f, "keeper_grace_secs = 0\n");
+	fclose(f);
+	bench_daemon_config = conf;
+	bench_daemon_start(d, "warn");
+	bench_daemon_config = NULL;
+}
+
+/*
+ * Connections opened, used once and closed on the daemon on (with its
+ * keeper) and on one without a keeper, alternately; prints the rounds
+ * and the RESULT rpc-keeper line.  Returns the errors; adds the second
+ * daemon's problems to *problems.
+ */
+static size_t
+rpc_keeper(const struct bench_daemon *on, int *problems)
+{
+	struct bench_daemon	off;
+	double			t[2][KEEP_ROUNDS], c[2][KEEP_ROUNDS];
+	double			rate[KEEP_ROUNDS], cpu[KEEP_ROUNDS];
+	char			conf[64];
+	size_t			errors = 0;
+	int			r, i;
+
+	start_keeperless(&off, conf, sizeof conf);
+	printf("keeper: %zu connections a round, one at a time, each "
+	    "connect, one Store.Get, close; sandboxd with its keeper "
+	    "(pid %d) and a second daemon with keeper_grace_secs = 0\n",
+	    rpc.keep_n, (int)bench_keeper_pid(on));
+	printf("    %-5s %14s %14s %8s %16s %14s %8s\n", "round",
+	    "keeper conn/s", "none conn/s", "ratio", "cpu us/conn d+k",
+	    "cpu none", "ratio");
+	for (r = 0; r < KEEP_ROUNDS && !bench_interrupted; r++) {
+		/* Alternate which goes first: the machine's load drifts. */
+		for (i = 0; i < 2; i++) {
+			if ((i + r) % 2 == 0)
+				t[0][r] = churn(on, &c[0][r], &errors);
+			else
+				t[1][r] = churn(&off, &c[1][r], &errors);
+		}
+		rate[r] = t[1][r] / t[0][r];
+		cpu[r] = c[1][r] > 0 ? c[0][r] / c[1][r] : 0;
+		printf("    %-5d %14.0f %14.0f %7.2fx %16.1f %14.1f %7.2fx\n",
+		    r + 1, 1 / t[0][r], 1 / t[1][r], rate[r], c[0][r] * 1e6,
+		    c[1][r] * 1e6, cpu[r]);
+	}
+	if (r == KEEP_ROUNDS)
+		printf("RESULT rpc-keeper: connections opened, used once and "
+		    "closed: %.0f/s with sandboxd-keeper = %.2fx the rate "
+		    "without (%.0f/s); daemon + keeper CPU %.1f us per "
+		    "connection = %.2fx the daemon's without a keeper (%.1f "
+		    "us) (medians of %d rounds)\n",
+		    1 / bench_median(t[0], r), bench_median(rate, r),
+		    1 / bench_median(t[1], r), bench_median(c[0], r) * 1e6,
+		    bench_median(cpu, r), bench_median(c[1], r) * 1e6, r);
+	if (errors > 0)
+		printf("    ERROR: %zu connections failed\n", errors);
+	*problems += bench_daemon_stop(&off);
+	unlink(conf);
+	return (errors);
+}
+
 /* ---- options and main ---- */
 
 /* Parse "CxD,CxD,..." into rpc.shapes; false on a bad list. */
@@ -1145,8 +1337,9 @@ parse_args(int argc, char **argv)
 	rpc.secs = 1.5;
 	rpc.rate = 5000;
 	rpc.mix_n = 1000000;
+	rpc.keep_n = 2000;
 	parse_shapes("1x1,64x1,16x16");
-	while ((ch = getopt(argc, argv, "t:l:R:M:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:l:R:M:K:")) != -1) {
 		if (ch == 't' && (rpc.secs = atof(optarg)) > 0 &&
 		    rpc.secs <= 30)
 			continue;
@@ -1159,11 +1352,16 @@ parse_args(int argc, char **argv)
 			rpc.mix_n = (size_t)atof(optarg);
 			continue;
 		}
+		if (ch == 'K' && atof(optarg) >= 0 && atof(optarg) <= 1e6) {
+			rpc.keep_n = (size_t)atof(optarg);
+			continue;
+		}
 		fprintf(stderr, "usage: %s [-t seconds per run (0-30, default "
 		    "1.5)] [-l loads CONNSxDEPTH,... (default 1x1,64x1,16x16)]"
 		    " [-R fixed rate/s over %d connections (0: none, default "
-		    "5000)] [-M mixed requests (0: none, default 1000000)]\n",
-		    argv[0], RPC_RATE_CONNS);
+		    "5000)] [-M mixed requests (0: none, default 1000000)] "
+		    "[-K connections a round with and without a keeper (0: "
+		    "none, default 2000)]\n", argv[0], RPC_RATE_CONNS);
 		return (false);
 	}
 	if (rpc.rate > 0 && rpc.nshapes < RPC_MAX_SHAPES) {
@@ -1241,6 +1439,10 @@ main(int argc, char **argv)
 		errors += rpc_mix(paths[SRV_SANDBOXD], d.pid);
 	child_stop(go_pid);
 	child_stop(floor_pid);
-	problems = bench_daemon_stop(&d);
+	/* After those: stopping a daemon kills every other child of ours. */
+	problems = 0;
+	if (!bench_interrupted && rpc.keep_n > 0)
+		errors += rpc_keeper(&d, &problems);
+	problems += bench_daemon_stop(&d);
 	return (bench_finish(problems, errors));
 }

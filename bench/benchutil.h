@@ -161,15 +161,20 @@ double		 bench_daemon_restart(struct bench_daemon *, const char *);
 int		 bench_daemon_fds(const struct bench_daemon *);
 int		 bench_daemon_helpers(const struct bench_daemon *, pid_t *,
 		    int);
+pid_t		 bench_keeper_pid(const struct bench_daemon *);
 struct sbc	*bench_connect(const struct bench_daemon *);
 
 /* benchutil_proc.c */
 void		 bench_for_children(pid_t, void (*)(pid_t, char, void *),
 		    void *);
 int		 bench_mem(pid_t, long *, long *);
+long		 bench_private(pid_t);
 int		 bench_fd_count(pid_t, const char *);
 double		 bench_cpu_seconds(pid_t);
 double		 bench_run_delay(pid_t);
+int		 bench_memfd(pid_t, const char *, unsigned long *, long *,
+		    long *);
+void		 bench_mapped(pid_t, unsigned long, long *, long *);
 
 /* benchutil_drive.c */
 const char	*bench_exec_spec(void);

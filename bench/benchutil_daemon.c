@@ -259,6 +259,31 @@ bench_daemon_helpers(const struct bench_daemon *d, pid_t *pids, int max)
 	return (l.n);
 }
 
+/*
+ * The pid of the sandboxd-keeper serving the daemon's run dir, from its
+ * pid file (keeper.pid there), or 0.  The keeper is the daemon's child
+ * only until the daemon dies: after a kill -9 it is ours (we are a
+ * subreaper) and the restarted daemon connects to it again.
+ */
+pid_t
+bench_keeper_pid(const struct bench_daemon *d)
+{
+	char	 path[PATH_MAX + 16], comm[64];
+	FILE	*f;
+	int	 pid = 0;
+
+	snprintf(path, sizeof path, "%s/keeper.pid", d->run_dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return (0);
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || proc_read_comm(pid, comm, sizeof comm) == -1 ||
+	    strcmp(comm, KEEPER_PROGRAM_NAME) != 0)
+		return (0);
+	return ((pid_t)pid);
+}
+
 /* What kill_children_of counts, and whose children it looks at. */
 struct leftovers {
 	pid_t	ppid;

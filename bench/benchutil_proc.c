@@ -2,9 +2,11 @@
  * benchutil_proc.c: what /proc says about a process: its children, its
  * memory, open files, CPU time and scheduling delay.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,23 @@ bench_mem(pid_t pid, long *rss, long *pss)
 	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
 	*pss = kib_field(path, "Pss");
 	return (*rss < 0 ? -1 : 0);
+}
+
+/*
+ * The KiB only this process maps (Private_Clean + Private_Dirty from
+ * smaps_rollup): its own cost, whoever else shares its libraries; -1 if
+ * unreadable.
+ */
+long
+bench_private(pid_t pid)
+{
+	char	path[64];
+	long	clean, dirty;
+
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	clean = kib_field(path, "Private_Clean");
+	dirty = kib_field(path, "Private_Dirty");
+	return (clean < 0 || dirty < 0 ? -1 : clean + dirty);
 }
 
 /*
@@ -144,4 +163,71 @@ bench_run_delay(pid_t pid)
 	n = fscanf(f, "%llu %llu", &run, &delay);
 	fclose(f);
 	return (n == 2 ? (double)delay / 1e9 : -1);
+}
+
+/*
+ * The memfd called name that pid holds open: its inode, the KiB it has
+ * allocated (st_blocks: every page it holds, mapped or not) and its size
+ * in KiB.  0, or -1 if pid holds no such memfd.
+ */
+int
+bench_memfd(pid_t pid, const char *name, unsigned long *ino, long *kib,
+    long *size)
+{
+	char		 dir[64], path[64 + 256], target[PATH_MAX];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*dp;
+	ssize_t		 len;
+	size_t		 nlen = strlen(name);
+	int		 rc = -1;
+
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return (-1);
+	while (rc == -1 && (de = readdir(dp)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if ((len = readlink(path, target, sizeof target - 1)) <= 0)
+			continue;
+		target[len] = '\0';
+		/* "/memfd:<name> (deleted)" */
+		if (strncmp(target, "/memfd:", 7) != 0 ||
+		    strncmp(target + 7, name, nlen) != 0 ||
+		    target[7 + nlen] != ' ' || stat(path, &st) == -1)
+			continue;
+		*ino = (unsigned long)st.st_ino;
+		*kib = (long)st.st_blocks / 2;
+		*size = (long)(st.st_size / 1024);
+		rc = 0;
+	}
+	closedir(dp);
+	return (rc);
+}
+
+/*
+ * The resident KiB (Rss and Pss) of pid's mappings of inode ino, from
+ * /proc/<pid>/smaps; 0 and 0 if it maps none.
+ */
+void
+bench_mapped(pid_t pid, unsigned long ino, long *rss, long *pss)
+{
+	char		 path[64], line[512];
+	unsigned long	 i;
+	bool		 inside = false;
+	FILE		*f;
+
+	*rss = *pss = 0;
+	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		/* A mapping's head: range perms offset dev inode [path]. */
+		if (sscanf(line, "%*x-%*x %*s %*x %*s %lu", &i) == 1)
+			inside = i == ino;
+		else if (inside && strncmp(line, "Rss:", 4) == 0)
+			*rss += strtol(line + 4, NULL, 10);
+		else if (inside && strncmp(line, "Pss:", 4) == 0)
+			*pss += strtol(line + 4, NULL, 10);
+	}
+	fclose(f);
 }
