@@ -41,7 +41,7 @@ static struct {
 	size_t			 map_len;
 	unsigned int		 nslots;
 	unsigned char		*used;		/* by slot: in use by this daemon */
-	unsigned int		 hint;		/* where the next alloc looks */
+	unsigned int		 hint;		/* no free slot below it */
 	bool			 taking;	/* keeper_start(take) without keeper_take yet */
 	struct event		*ev;
 } kc = { .fd = -1 };
@@ -403,16 +403,19 @@ keeper_nslots(void)
 	return (kc.fd != -1 ? kc.nslots : 0);
 }
 
-/* A free slot, zeroed and in use; -1 if none (or taking is pending). */
+/*
+ * The lowest free slot, zeroed and in use; -1 if none (or taking is
+ * pending).  Lowest, so that the shared table's touched pages follow the
+ * most connections ever open at once, not every connection ever accepted.
+ */
 int
 keeper_slot_alloc(void)
 {
-	unsigned int	i, slot;
+	unsigned int	slot;
 
 	if (kc.fd == -1 || kc.taking)
 		return (-1);
-	for (i = 0; i < kc.nslots; i++) {
-		slot = (kc.hint + i) % kc.nslots;
+	for (slot = kc.hint; slot < kc.nslots; slot++) {
 		if (kc.used[slot])
 			continue;
 		kc.used[slot] = 1;
@@ -420,7 +423,17 @@ keeper_slot_alloc(void)
 		memset(&kc.slots[slot], 0, sizeof(kc.slots[slot]));
 		return ((int)slot);
 	}
+	kc.hint = kc.nslots;
 	return (-1);
+}
+
+/* slot is free again: the next alloc may take it. */
+static void
+kc_slot_free(unsigned int slot)
+{
+	kc.used[slot] = 0;
+	if (slot < kc.hint)
+		kc.hint = slot;
 }
 
 void
@@ -470,7 +483,7 @@ keeper_hold(unsigned int slot, int fd)
 		return (-1);
 	if (kc_send_slot(KEEPER_MSG_HOLD, slot, fd) == -1) {
 		if (kc.used != NULL)
-			kc.used[slot] = 0;
+			kc_slot_free(slot);
 		return (-1);
 	}
 	return (0);
@@ -482,7 +495,7 @@ keeper_drop(unsigned int slot)
 	if (kc.fd == -1 || slot >= kc.nslots || !kc.used[slot])
 		return;
 	memset(&kc.slots[slot], 0, sizeof(kc.slots[slot]));
-	kc.used[slot] = 0;
+	kc_slot_free(slot);
 	(void)kc_send_slot(KEEPER_MSG_DROP, slot, -1);
 }
 

@@ -282,9 +282,15 @@ Test(keeper, drop_closes_the_copy, .init = setup, .fini = teardown,
 	close(dropped[0]);
 	cr_assert(sees_eof(dropped[1], 2000), "the dropped copy stays open");
 	cr_assert_not(sees_eof(kept[1], 200), "the held copy was closed");
-	/* The dropped slot is free again, zeroed. */
-	keeper_slot(a)->conn_id = 1;
-	cr_assert_eq(keeper_slot_alloc(), b == 7 ? 0 : b + 1);
+	/*
+	 * The lowest free slot goes first, zeroed: the dropped one, so the
+	 * shared table's touched pages follow the connections open at once.
+	 */
+	keeper_slot(b)->conn_id = 7;
+	cr_assert_eq(keeper_slot_alloc(), b);
+	cr_assert_eq(keeper_slot(b)->conn_id, 0, "a reused slot not zeroed");
+	cr_assert_eq(keeper_slot_alloc(), b + 1);
+	cr_assert_eq(keeper_slot(a)->conn_id, 0);
 }
 
 Test(keeper, grace_expiry_closes_everything, .init = setup,
