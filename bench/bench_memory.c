@@ -292,23 +292,30 @@ run_round(const struct bench_daemon *d, const char *runtime, int round,
 
 /*
  * The keeper's slot table after connections come and go: the daemon
- * takes slots round-robin and clears each as it takes it, so every
- * connection ever accepted may touch a new part of the memfd until the
- * whole table is resident.  Opens and closes CHURN connections, one at a
- * time, and prints what the memfd holds before and after.
+ * gives each new connection the lowest free slot, so the resident part
+ * of the memfd should follow the most connections open at once, not
+ * every connection ever accepted.  Opens and closes CHURN connections,
+ * one at a time, each making one request (so that the daemon has taken
+ * it before it ends), and prints what the memfd holds before and after.
  */
 #define CHURN	500
 static void
 slot_churn(const struct bench_daemon *d)
 {
-	struct reading	 before, after;
-	struct sbc	*c;
-	int		 i;
+	struct reading		 before, after;
+	struct sbc		*c;
+	struct sbc_meta		 meta;
+	struct sbc_error	 err = {0};
+	int			 i;
 
 	before = daemon_reading(d);
 	for (i = 0; i < CHURN && !bench_interrupted; i++) {
 		if ((c = bench_connect(d)) == NULL)
 			break;
+		/* A missing id: NotFound is the answer wanted. */
+		if (sbc_store_get(c, "churn-missing", &meta, &err) == 0)
+			sbc_meta_free(&meta);
+		sbc_error_clear(&err);
 		sbc_close(c);
 	}
 	after = daemon_reading(d);
