@@ -1179,25 +1179,36 @@ def main():
     signal.signal(signal.SIGHUP, on_signal)
     top = tempfile.mkdtemp(prefix="sbd-e2e.", dir="/tmp")
     R = Results()
-    w = None
     t_start = time.monotonic()
     rc, out, err = run([os.path.join(cbin, "containerd"), "--version"], timeout=10)
     print("# containerd: %s" % one_line(out or err))
     print("# temp dir: %s" % top, flush=True)
+
+    def case_6_long(w, R):
+        return case_6_swept(w, R, name="c6b", down=8)
+    cases = [("case" + num, fn) for num, fn in (
+        ("1", cases_1_to_4), ("5", case_5), ("6", case_6), ("6", case_6_long),
+        ("7", case_7), ("8", case_8))
+        if not only or num in only or (num == "1" and only & {"2", "3", "4"})]
+    return run_cases(R, top, t_start, lambda: World(build, cbin, top), cases)
+
+
+def run_cases(R, top, t_start, make_world, cases):
+    """Run (name, fn) cases in turn in the world make_world() builds, each
+    fn(world, R) returning whether it failed; a SetupError fails only its
+    case (reported as <name>.setup).  Whatever happens the world is torn
+    down and top removed (unless E2E_KEEP=1).  Prints the totals and
+    returns the exit status."""
+    w = None
     try:
-        w = World(build, cbin, top)
-        def case_6_long(w, R):
-            return case_6_swept(w, R, name="c6b", down=8)
-        for num, fn in (("1", cases_1_to_4), ("5", case_5), ("6", case_6),
-                        ("6", case_6_long), ("7", case_7), ("8", case_8)):
-            if only and num not in only and not (num == "1" and only & {"2", "3", "4"}):
-                continue
+        w = make_world()
+        for name, fn in cases:
             t0 = time.monotonic()
             try:
                 failed = fn(w, R)
             except SetupError as e:
                 print("# setup failed: %s" % e)
-                R.report("case%s.setup" % num, False, str(e))
+                R.report("%s.setup" % name, False, str(e))
                 failed = True
             print("# (%.1fs)" % (time.monotonic() - t0), flush=True)
             if failed:

@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
@@ -631,47 +630,13 @@ def main():
         signal.signal(s, e2e.on_signal)
     top = tempfile.mkdtemp(prefix="sbd-e2e-tasks.", dir="/tmp")
     R = Results()
-    w = None
     t_start = time.monotonic()
     print("# temp dir: %s" % top, flush=True)
-    try:
-        w = TaskWorld(build, cbin, top, build_images(top))
-        for name, fn in (("t1", case_t1), ("t2", case_t2), ("t3", case_t3),
-                         ("t4", case_t4), ("oom", case_oom)):
-            if only and name not in only:
-                continue
-            t0 = time.monotonic()
-            try:
-                failed = fn(w, R)
-            except SetupError as e:
-                print("# setup failed: %s" % e)
-                R.report("%s.setup" % name, False, str(e))
-                failed = True
-            print("# (%.1fs)" % (time.monotonic() - t0), flush=True)
-            if failed:
-                w.show_logs()
-    except e2e.Interrupted as e:
-        print("# interrupted (%s): cleaning up" % e, flush=True)
-        R.report("interrupted", False, str(e))
-    except Exception:
-        traceback.print_exc()
-        R.report("test-error", False, "the test itself raised an exception (above)")
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if w is not None:
-            try:
-                w.teardown()
-            except Exception:
-                traceback.print_exc()
-        if e2e.KEEP:
-            print("# kept %s" % top)
-        else:
-            import shutil
-            shutil.rmtree(top, ignore_errors=True)
-    print("# total %.1fs" % (time.monotonic() - t_start))
-    print("%d passed, %d failed" % (R.passed, R.failed), flush=True)
-    return 1 if R.failed else 0
+    cases = [(name, fn) for name, fn in (
+        ("t1", case_t1), ("t2", case_t2), ("t3", case_t3), ("t4", case_t4),
+        ("oom", case_oom)) if not only or name in only]
+    return e2e.run_cases(R, top, t_start,
+                         lambda: TaskWorld(build, cbin, top, build_images(top)), cases)
 
 
 if __name__ == "__main__":
